@@ -1,0 +1,117 @@
+import { ProtocolError } from './errors.js';
+import type { BodyFrame, HeaderFrame, MethodFrame } from './frames.js';
+import { type BasicProperties, type Method, methodInfo } from './spec.js';
+
+/** The largest body accepted unless the caller sets another cap: 128 MiB. */
+export const DEFAULT_MAX_BODY_SIZE = 128 * 1024 * 1024;
+
+/** A method as the channel acts on it: with its content when it carries one. */
+export interface Command {
+  readonly method: Method;
+  /** Present for content-carrying methods (deliver, get-ok, return, publish). */
+  readonly content?: Content;
+}
+
+/** The properties and body of a message. */
+export interface Content {
+  readonly properties: BasicProperties;
+  readonly body: Buffer;
+}
+
+/**
+ * Reassembles one channel's frames into commands: a content-carrying method,
+ * then its header, then body frames until the header's body size is reached.
+ * A frame out of that order is an `UNEXPECTED_FRAME` error; a body larger than
+ * the cap is refused from its header, before anything is allocated for it.
+ */
+export class ContentAssembler {
+  private readonly maxBodySize: number;
+  private method: Method | null = null;
+  private properties: BasicProperties | null = null;
+  private body: Buffer | null = null;
+  private bodySize = 0;
+  private received = 0;
+
+  constructor(maxBodySize = DEFAULT_MAX_BODY_SIZE) {
+    this.maxBodySize = maxBodySize;
+  }
+
+  /** Whether a content-carrying method still waits for its header or body. */
+  get busy(): boolean {
+    return this.method !== null;
+  }
+
+  /** Feeds one frame of this channel; returns a command once one is complete. */
+  push(frame: MethodFrame | HeaderFrame | BodyFrame): Command | null {
+    switch (frame.type) {
+      case 1:
+        return this.onMethod(frame.method);
+      case 2:
+        return this.onHeader(frame);
+      case 3:
+        return this.onBody(frame.payload);
+    }
+  }
+
+  private onMethod(method: Method): Command | null {
+    if (this.method !== null) {
+      throw unexpected(`${method.name} arrived while ${this.method.name} awaited its content`);
+    }
+    if (!methodInfo[method.name].content) return { method };
+    this.method = method;
+    return null;
+  }
+
+  private onHeader(frame: HeaderFrame): Command | null {
+    const method = this.method;
+    if (method === null || this.properties !== null) {
+      throw unexpected('a content header arrived without a method that carries content');
+    }
+    if (frame.classId !== methodInfo[method.name].id >>> 16) {
+      throw unexpected(`content header of class ${frame.classId} follows ${method.name}`);
+    }
+    if (frame.bodySize > this.maxBodySize) {
+      throw new ProtocolError(
+        'FRAME_ERROR',
+        `a body of ${frame.bodySize} bytes exceeds the limit of ${this.maxBodySize}`,
+      );
+    }
+    this.properties = frame.properties;
+    this.bodySize = frame.bodySize;
+    this.received = 0;
+    return frame.bodySize === 0 ? this.complete(Buffer.alloc(0)) : null;
+  }
+
+  private onBody(payload: Buffer): Command | null {
+    if (this.properties === null) {
+      throw unexpected('a body frame arrived without a content header');
+    }
+    const received = this.received + payload.length;
+    if (received > this.bodySize) {
+      throw new ProtocolError(
+        'FRAME_ERROR',
+        `body frames carry ${received} bytes, more than the ${this.bodySize} the header announced`,
+      );
+    }
+    if (received === this.bodySize && this.body === null) return this.complete(payload);
+    if (this.body === null) this.body = Buffer.allocUnsafe(this.bodySize);
+    payload.copy(this.body, this.received);
+    this.received = received;
+    return received === this.bodySize ? this.complete(this.body) : null;
+  }
+
+  private complete(body: Buffer): Command {
+    const command: Command = {
+      method: this.method as Method,
+      content: { properties: this.properties as BasicProperties, body },
+    };
+    this.method = null;
+    this.properties = null;
+    this.body = null;
+    return command;
+  }
+}
+
+function unexpected(message: string): ProtocolError {
+  return new ProtocolError('UNEXPECTED_FRAME', message);
+}

@@ -1,0 +1,171 @@
+const DEFAULT_SLAB_SIZE = 64 * 1024;
+
+/**
+ * An append-only byte buffer that hands out what was written with
+ * {@link ByteWriter.take} without copying. Taken bytes are never written again:
+ * later writes continue after them, and when the slab is full a new one is
+ * started, so a taken `Buffer` stays valid while a socket still holds it.
+ *
+ * Integer writers check their argument (a `TypeError` for a non-integer, a
+ * `RangeError` outside the type's range) and name the field with `what`.
+ */
+export class ByteWriter {
+  /** The current slab. Only bytes from {@link ByteWriter.start} to {@link ByteWriter.pos} are pending. */
+  buf: Buffer;
+  /** Where the bytes not yet taken begin. */
+  start = 0;
+  /** Where the next byte goes. */
+  pos = 0;
+  private readonly slabSize: number;
+
+  constructor(slabSize = DEFAULT_SLAB_SIZE) {
+    this.slabSize = slabSize;
+    this.buf = Buffer.allocUnsafe(slabSize);
+  }
+
+  /** How many bytes are pending (written and not yet taken). */
+  get length(): number {
+    return this.pos - this.start;
+  }
+
+  /** Makes room for `n` more bytes. Pending bytes move to the new slab, so keep offsets relative to {@link ByteWriter.start}. */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.slabSize, 2 * (pending + n)));
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf = next;
+    this.start = 0;
+    this.pos = pending;
+  }
+
+  /** Returns the pending bytes (a view, not a copy) and starts a new run after them. */
+  take(): Buffer {
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
+    return out;
+  }
+
+  /** Drops pending bytes from `relative` (an offset from {@link ByteWriter.start}) on. */
+  truncate(relative: number): void {
+    this.pos = this.start + relative;
+  }
+
+  octet(value: number, what: string): void {
+    checkInteger(value, 0, 0xff, what);
+    this.reserve(1);
+    this.buf[this.pos++] = value;
+  }
+
+  short(value: number, what: string): void {
+    checkInteger(value, 0, 0xffff, what);
+    this.reserve(2);
+    this.pos = this.buf.writeUInt16BE(value, this.pos);
+  }
+
+  long(value: number, what: string): void {
+    checkInteger(value, 0, 0xffff_ffff, what);
+    this.reserve(4);
+    this.pos = this.buf.writeUInt32BE(value, this.pos);
+  }
+
+  /** An unsigned 64-bit integer from a safe non-negative integer. */
+  longlong(value: number, what: string): void {
+    checkInteger(value, 0, Number.MAX_SAFE_INTEGER, what);
+    this.reserve(8);
+    this.pos = this.buf.writeUInt32BE(Math.floor(value / 0x1_0000_0000), this.pos);
+    this.pos = this.buf.writeUInt32BE(value >>> 0, this.pos);
+  }
+
+  int8(value: number): void {
+    this.reserve(1);
+    this.pos = this.buf.writeInt8(value, this.pos);
+  }
+
+  int16(value: number): void {
+    this.reserve(2);
+    this.pos = this.buf.writeInt16BE(value, this.pos);
+  }
+
+  int32(value: number): void {
+    this.reserve(4);
+    this.pos = this.buf.writeInt32BE(value, this.pos);
+  }
+
+  int64(value: bigint): void {
+    this.reserve(8);
+    this.pos = this.buf.writeBigInt64BE(value, this.pos);
+  }
+
+  float32(value: number): void {
+    this.reserve(4);
+    this.pos = this.buf.writeFloatBE(value, this.pos);
+  }
+
+  float64(value: number): void {
+    this.reserve(8);
+    this.pos = this.buf.writeDoubleBE(value, this.pos);
+  }
+
+  /** A timestamp: whole seconds since the epoch as an unsigned 64-bit integer. */
+  timestamp(value: Date, what: string): void {
+    const ms = value instanceof Date ? value.getTime() : Number.NaN;
+    if (!Number.isFinite(ms)) throw new TypeError(`${what} must be a valid Date`);
+    if (ms < 0)
+      throw new RangeError(`${what} must not be before 1970 (AMQP timestamps are unsigned)`);
+    this.longlong(Math.floor(ms / 1000), what);
+  }
+
+  /** A short string: one length octet, then at most 255 bytes of UTF-8. Never truncates. */
+  shortstr(value: string, what: string): void {
+    if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; encode straight into place.
+    this.reserve(1 + 3 * value.length);
+    const length = this.buf.write(value, this.pos + 1, 'utf8');
+    if (length > 0xff) {
+      throw new RangeError(
+        `${what} is ${length} bytes of UTF-8; an AMQP short string holds at most 255`,
+      );
+    }
+    this.buf[this.pos] = length;
+    this.pos += 1 + length;
+  }
+
+  /** A long string: a 32-bit length, then the bytes (a string is written as UTF-8). */
+  longstr(value: string | Uint8Array, what: string): void {
+    if (typeof value === 'string') {
+      const length = Buffer.byteLength(value, 'utf8');
+      this.reserve(4 + length);
+      this.pos = this.buf.writeUInt32BE(length, this.pos);
+      this.pos += this.buf.write(value, this.pos, 'utf8');
+    } else if (value instanceof Uint8Array) {
+      this.bytes(value);
+    } else {
+      throw new TypeError(`${what} must be a string, Buffer or Uint8Array`);
+    }
+  }
+
+  /** A 32-bit length, then the bytes as they are. */
+  bytes(value: Uint8Array): void {
+    this.reserve(4 + value.length);
+    this.pos = this.buf.writeUInt32BE(value.length, this.pos);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** Writes raw bytes with no length prefix. */
+  raw(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+}
+
+function checkInteger(value: number, min: number, max: number, what: string): void {
+  if (!Number.isInteger(value)) {
+    throw new TypeError(`${what} must be an integer, got ${String(value)}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`${what} must be from ${min} to ${max}, got ${value}`);
+  }
+}
