@@ -37,6 +37,25 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const specJsonPath = join(here, 'amqp-rabbitmq-0.9.1.json');
 export const specTsPath = join(here, '..', 'lib', 'protocol', 'spec.ts');
 
+/** What each basic property means to RabbitMQ and to applications, for the generated TSDoc. */
+const propertyDocs: Record<string, string> = {
+  contentType: 'MIME type of the body, such as `application/json`.',
+  contentEncoding: 'Encoding applied to the body, such as `gzip`.',
+  headers: 'Application headers; the headers exchange routes on these.',
+  deliveryMode: '1 for transient, 2 for persistent (written to disk by durable queues).',
+  priority: 'Priority from 0 to 255; queues declared with `x-max-priority` honour it.',
+  correlationId: 'Ties a reply to its request.',
+  replyTo: 'Where the receiver should send a reply: a queue name or `amq.rabbitmq.reply-to`.',
+  expiration: 'Per-message TTL in milliseconds, as a decimal string such as `"60000"`.',
+  messageId: 'An application-chosen identifier for the message.',
+  timestamp: 'When the message was made; whole seconds on the wire.',
+  type: 'An application-chosen name for the kind of message.',
+  userId:
+    "The publishing user; RabbitMQ refuses a message whose user-id is not the connection's user.",
+  appId: 'The publishing application.',
+  clusterId: 'Deprecated by AMQP 0-9-1; carried as given.',
+};
+
 /** Arguments the protocol reserves: written as zero, skipped when read, absent from the types. */
 const RESERVED = new Set(['ticket']);
 
@@ -244,7 +263,11 @@ export function generateSpec(spec: AmqpSpec): string {
   if (props.length > 15) throw new Error('more properties than one flags word holds');
   emit('/** The 14 properties of a basic-class message, camelCase; each is optional. */');
   emit('export interface BasicProperties {');
-  for (const p of props) emit(`  ${p.prop}?: ${tsTypes[p.type]} | undefined;`);
+  for (const p of props) {
+    const doc = propertyDocs[p.prop];
+    if (doc === undefined) throw new Error(`no documentation for property ${p.prop}`);
+    emit(`  /** ${doc} */`, `  ${p.prop}?: ${tsTypes[p.type]} | undefined;`);
+  }
   emit('}', '');
   emit('/** Writes the property flags and the properties that are set. */');
   emit('export function encodeBasicProperties(w: ByteWriter, p: BasicProperties): void {');
@@ -324,25 +347,37 @@ function emitFieldWrites(
   }
 }
 
+/** How many `bit` fields follow one another from `from`. */
+function countBits(fields: Field[], from: number): number {
+  let n = 0;
+  while (fields[from + n]?.type === 'bit') n++;
+  return n;
+}
+
+/** The width of a reserved field, which is skipped rather than read. */
+function reservedSize(f: Field): number {
+  const sizes: Record<string, number> = { octet: 1, short: 2, long: 4, longlong: 8 };
+  const size = sizes[f.type];
+  if (size === undefined)
+    throw new Error(`reserved field ${f.name} has unsupported type ${f.type}`);
+  return size;
+}
+
 function emitFieldReads(emit: (...lines: string[]) => void, fields: Field[]): void {
   for (let i = 0; i < fields.length; ) {
     const f = fields[i] as Field;
     if (f.type === 'bit') {
+      const count = Math.min(8, countBits(fields, i));
       emit(`  const bits${i} = r.octet();`);
-      for (
-        let bit = 0;
-        i + bit < fields.length && fields[i + bit]?.type === 'bit' && bit < 8;
-        bit++
-      ) {
-        const b = fields[i + bit] as Field;
-        emit(`  const ${local(b)} = (bits${i} & ${1 << bit}) !== 0;`);
+      for (let bit = 0; bit < count; bit++) {
+        emit(`  const ${local(fields[i + bit] as Field)} = (bits${i} & ${1 << bit}) !== 0;`);
       }
-      while (i < fields.length && fields[i]?.type === 'bit') i++;
+      i += count;
       continue;
     }
     i++;
     if (RESERVED.has(f.name)) {
-      emit(`  r.skip(${f.type === 'short' ? 2 : 1});`);
+      emit(`  r.skip(${reservedSize(f)});`);
       continue;
     }
     emit(`  const ${local(f)} = ${readCall(f.type)};`);

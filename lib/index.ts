@@ -2,12 +2,7 @@
  * warren: an AMQP 0-9-1 client for RabbitMQ.
  * @packageDocumentation
  */
-export {
-  AmqpError,
-  ProtocolError,
-  type ProtocolErrorCode,
-  ProtocolReplyCode,
-} from './protocol/errors.js';
+export { AmqpError, ProtocolError, type ProtocolErrorCode } from './protocol/errors.js';
 export {
   Decimal,
   Field,
@@ -16,5 +11,4 @@ export {
   type FieldValue,
   TypedField,
 } from './protocol/field-types.js';
-export type { BasicProperties } from './protocol/spec.js';
-export { ReplyCode } from './protocol/spec.js';
+export { type BasicProperties, ReplyCode } from './protocol/spec.js';

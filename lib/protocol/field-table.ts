@@ -120,7 +120,12 @@ function writeValue(w: ByteWriter, value: FieldValue, path: string, seen: object
 }
 
 function writeNumber(w: ByteWriter, value: number): void {
-  if (Number.isInteger(value) && !Object.is(value, -0) && Math.abs(value) < TWO_POW_63) {
+  if (
+    Number.isInteger(value) &&
+    !Object.is(value, -0) &&
+    value >= -TWO_POW_63 &&
+    value < TWO_POW_63
+  ) {
     if (value >= -0x80 && value <= 0x7f) {
       w.octet(T.int8, '');
       w.int8(value);

@@ -24,7 +24,7 @@
  * `TypeError` that names the key path.
  *
  * Decoding is lossless: every integer type decodes to a `number`, except an
- * int64 or uint64 outside the safe integer range, which decodes to a `bigint`;
+ * int64 outside the safe integer range, which decodes to a `bigint`;
  * float32 and float64 decode to `number`, a decimal to {@link Decimal}, a
  * timestamp to `Date`, a byte array to `Buffer`, void to `null`.
  *
@@ -148,13 +148,20 @@ export class Decimal {
   /**
    * @param scale - digits right of the decimal point, 0 to 255
    * @param value - the unscaled signed 32-bit integer
-   * @throws RangeError when either is out of range or not an integer
+   * @throws TypeError when either is not an integer
+   * @throws RangeError when either is out of range
    */
   constructor(scale: number, value: number) {
-    if (!Number.isInteger(scale) || scale < 0 || scale > 0xff) {
+    if (!Number.isInteger(scale)) {
+      throw new TypeError(`Decimal scale must be an integer, got ${String(scale)}`);
+    }
+    if (!Number.isInteger(value)) {
+      throw new TypeError(`Decimal value must be an integer, got ${String(value)}`);
+    }
+    if (scale < 0 || scale > 0xff) {
       throw new RangeError(`Decimal scale must be an integer from 0 to 255, got ${scale}`);
     }
-    if (!Number.isInteger(value) || value < -0x8000_0000 || value > 0x7fff_ffff) {
+    if (value < -0x8000_0000 || value > 0x7fff_ffff) {
       throw new RangeError(`Decimal value must be a signed 32-bit integer, got ${value}`);
     }
     this.scale = scale;

@@ -31,8 +31,9 @@ export class FrameParser {
   private headFilled = 0;
   private failure: ProtocolError | null = null;
 
-  /** Adds the next chunk. Call only after {@link FrameParser.next} has returned `null`. */
+  /** Adds the next chunk. Call only after {@link FrameParser.next} has returned `null`; once failed, throws the error again. */
   push(chunk: Buffer): void {
+    if (this.failure !== null) throw this.failure;
     if (this.offset < this.chunk.length) {
       throw new Error('FrameParser.push called before the previous chunk was consumed');
     }

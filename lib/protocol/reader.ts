@@ -97,14 +97,6 @@ export class ByteReader {
     return value >= -0x1f_ffff_ffff_ffffn && value <= 0x1f_ffff_ffff_ffffn ? Number(value) : value;
   }
 
-  /** An unsigned 64-bit integer: a `number` when it is safe, else a `bigint`. */
-  uint64(): number | bigint {
-    this.need(8);
-    const value = this.buf.readBigUInt64BE(this.pos);
-    this.pos += 8;
-    return value <= 0x1f_ffff_ffff_ffffn ? Number(value) : value;
-  }
-
   float32(): number {
     this.need(4);
     const value = this.buf.readFloatBE(this.pos);

@@ -1654,19 +1654,33 @@ export function decodeMethod(r: ByteReader): Method {
 
 /** The 14 properties of a basic-class message, camelCase; each is optional. */
 export interface BasicProperties {
+  /** MIME type of the body, such as `application/json`. */
   contentType?: string | undefined;
+  /** Encoding applied to the body, such as `gzip`. */
   contentEncoding?: string | undefined;
+  /** Application headers; the headers exchange routes on these. */
   headers?: FieldTable | undefined;
+  /** 1 for transient, 2 for persistent (written to disk by durable queues). */
   deliveryMode?: number | undefined;
+  /** Priority from 0 to 255; queues declared with `x-max-priority` honour it. */
   priority?: number | undefined;
+  /** Ties a reply to its request. */
   correlationId?: string | undefined;
+  /** Where the receiver should send a reply: a queue name or `amq.rabbitmq.reply-to`. */
   replyTo?: string | undefined;
+  /** Per-message TTL in milliseconds, as a decimal string such as `"60000"`. */
   expiration?: string | undefined;
+  /** An application-chosen identifier for the message. */
   messageId?: string | undefined;
+  /** When the message was made; whole seconds on the wire. */
   timestamp?: Date | undefined;
+  /** An application-chosen name for the kind of message. */
   type?: string | undefined;
+  /** The publishing user; RabbitMQ refuses a message whose user-id is not the connection's user. */
   userId?: string | undefined;
+  /** The publishing application. */
   appId?: string | undefined;
+  /** Deprecated by AMQP 0-9-1; carried as given. */
   clusterId?: string | undefined;
 }
 
