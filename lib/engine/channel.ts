@@ -1,0 +1,287 @@
+import { EventEmitter } from 'eventemitter3';
+import { type Command, ContentAssembler } from '../protocol/assembler.js';
+import { type AmqpError, ProtocolError } from '../protocol/errors.js';
+import type { BodyFrame, HeaderFrame, MethodFrame } from '../protocol/frames.js';
+import type { BasicProperties, Method, MethodArgs, MethodName } from '../protocol/spec.js';
+import { ConfirmTracker } from './confirms.js';
+import { ChannelError, type ReturnedMessage } from './errors.js';
+import { type CallOptions, isReply, RpcQueue } from './rpc.js';
+
+/** What the engine offers a channel: writing frames, and waiting for the socket. */
+export interface ChannelHost {
+  sendMethod<N extends MethodName>(channel: number, name: N, args: MethodArgs<N>): void;
+  sendContent(
+    channel: number,
+    args: MethodArgs<'basic.publish'>,
+    properties: BasicProperties,
+    body: Uint8Array,
+  ): void;
+  /** Resolves when the socket takes writes again (at once when it does). */
+  whenWritable(): Promise<void>;
+  /** The channel has finished closing: its number may be used again. */
+  release(channel: number): void;
+  readonly maxBodySize: number;
+}
+
+/** Receives the deliveries of one consumer. */
+export interface ConsumerSink {
+  deliver(delivery: Command): void;
+  /** The consumer ended: the broker cancelled it (`error` undefined) or its channel closed. */
+  cancelled(error: ChannelError | undefined): void;
+}
+
+export interface ChannelEngineEvents {
+  /** The channel closed, for whatever reason; `error.code` says which. */
+  close: [error: ChannelError];
+  /** The broker returned an unroutable mandatory message that no confirm was waiting for. */
+  return: [message: ReturnedMessage];
+  /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
+  flow: [active: boolean];
+}
+
+type State = 'opening' | 'open' | 'closing' | 'closed';
+
+/**
+ * One channel's protocol state: synchronous requests in order, content
+ * reassembly, consumers by tag, publisher confirms, and the close handshake.
+ * Every way a channel ends goes through {@link ChannelEngine.fail}.
+ */
+export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
+  readonly id: number;
+  private state: State = 'opening';
+  private closeError: ChannelError | null = null;
+  private readonly rpc: RpcQueue;
+  private readonly assembler: ContentAssembler;
+  private readonly consumers = new Map<string, ConsumerSink>();
+  private confirms: ConfirmTracker | null = null;
+  private flowActive = true;
+  private flowWaiters: (() => void)[] = [];
+  private closing: Promise<void> | null = null;
+  private resolveClosed: (() => void) | null = null;
+
+  constructor(
+    id: number,
+    private readonly host: ChannelHost,
+  ) {
+    super();
+    this.id = id;
+    this.assembler = new ContentAssembler(host.maxBodySize);
+    this.rpc = new RpcQueue((name, args) => host.sendMethod(id, name, args));
+  }
+
+  /** Whether the channel is open for operations. */
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Why the channel closed, once it has. */
+  get error(): ChannelError | null {
+    return this.closeError;
+  }
+
+  /** Whether publishes are confirmed. */
+  get confirmMode(): boolean {
+    return this.confirms !== null;
+  }
+
+  /** @internal Sends channel.open; resolves when the broker has opened it. */
+  async open(signal?: AbortSignal): Promise<void> {
+    await this.rpc.call('channel.open', { outOfBand: '' }, { signal });
+    if (this.state === 'opening') this.state = 'open';
+  }
+
+  /** Sends a synchronous method and resolves with the broker's reply. */
+  call<N extends MethodName>(
+    name: N,
+    args: MethodArgs<N>,
+    options?: CallOptions,
+  ): Promise<Command> {
+    if (this.state !== 'open') return Promise.reject(this.unusable());
+    return this.rpc.call(name, args, options);
+  }
+
+  /** Sends an asynchronous method (ack, nack, reject, recover-async). Throws when the channel is closed. */
+  send<N extends MethodName>(name: N, args: MethodArgs<N>): void {
+    if (this.state !== 'open') throw this.unusable();
+    this.host.sendMethod(this.id, name, args);
+  }
+
+  /** Turns on publisher confirms. */
+  async selectConfirms(signal?: AbortSignal): Promise<void> {
+    if (this.confirms !== null) return;
+    await this.call('confirm.select', { nowait: false }, { signal });
+    this.confirms ??= new ConfirmTracker();
+  }
+
+  /**
+   * Publishes a message. With confirms, resolves when the broker acks it and
+   * rejects on nack or return; without, resolves once the socket takes more
+   * writes (at once unless it is full).
+   */
+  async publish(
+    args: MethodArgs<'basic.publish'>,
+    properties: BasicProperties,
+    body: Uint8Array,
+  ): Promise<void> {
+    if (!this.flowActive) await new Promise<void>((resolve) => this.flowWaiters.push(resolve));
+    if (this.state !== 'open') throw this.unusable();
+    this.host.sendContent(this.id, args, properties, body);
+    if (this.confirms === null) return this.host.whenWritable();
+    return this.confirms.track(args.mandatory, args.exchange, args.routingKey);
+  }
+
+  /** Starts a consumer; `sink` receives its deliveries from the first one on. Resolves with the tag. */
+  async consume(
+    args: MethodArgs<'basic.consume'>,
+    sink: ConsumerSink,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const reply = await this.call('basic.consume', args, {
+      signal,
+      // Deliveries may follow consume-ok in the same chunk: register before they are handled.
+      onReply: (command) => {
+        const { consumerTag } = command.method.args as MethodArgs<'basic.consume-ok'>;
+        this.consumers.set(consumerTag, sink);
+      },
+    });
+    return (reply.method.args as MethodArgs<'basic.consume-ok'>).consumerTag;
+  }
+
+  /** Cancels a consumer; deliveries that arrive before cancel-ok still reach it. */
+  async cancel(consumerTag: string, signal?: AbortSignal): Promise<void> {
+    await this.call('basic.cancel', { consumerTag, nowait: false }, { signal });
+    this.consumers.delete(consumerTag);
+  }
+
+  /** Closes the channel: channel.close, then close-ok. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (this.state === 'closed') return Promise.resolve();
+    this.state = 'closing';
+    this.closing = new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    this.host.sendMethod(this.id, 'channel.close', {
+      replyCode: 200,
+      replyText: 'closed by the application',
+      classId: 0,
+      methodId: 0,
+    });
+    return this.closing;
+  }
+
+  /** @internal Handles one frame addressed to this channel. Throws a ProtocolError for the connection. */
+  handleFrame(frame: MethodFrame | HeaderFrame | BodyFrame): void {
+    const command = this.assembler.push(frame);
+    if (command === null) return;
+    if (this.state === 'closing') {
+      this.whileClosing(command.method);
+      return;
+    }
+    this.dispatch(command);
+  }
+
+  /**
+   * @internal Ends the channel with `error`: every pending request,
+   * unconfirmed publish and consumer settles with it, then `close` is emitted.
+   */
+  fail(error: ChannelError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeError = error;
+    this.rpc.fail(error);
+    this.confirms?.fail(error);
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const sink of consumers) sink.cancelled(error);
+    for (const resume of this.flowWaiters.splice(0)) resume();
+    this.resolveClosed?.();
+    this.emit('close', error);
+  }
+
+  private dispatch(command: Command): void {
+    const { method } = command;
+    switch (method.name) {
+      case 'basic.deliver':
+        this.consumers.get(method.args.consumerTag)?.deliver(command);
+        return;
+      case 'basic.ack':
+        this.confirms?.ack(method.args.deliveryTag, method.args.multiple);
+        return;
+      case 'basic.nack':
+        this.confirms?.nack(method.args.deliveryTag, method.args.multiple);
+        return;
+      case 'basic.return':
+        this.onReturn(method.args, command);
+        return;
+      case 'basic.cancel':
+        this.onBrokerCancel(method.args.consumerTag, method.args.nowait);
+        return;
+      case 'channel.flow':
+        this.host.sendMethod(this.id, 'channel.flow-ok', { active: method.args.active });
+        this.setFlow(method.args.active);
+        return;
+      case 'channel.close':
+        this.host.sendMethod(this.id, 'channel.close-ok', {});
+        this.finish(ChannelError.fromBroker(method.args));
+        return;
+      default:
+        if (isReply(method.name)) {
+          this.rpc.settle(command);
+          return;
+        }
+        throw unexpectedMethod(method);
+    }
+  }
+
+  /** After we sent channel.close, only close and close-ok count; the rest is discarded. */
+  private whileClosing(method: Method): void {
+    if (method.name === 'channel.close-ok') {
+      this.finish(new ChannelError('CHANNEL_CLOSED', 'channel closed by the application'));
+    } else if (method.name === 'channel.close') {
+      // Both sides closed at once: answer, and the close is done.
+      this.host.sendMethod(this.id, 'channel.close-ok', {});
+      this.finish(ChannelError.fromBroker(method.args));
+    }
+  }
+
+  private finish(error: ChannelError): void {
+    this.fail(error);
+    this.host.release(this.id);
+  }
+
+  private onReturn(args: MethodArgs<'basic.return'>, command: Command): void {
+    const content = command.content;
+    if (content === undefined) return;
+    const message: ReturnedMessage = {
+      ...args,
+      properties: content.properties,
+      body: content.body,
+    };
+    if (this.confirms?.returned(message)) return;
+    this.emit('return', message);
+  }
+
+  private onBrokerCancel(consumerTag: string, nowait: boolean): void {
+    const sink = this.consumers.get(consumerTag);
+    this.consumers.delete(consumerTag);
+    if (!nowait) this.host.sendMethod(this.id, 'basic.cancel-ok', { consumerTag });
+    sink?.cancelled(undefined);
+  }
+
+  private setFlow(active: boolean): void {
+    this.flowActive = active;
+    if (active) for (const resume of this.flowWaiters.splice(0)) resume();
+    this.emit('flow', active);
+  }
+
+  private unusable(): AmqpError {
+    return (
+      this.closeError ?? new ChannelError('CHANNEL_CLOSED', `channel ${this.id} is ${this.state}`)
+    );
+  }
+}
+
+function unexpectedMethod(method: Method): ProtocolError {
+  return new ProtocolError('UNEXPECTED_FRAME', `${method.name} is not a method a client receives`);
+}

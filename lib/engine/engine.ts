@@ -1,0 +1,503 @@
+import type { Duplex } from 'node:stream';
+import { EventEmitter } from 'eventemitter3';
+import type { Command } from '../protocol/assembler.js';
+import { AmqpError, ProtocolError } from '../protocol/errors.js';
+import type { FieldTable } from '../protocol/field-types.js';
+import { type Frame, FrameEncoder, PROTOCOL_HEADER } from '../protocol/frames.js';
+import { FrameParser } from '../protocol/parser.js';
+import type { BasicProperties, MethodArgs, MethodName } from '../protocol/spec.js';
+import { ChannelEngine, type ChannelHost } from './channel.js';
+import { ChannelError, ConnectionError } from './errors.js';
+import { Heartbeat } from './heartbeat.js';
+import { RpcQueue } from './rpc.js';
+import { chooseMechanism, type SaslMechanism, saslResponse } from './sasl.js';
+
+/** What the engine needs to open a connection over a connected socket. */
+export interface EngineOptions {
+  readonly username: string;
+  readonly password: string;
+  readonly vhost: string;
+  /** The SASL mechanism; when absent, PLAIN or else AMQPLAIN, whichever the broker offers. */
+  readonly mechanism?: SaslMechanism | undefined;
+  /** Heartbeat interval wanted, in seconds; 0 turns heartbeats off. */
+  readonly heartbeat: number;
+  /** Largest frame wanted, in bytes; 0 means no limit from our side. */
+  readonly frameMax: number;
+  /** Most channels wanted; 0 means no limit from our side. */
+  readonly channelMax: number;
+  /** Sent to the broker as the client properties; the engine adds nothing. */
+  readonly clientProperties: FieldTable;
+  /** Bodies announced larger than this are a protocol error. */
+  readonly maxBodySize: number;
+}
+
+/** What the broker and client agreed on. */
+export interface Tuning {
+  readonly channelMax: number;
+  readonly frameMax: number;
+  readonly heartbeat: number;
+}
+
+export interface EngineEvents {
+  /** The connection closed, for whatever reason; `error.code` says which. */
+  close: [error: ConnectionError];
+  /** The broker stopped reading from this connection (a resource alarm). */
+  blocked: [reason: string];
+  /** The broker reads from this connection again. */
+  unblocked: [];
+}
+
+type State = 'handshake' | 'open' | 'closing' | 'closed';
+
+const RESOLVED: Promise<void> = Promise.resolve();
+/** How long a close waits for the broker's close-ok before the socket is cut. */
+const CLOSE_TIMEOUT_MS = 5_000;
+/** Largest channel number AMQP can carry. */
+const CHANNEL_LIMIT = 0xffff;
+
+/**
+ * The protocol engine of one connection: handshake, tuning, heartbeats,
+ * channels by number, write batching and backpressure, and the close
+ * handshake. It is the only code that touches the socket. Every way the
+ * connection ends goes through {@link Engine.fail}.
+ */
+export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
+  readonly maxBodySize: number;
+  /** What the broker announced in connection.start. */
+  serverProperties: FieldTable = {};
+  tuning: Tuning = { channelMax: 0, frameMax: 0, heartbeat: 0 };
+
+  private state: State = 'handshake';
+  private closeError: ConnectionError | null = null;
+  private readonly parser = new FrameParser();
+  private readonly encoder = new FrameEncoder();
+  private readonly channels = new Map<number, ChannelEngine>();
+  private readonly control: RpcQueue;
+  private heartbeat: Heartbeat | null = null;
+  private flushScheduled = false;
+  private drain: { promise: Promise<void>; resolve(): void; reject(error: Error): void } | null =
+    null;
+  private inbox: Command[] = [];
+  private inboxWaiter: ((command: Command) => void) | null = null;
+  private handshakeFailure: ((error: ConnectionError) => void) | null = null;
+  private closing: Promise<void> | null = null;
+  private socketError: Error | undefined;
+  private lastChannel = 0;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly options: EngineOptions,
+  ) {
+    super();
+    this.maxBodySize = options.maxBodySize;
+    this.control = new RpcQueue((name, args) => this.sendMethod(0, name, args));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (error: Error) => {
+      this.socketError ??= error;
+    });
+    socket.on('close', () => this.onSocketClose());
+  }
+
+  /** Whether the connection is open for new work. */
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Why the connection closed, once it has. */
+  get error(): ConnectionError | null {
+    return this.closeError;
+  }
+
+  /**
+   * Runs the AMQP handshake: protocol header, SASL, tuning, connection.open.
+   * Rejects with a {@link ConnectionError} (ACCESS_REFUSED, NOT_ALLOWED,
+   * NO_MECHANISM, CONNECTION_LOST, …); on rejection the socket is gone.
+   */
+  async handshake(): Promise<void> {
+    const failed = new Promise<never>((_, reject) => {
+      this.handshakeFailure = reject;
+    });
+    failed.catch(() => {});
+    const next = <N extends MethodName>(name: N): Promise<MethodArgs<N>> =>
+      Promise.race([this.nextHandshakeMethod(name), failed]);
+    try {
+      this.socket.write(PROTOCOL_HEADER);
+      const start = await next('connection.start');
+      this.serverProperties = start.serverProperties;
+      const offered = start.mechanisms.toString('utf8');
+      const mechanism = chooseMechanism(offered, this.options.mechanism);
+      if (mechanism === undefined) {
+        const wanted = this.options.mechanism ?? 'PLAIN or AMQPLAIN';
+        throw new ConnectionError('NO_MECHANISM', `the broker offers ${offered}, not ${wanted}`);
+      }
+      this.sendMethod(0, 'connection.start-ok', {
+        clientProperties: this.options.clientProperties,
+        mechanism,
+        response: saslResponse(mechanism, this.options.username, this.options.password),
+        locale: 'en_US',
+      });
+      const tune = await next('connection.tune');
+      this.tune(tune);
+      this.sendMethod(0, 'connection.open', {
+        virtualHost: this.options.vhost,
+        capabilities: '',
+        insist: false,
+      });
+      await next('connection.open-ok');
+      this.state = 'open';
+      this.heartbeat?.start();
+    } catch (error) {
+      const reason =
+        error instanceof ConnectionError
+          ? error
+          : new ConnectionError(
+              'HANDSHAKE_FAILED',
+              `handshake failed: ${String(error)}`,
+              undefined,
+              {
+                cause: error,
+              },
+            );
+      this.fail(reason);
+      throw reason;
+    } finally {
+      this.handshakeFailure = null;
+    }
+  }
+
+  /** Opens a channel on the lowest free number after the last one used. */
+  async openChannel(signal?: AbortSignal): Promise<ChannelEngine> {
+    if (this.state !== 'open') throw this.unusable();
+    const id = this.freeChannelNumber();
+    if (id === undefined) {
+      throw new AmqpError(
+        'CHANNEL_LIMIT',
+        `all ${this.tuning.channelMax} channels the broker allows are open`,
+      );
+    }
+    const channel = new ChannelEngine(id, this);
+    this.channels.set(id, channel);
+    try {
+      await channel.open(signal);
+    } catch (error) {
+      // An aborted open still owes us its open-ok: close the channel once it comes.
+      if (this.state === 'open' && channel.error === null) void channel.close();
+      throw error;
+    }
+    return channel;
+  }
+
+  /** Sends connection.update-secret (for expiring tokens); resolves on update-secret-ok. */
+  async updateSecret(secret: string, reason: string, signal?: AbortSignal): Promise<void> {
+    if (this.state !== 'open') throw this.unusable();
+    await this.control.call(
+      'connection.update-secret',
+      { newSecret: Buffer.from(secret, 'utf8'), reason },
+      { signal },
+    );
+  }
+
+  /** Closes the connection: connection.close, then close-ok (or the socket cut after a timeout). Idempotent. */
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing;
+    if (this.state === 'closed') return RESOLVED;
+    this.closing = new Promise<void>((resolve) => this.once('close', () => resolve()));
+    if (this.state === 'handshake') {
+      this.fail(new ConnectionError('CONNECTION_CLOSED', 'connection closed by the application'));
+      return this.closing;
+    }
+    this.state = 'closing';
+    this.writeNow(0, 'connection.close', {
+      replyCode: 200,
+      replyText: 'closed by the application',
+      classId: 0,
+      methodId: 0,
+    });
+    const timer = setTimeout(() => {
+      this.socket.destroy();
+      this.fail(
+        new ConnectionError(
+          'CONNECTION_CLOSED',
+          'connection closed by the application (the broker did not confirm)',
+        ),
+      );
+    }, CLOSE_TIMEOUT_MS);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    return this.closing;
+  }
+
+  /** @internal Encodes a method frame for the next flush. Throws when the connection is not usable. */
+  sendMethod<N extends MethodName>(channel: number, name: N, args: MethodArgs<N>): void {
+    if (this.state === 'closing' || this.state === 'closed') throw this.unusable();
+    this.encoder.method(channel, name, args);
+    this.scheduleFlush();
+  }
+
+  /** @internal Encodes basic.publish with its content for the next flush. */
+  sendContent(
+    channel: number,
+    args: MethodArgs<'basic.publish'>,
+    properties: BasicProperties,
+    body: Uint8Array,
+  ): void {
+    if (this.state !== 'open') throw this.unusable();
+    this.encoder.content(channel, 'basic.publish', args, properties, body);
+    this.scheduleFlush();
+  }
+
+  /** @internal */
+  whenWritable(): Promise<void> {
+    return this.drain === null ? RESOLVED : this.drain.promise;
+  }
+
+  /** @internal */
+  release(channel: number): void {
+    this.channels.delete(channel);
+  }
+
+  /**
+   * @internal Ends the connection with `error`: every channel, pending
+   * request and waiting publish settles with it, the socket is ended, and
+   * `close` is emitted once.
+   */
+  fail(error: ConnectionError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeError = error;
+    this.heartbeat?.stop();
+    this.handshakeFailure?.(error);
+    this.control.fail(error);
+    const channelError = ChannelError.fromConnection(error);
+    const channels = [...this.channels.values()];
+    this.channels.clear();
+    for (const channel of channels) channel.fail(channelError);
+    this.drain?.reject(error);
+    this.drain = null;
+    this.flush();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+    this.emit('close', error);
+  }
+
+  private tune(tune: MethodArgs<'connection.tune'>): void {
+    const { options } = this;
+    const channelMax = negotiate(options.channelMax, tune.channelMax) || CHANNEL_LIMIT;
+    const frameMax = negotiate(options.frameMax, tune.frameMax) || 0xffff_ffff;
+    // The application's 0 turns heartbeats off; otherwise the smaller non-zero wish wins.
+    const heartbeat = options.heartbeat === 0 ? 0 : negotiate(options.heartbeat, tune.heartbeat);
+    this.tuning = { channelMax: Math.min(channelMax, CHANNEL_LIMIT), frameMax, heartbeat };
+    this.sendMethod(0, 'connection.tune-ok', {
+      channelMax: this.tuning.channelMax,
+      frameMax,
+      heartbeat,
+    });
+    this.encoder.frameMax = frameMax;
+    this.parser.frameMax = frameMax;
+    if (heartbeat > 0) {
+      this.heartbeat = new Heartbeat(
+        heartbeat,
+        () => {
+          this.encoder.heartbeat();
+          this.flush();
+        },
+        () => {
+          this.socket.destroy();
+          this.fail(
+            new ConnectionError(
+              'HEARTBEAT_TIMEOUT',
+              `the broker sent nothing for ${2 * heartbeat} s (two heartbeat intervals)`,
+            ),
+          );
+        },
+      );
+    }
+  }
+
+  private nextHandshakeMethod<N extends MethodName>(name: N): Promise<MethodArgs<N>> {
+    const check = (command: Command): MethodArgs<N> => {
+      if (command.method.name !== name) {
+        throw new ConnectionError(
+          'HANDSHAKE_FAILED',
+          `expected ${name} during the handshake, got ${command.method.name}`,
+        );
+      }
+      return command.method.args as MethodArgs<N>;
+    };
+    const queued = this.inbox.shift();
+    if (queued !== undefined) return Promise.resolve().then(() => check(queued));
+    return new Promise((resolve, reject) => {
+      this.inboxWaiter = (command) => {
+        this.inboxWaiter = null;
+        try {
+          resolve(check(command));
+        } catch (error) {
+          reject(error);
+        }
+      };
+    });
+  }
+
+  private freeChannelNumber(): number | undefined {
+    const max = this.tuning.channelMax;
+    for (let i = 0; i < max; i++) {
+      const id = ((this.lastChannel + i) % max) + 1;
+      if (!this.channels.has(id)) {
+        this.lastChannel = id;
+        return id;
+      }
+    }
+    return undefined;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.heartbeat !== null) this.heartbeat.received = true;
+    if (this.state === 'closed') return;
+    try {
+      this.parser.push(chunk);
+      for (let frame = this.parser.next(); frame !== null; frame = this.parser.next()) {
+        this.dispatch(frame);
+        if (this.closeError !== null) return;
+      }
+    } catch (error) {
+      this.protocolFailure(error);
+    }
+  }
+
+  private dispatch(frame: Frame): void {
+    if (frame.type === 8) return;
+    if (frame.channel === 0) {
+      if (frame.type !== 1) {
+        throw new ProtocolError('UNEXPECTED_FRAME', 'content frames on channel 0');
+      }
+      this.onControl({ method: frame.method });
+      return;
+    }
+    if (this.state === 'closing') return;
+    const channel = this.channels.get(frame.channel);
+    if (channel === undefined) {
+      throw new ProtocolError(
+        'UNEXPECTED_FRAME',
+        `a frame for channel ${frame.channel}, which is not open`,
+      );
+    }
+    channel.handleFrame(frame);
+  }
+
+  private onControl(command: Command): void {
+    const { method } = command;
+    switch (method.name) {
+      case 'connection.close':
+        this.writeNow(0, 'connection.close-ok', {});
+        this.fail(ConnectionError.fromBroker(method.args));
+        return;
+      case 'connection.close-ok':
+        this.fail(new ConnectionError('CONNECTION_CLOSED', 'connection closed by the application'));
+        return;
+      case 'connection.blocked':
+        this.emit('blocked', method.args.reason);
+        return;
+      case 'connection.unblocked':
+        this.emit('unblocked');
+        return;
+    }
+    if (this.state === 'handshake') {
+      if (this.inboxWaiter !== null) this.inboxWaiter(command);
+      else this.inbox.push(command);
+      return;
+    }
+    if (this.state === 'closing') return;
+    this.control.settle(command);
+  }
+
+  /** A malformed stream: tell the broker why, then end everything. */
+  private protocolFailure(error: unknown): void {
+    const cause =
+      error instanceof ProtocolError
+        ? error
+        : new ProtocolError(
+            'UNEXPECTED_FRAME',
+            `internal error handling a frame: ${String(error)}`,
+          );
+    if (this.state === 'open' || this.state === 'closing') {
+      this.encoder.method(0, 'connection.close', {
+        replyCode: cause.replyCode,
+        replyText: cause.message.slice(0, 200),
+        classId: 0,
+        methodId: 0,
+      });
+    }
+    this.fail(new ConnectionError(cause.code, cause.message, undefined, { cause: error }));
+  }
+
+  private onSocketClose(): void {
+    const detail = this.socketError === undefined ? '' : `: ${this.socketError.message}`;
+    const during = this.state === 'handshake' ? ' during the handshake' : '';
+    this.fail(
+      new ConnectionError(
+        'CONNECTION_LOST',
+        `the connection to the broker was lost${during}${detail}`,
+        undefined,
+        {
+          cause: this.socketError,
+        },
+      ),
+    );
+  }
+
+  private onDrain(): void {
+    const drain = this.drain;
+    this.drain = null;
+    drain?.resolve();
+  }
+
+  /** Writes a frame now, bypassing the closing check: for close and close-ok. */
+  private writeNow<N extends MethodName>(channel: number, name: N, args: MethodArgs<N>): void {
+    this.encoder.method(channel, name, args);
+    this.flush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  /** Hands everything encoded to the socket in one corked batch. */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (!this.encoder.pending) return;
+    const chunks = this.encoder.take();
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    let ok = true;
+    socket.cork();
+    for (const chunk of chunks) ok = socket.write(chunk);
+    socket.uncork();
+    if (this.heartbeat !== null) this.heartbeat.sent = true;
+    if (!ok && this.drain === null) {
+      let resolve!: () => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => {});
+      this.drain = { promise, resolve, reject };
+    }
+  };
+
+  private unusable(): ConnectionError {
+    return (
+      this.closeError ?? new ConnectionError('CONNECTION_CLOSED', `the connection is ${this.state}`)
+    );
+  }
+}
+
+/** The spec's rule for limits: 0 means "no limit" on that side, else the smaller wins. */
+function negotiate(client: number, server: number): number {
+  if (client === 0) return server;
+  if (server === 0) return client;
+  return Math.min(client, server);
+}

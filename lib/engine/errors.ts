@@ -1,0 +1,161 @@
+import { AmqpError } from '../protocol/errors.js';
+import { type BasicProperties, type MethodName, methodInfo, ReplyCode } from '../protocol/spec.js';
+
+/** What the broker said when it closed a channel or the connection. */
+export interface CloseReason {
+  /** The AMQP reply code, such as 404. */
+  readonly replyCode: number;
+  /** The broker's text, such as `NOT_FOUND - no exchange 'x' in vhost '/'`. */
+  readonly replyText: string;
+  /** The class id of the method that caused the close; 0 when none did. */
+  readonly classId: number;
+  /** The method id of the method that caused the close; 0 when none did. */
+  readonly methodId: number;
+}
+
+const replyCodeNames = new Map<number, string>(
+  Object.entries(ReplyCode).map(([name, code]) => [code, name]),
+);
+const methodNames = new Map<number, MethodName>(
+  Object.entries(methodInfo).map(([name, info]) => [info.id, name as MethodName]),
+);
+
+/** The name of an AMQP reply code (`NOT_FOUND` for 404), or `REPLY_<code>` for one AMQP does not define. */
+export function replyCodeName(replyCode: number): string {
+  return replyCodeNames.get(replyCode) ?? `REPLY_${replyCode}`;
+}
+
+/**
+ * An error that ended a channel or a connection. When the broker ended it,
+ * `replyCode`, `replyText`, `classId`, `methodId` and `method` say what it
+ * said and which method caused it; when warren ended it (the socket died, a
+ * heartbeat was missed, the user closed it), they are absent and `cause` may
+ * hold the underlying error.
+ */
+export abstract class ClosedError extends AmqpError {
+  /** The AMQP reply code the broker closed with. */
+  readonly replyCode?: number;
+  /** The broker's reply text. */
+  readonly replyText?: string;
+  /** The class id of the method that caused the close (0 when none did). */
+  readonly classId?: number;
+  /** The method id of the method that caused the close (0 when none did). */
+  readonly methodId?: number;
+  /** The name of the method that caused the close, such as `queue.declare`. */
+  readonly method?: MethodName;
+
+  constructor(code: string, message: string, reason?: CloseReason, options?: ErrorOptions) {
+    super(code, message, options);
+    if (reason !== undefined) {
+      this.replyCode = reason.replyCode;
+      this.replyText = reason.replyText;
+      this.classId = reason.classId;
+      this.methodId = reason.methodId;
+      const method = methodNames.get((reason.classId << 16) | reason.methodId);
+      if (method !== undefined) this.method = method;
+    }
+  }
+}
+
+/**
+ * The connection is closed or could not be opened. `code` says why: a reply
+ * code name when the broker closed it (`CONNECTION_FORCED`, `ACCESS_REFUSED`,
+ * `NOT_ALLOWED`, `FRAME_ERROR`, …) or one of warren's own:
+ * `CONNECTION_CLOSED` (closed by the application), `CONNECTION_LOST` (the
+ * socket ended), `HEARTBEAT_TIMEOUT`, `CONNECT_TIMEOUT`, `HANDSHAKE_FAILED`,
+ * `NO_MECHANISM`.
+ */
+export class ConnectionError extends ClosedError {
+  /** Builds the error for a `connection.close` the broker sent. */
+  static fromBroker(reason: CloseReason): ConnectionError {
+    return new ConnectionError(
+      replyCodeName(reason.replyCode),
+      `connection closed by the broker: ${reason.replyCode} ${reason.replyText}`,
+      reason,
+    );
+  }
+}
+
+/**
+ * The channel is closed. `code` is a reply code name when the broker closed
+ * it (`NOT_FOUND`, `PRECONDITION_FAILED`, `RESOURCE_LOCKED`, `ACCESS_REFUSED`,
+ * …), `CHANNEL_CLOSED` when the application did, or the connection's code
+ * when the channel went down with its connection (then `cause` is the
+ * {@link ConnectionError}).
+ */
+export class ChannelError extends ClosedError {
+  /** Builds the error for a `channel.close` the broker sent. */
+  static fromBroker(reason: CloseReason): ChannelError {
+    return new ChannelError(
+      replyCodeName(reason.replyCode),
+      `channel closed by the broker: ${reason.replyCode} ${reason.replyText}`,
+      reason,
+    );
+  }
+
+  /** The error for a channel that went down because its connection did. */
+  static fromConnection(error: ConnectionError): ChannelError {
+    return new ChannelError(
+      error.code,
+      `channel closed with its connection: ${error.message}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** An operation gave up waiting: `code` is `TIMEOUT`. */
+export class TimeoutError extends AmqpError {
+  constructor(message: string) {
+    super('TIMEOUT', message);
+  }
+}
+
+/** An operation was aborted through its `AbortSignal`: `code` is `ABORTED`, `cause` the signal's reason. */
+export class AbortError extends AmqpError {
+  constructor(message: string, reason: unknown) {
+    super('ABORTED', message, { cause: reason });
+  }
+}
+
+/** The broker refused to take responsibility for a published message (`basic.nack`): `code` is `PUBLISH_NACKED`. */
+export class PublishNackedError extends AmqpError {
+  constructor() {
+    super('PUBLISH_NACKED', 'the broker nacked the message: it was not accepted');
+  }
+}
+
+/** What the broker said when it returned a mandatory message it could not route. */
+export interface ReturnedMessage {
+  readonly replyCode: number;
+  readonly replyText: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly properties: BasicProperties;
+  readonly body: Buffer;
+}
+
+/**
+ * A `mandatory` message the broker could not route and sent back
+ * (`basic.return`): `code` is the reply code name, usually `NO_ROUTE`.
+ */
+export class MessageReturnedError extends AmqpError {
+  /** The AMQP reply code, usually 312 (NO_ROUTE). */
+  readonly replyCode: number;
+  /** The broker's reply text. */
+  readonly replyText: string;
+  /** The returned message, as the broker sent it back. */
+  readonly returned: ReturnedMessage;
+
+  constructor(returned: ReturnedMessage) {
+    super(
+      replyCodeName(returned.replyCode),
+      `the broker returned the message published to exchange '${returned.exchange}' with routing key '${returned.routingKey}': ${returned.replyCode} ${returned.replyText}`,
+    );
+    this.replyCode = returned.replyCode;
+    this.replyText = returned.replyText;
+    this.returned = returned;
+  }
+}
