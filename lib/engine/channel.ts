@@ -27,7 +27,7 @@ export interface ChannelHost {
 export interface ConsumerSink {
   deliver(delivery: Command): void;
   /** The consumer ended: the broker cancelled it (`error` undefined) or its channel closed. */
-  cancelled(error: ChannelError | undefined): void;
+  ended(error: ChannelError | undefined): void;
 }
 
 export interface ChannelEngineEvents {
@@ -193,7 +193,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     this.confirms?.fail(error);
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
-    for (const sink of consumers) sink.cancelled(error);
+    for (const sink of consumers) sink.ended(error);
     for (const resume of this.flowWaiters.splice(0)) resume();
     this.resolveClosed?.();
     this.emit('close', error);
@@ -266,7 +266,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     const sink = this.consumers.get(consumerTag);
     this.consumers.delete(consumerTag);
     if (!nowait) this.host.sendMethod(this.id, 'basic.cancel-ok', { consumerTag });
-    sink?.cancelled(undefined);
+    sink?.ended(undefined);
   }
 
   private setFlow(active: boolean): void {

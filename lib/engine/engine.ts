@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import type { Command } from '../protocol/assembler.js';
 import { AmqpError, ProtocolError } from '../protocol/errors.js';
@@ -487,6 +488,11 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
       this.drain = { promise, resolve, reject };
     }
   };
+
+  /** Never shows the options, which hold the password. */
+  [inspect.custom](): string {
+    return `Engine<${this.state}, ${this.channels.size} channels>`;
+  }
 
   private unusable(): ConnectionError {
     return (

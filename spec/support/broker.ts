@@ -809,3 +809,52 @@ export async function rabbitmqctlOn(nodeName: string, ...args: string[]): Promis
   }
   throw new Error(`no node ${wanted} started by startBroker() found under ${tmp}`);
 }
+
+/** A broker to talk to, and how to let go of it. */
+export interface BrokerLease {
+  /** The AMQP URL to connect to. */
+  readonly url: string;
+  /** The node started for this lease; undefined when an existing broker is used. */
+  readonly broker: Broker | undefined;
+  /** How the broker was found, for a log line (never shows a password). */
+  readonly description: string;
+  /** Stops the node if this lease started it. */
+  release(): Promise<void>;
+}
+
+/**
+ * The broker that tests, the demo and benchmarks use: the one at
+ * `AMQP_URL` when set, else one already answering on 127.0.0.1:5672, else a
+ * throwaway node started here (and stopped by `release`).
+ */
+export async function findOrStartBroker(): Promise<BrokerLease> {
+  const fromEnv = process.env.AMQP_URL;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return lease(fromEnv, undefined, `using AMQP_URL ${redactPassword(fromEnv)}`);
+  }
+  if (await probeAmqp(5672, HOST, 500)) {
+    return lease(`amqp://guest:guest@${HOST}:5672/`, undefined, `using the broker on ${HOST}:5672`);
+  }
+  const began = performance.now();
+  const broker = await startBroker();
+  const seconds = ((performance.now() - began) / 1000).toFixed(1);
+  return lease(
+    broker.url,
+    broker,
+    `started RabbitMQ node ${broker.nodeName} at ${broker.url} in ${seconds} s`,
+  );
+}
+
+function lease(url: string, broker: Broker | undefined, description: string): BrokerLease {
+  return { url, broker, description, release: async () => broker?.stop() };
+}
+
+function redactPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an AMQP_URL that does not parse)';
+  }
+}

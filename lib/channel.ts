@@ -1,0 +1,285 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Connection } from './connection.js';
+import type { ChannelEngine } from './engine/channel.js';
+import type { ChannelError, ReturnedMessage } from './engine/errors.js';
+import { Exchange, type ExchangeOptions, type ExchangeType } from './exchange.js';
+import {
+  type DeliveryInfo,
+  IncomingMessage,
+  type Settlement,
+  type Settler,
+} from './incoming-message.js';
+import type { Command } from './protocol/assembler.js';
+import type { MethodArgs } from './protocol/spec.js';
+import { Queue, type QueueOptions } from './queue.js';
+import { callSafely, checkShortString } from './validate.js';
+
+/** Options of {@link Connection.openChannel}. */
+export interface ChannelOptions {
+  /**
+   * Publisher confirms: `publish` resolves when the broker has taken
+   * responsibility for the message, and rejects when it nacks or returns it.
+   * @default false
+   */
+  confirm?: boolean;
+  /** Aborts opening the channel. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Channel.setQos}. */
+export interface QosOptions {
+  /** How many unacknowledged messages the broker sends before waiting for acks; 0 is no limit. @default 0 */
+  prefetchCount?: number;
+  /** The same limit in bytes of bodies; RabbitMQ does not implement it, so leave it 0. @default 0 */
+  prefetchSize?: number;
+  /**
+   * RabbitMQ's meaning: `false` limits each new consumer on the channel,
+   * `true` limits the channel as a whole.
+   * @default false
+   */
+  global?: boolean;
+}
+
+/** Events of a {@link Channel}. */
+export interface ChannelEvents {
+  /** The channel closed; `error.code` says why (`CHANNEL_CLOSED` when the application closed it). */
+  close: [error: ChannelError];
+  /** The broker returned an unroutable `mandatory` message (and no publisher confirm claimed it). */
+  return: [message: ReturnedMessage];
+  /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
+  flow: [active: boolean];
+}
+
+/**
+ * An AMQP channel: where exchanges and queues are declared, messages
+ * published and consumed. Channels are cheap; a failed operation (a 404, a
+ * 406) closes only its channel, so give independent work its own.
+ */
+export class Channel extends EventEmitter<ChannelEvents> implements Settler {
+  /** The connection this channel belongs to. */
+  readonly connection: Connection;
+  /** Resolves with the reason once the channel has closed; never rejects. */
+  readonly closed: Promise<ChannelError>;
+  /** @internal */
+  readonly engine: ChannelEngine;
+  private returnHandler: ((message: ReturnedMessage) => void) | null = null;
+  /** Deliveries not yet settled, by tag (ascending, as a Map keeps insertion order). */
+  private readonly unsettled = new Map<number, IncomingMessage>();
+
+  /** @internal Use {@link Connection.openChannel}. */
+  constructor(connection: Connection, engine: ChannelEngine) {
+    super();
+    this.connection = connection;
+    this.engine = engine;
+    this.closed = new Promise((resolve) => engine.once('close', resolve));
+    engine.on('close', (error) => {
+      this.unsettled.clear();
+      callSafely('a close listener', () => this.emit('close', error));
+    });
+    engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
+    engine.on('return', (message) => this.onReturn(message));
+  }
+
+  /** The channel number. */
+  get id(): number {
+    return this.engine.id;
+  }
+
+  /** Whether publishes are confirmed by the broker. */
+  get confirmMode(): boolean {
+    return this.engine.confirmMode;
+  }
+
+  /** Whether the channel is open. */
+  get isOpen(): boolean {
+    return this.engine.isOpen;
+  }
+
+  /**
+   * Declares an exchange (creating it unless it exists with the same
+   * settings) and returns it.
+   * @throws ChannelError PRECONDITION_FAILED (406) when it exists with other settings;
+   *   NOT_FOUND (404) for a passive declare of a missing exchange. Either closes the channel.
+   */
+  async declareExchange(
+    name: string,
+    type: ExchangeType,
+    options: ExchangeOptions = {},
+  ): Promise<Exchange> {
+    checkShortString(name, 'exchange name');
+    checkShortString(type, 'exchange type');
+    await this.engine.call(
+      'exchange.declare',
+      {
+        exchange: name,
+        type,
+        passive: options.passive ?? false,
+        durable: options.durable ?? false,
+        autoDelete: options.autoDelete ?? false,
+        internal: options.internal ?? false,
+        nowait: false,
+        arguments: options.arguments ?? {},
+      },
+      { signal: options.signal },
+    );
+    return new Exchange(this, name, type);
+  }
+
+  /**
+   * Declares a queue and returns it. Without a name (or with `''`) the broker
+   * names it: read {@link Queue.name}.
+   * @throws ChannelError PRECONDITION_FAILED (406) when it exists with other settings;
+   *   RESOURCE_LOCKED (405) when another connection holds it exclusively;
+   *   NOT_FOUND (404) for a passive declare of a missing queue.
+   */
+  async declareQueue(name = '', options: QueueOptions = {}): Promise<Queue> {
+    checkShortString(name, 'queue name');
+    const reply = await this.engine.call(
+      'queue.declare',
+      {
+        queue: name,
+        passive: options.passive ?? false,
+        durable: options.durable ?? false,
+        exclusive: options.exclusive ?? false,
+        autoDelete: options.autoDelete ?? false,
+        nowait: false,
+        arguments: options.arguments ?? {},
+      },
+      { signal: options.signal },
+    );
+    const ok = reply.method.args as MethodArgs<'queue.declare-ok'>;
+    return new Queue(this, ok.queue, {
+      messageCount: ok.messageCount,
+      consumerCount: ok.consumerCount,
+    });
+  }
+
+  /** A handle for an exchange that exists, without declaring it. `exchange('')` is the default exchange. */
+  exchange(name: string): Exchange {
+    checkShortString(name, 'exchange name');
+    return new Exchange(this, name, undefined);
+  }
+
+  /** A handle for a queue that exists, without declaring it. */
+  queue(name: string): Queue {
+    checkShortString(name, 'queue name');
+    return new Queue(this, name, undefined);
+  }
+
+  /** Limits how many unacknowledged messages the broker sends (`basic.qos`). */
+  async setQos(options: QosOptions, signal?: AbortSignal): Promise<void> {
+    await this.engine.call(
+      'basic.qos',
+      {
+        prefetchCount: options.prefetchCount ?? 0,
+        prefetchSize: options.prefetchSize ?? 0,
+        global: options.global ?? false,
+      },
+      { signal },
+    );
+  }
+
+  /**
+   * Handles messages the broker returns as unroutable (published with
+   * `mandatory` on a channel without confirms). Replaces the previous handler;
+   * `null` removes it. The `return` event fires too.
+   */
+  setReturnHandler(handler: ((message: ReturnedMessage) => void) | null): void {
+    this.returnHandler = handler;
+  }
+
+  /**
+   * Asks the broker to redeliver every unacknowledged message of this
+   * channel (`basic.recover`); RabbitMQ requeues them.
+   */
+  async recover(options: { requeue?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    await this.engine.call(
+      'basic.recover',
+      { requeue: options.requeue ?? true },
+      { signal: options.signal },
+    );
+    // The broker forgets these deliveries: settling one now would be a stale tag.
+    for (const message of this.unsettled.values()) message.markSettled();
+    this.unsettled.clear();
+  }
+
+  /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */
+  async txSelect(signal?: AbortSignal): Promise<void> {
+    await this.engine.call('tx.select', {}, { signal });
+  }
+
+  /** Commits the current transaction (`tx.commit`); a new one starts at once. */
+  async txCommit(signal?: AbortSignal): Promise<void> {
+    await this.engine.call('tx.commit', {}, { signal });
+  }
+
+  /** Abandons the current transaction's publishes and acks (`tx.rollback`). */
+  async txRollback(signal?: AbortSignal): Promise<void> {
+    await this.engine.call('tx.rollback', {}, { signal });
+  }
+
+  /** Closes the channel. Unsettled messages return to their queues. Idempotent. */
+  async close(): Promise<void> {
+    await this.engine.close();
+  }
+
+  /** Closes the channel, for `await using channel = …`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal Wraps a delivered or fetched message. */
+  incoming(command: Command, info: DeliveryInfo): IncomingMessage {
+    const content = command.content;
+    const body = content?.body ?? Buffer.alloc(0);
+    const message = new IncomingMessage(body, content?.properties ?? {}, info, this);
+    if (!info.noAck) this.unsettled.set(info.deliveryTag, message);
+    return message;
+  }
+
+  /** @internal */
+  settle(message: IncomingMessage, settlement: Settlement): void {
+    const tag = message.deliveryTag;
+    if (this.unsettled.get(tag) !== message) {
+      // The channel closed or recovered since: the broker has requeued it, so the tag is stale.
+      return;
+    }
+    if (settlement.kind !== 'reject' && settlement.multiple) {
+      for (const [earlier, other] of this.unsettled) {
+        if (earlier > tag) break;
+        other.markSettled();
+        this.unsettled.delete(earlier);
+      }
+    } else {
+      this.unsettled.delete(tag);
+    }
+    switch (settlement.kind) {
+      case 'ack':
+        this.engine.send('basic.ack', { deliveryTag: tag, multiple: settlement.multiple });
+        return;
+      case 'nack':
+        this.engine.send('basic.nack', {
+          deliveryTag: tag,
+          multiple: settlement.multiple,
+          requeue: settlement.requeue,
+        });
+        return;
+      case 'reject':
+        this.engine.send('basic.reject', { deliveryTag: tag, requeue: settlement.requeue });
+        return;
+    }
+  }
+
+  private onReturn(message: ReturnedMessage): void {
+    const handled = this.returnHandler !== null || this.listenerCount('return') > 0;
+    const handler = this.returnHandler;
+    if (handler !== null) callSafely('the return handler', () => handler(message));
+    callSafely('a return listener', () => this.emit('return', message));
+    if (!handled) {
+      process.emitWarning(
+        `warren: the broker returned a mandatory message (exchange '${message.exchange}', routing key '${message.routingKey}': ${message.replyCode} ${message.replyText}) and channel ${this.id} has no return handler`,
+        { code: 'WARREN_UNHANDLED_RETURN' },
+      );
+    }
+  }
+}

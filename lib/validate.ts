@@ -1,0 +1,34 @@
+/**
+ * Checks of the caller's arguments, made before anything reaches the
+ * socket, and the guard that keeps application callbacks from throwing into
+ * socket handlers.
+ */
+
+/** A short string: a string of at most 255 bytes of UTF-8. Never truncated. */
+export function checkShortString(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string')
+    throw new TypeError(`${what} must be a string, got ${typeof value}`);
+  if (value.length > 85 && Buffer.byteLength(value, 'utf8') > 255) {
+    throw new RangeError(
+      `${what} is ${Buffer.byteLength(value, 'utf8')} bytes of UTF-8; AMQP allows 255`,
+    );
+  }
+}
+
+/**
+ * Runs application code called from a socket handler (an event listener, a
+ * return handler). What it throws is reported as a process warning instead
+ * of reaching the socket handler, where it would end the connection.
+ */
+export function callSafely(what: string, callback: () => void): void {
+  try {
+    callback();
+  } catch (error) {
+    process.emitWarning(
+      `warren: ${what} threw: ${error instanceof Error ? error.stack : String(error)}`,
+      {
+        code: 'WARREN_CALLBACK_THREW',
+      },
+    );
+  }
+}
