@@ -98,7 +98,7 @@ function writeValue(w: ByteWriter, value: FieldValue, path: string, seen: object
       w.longstr(value, path);
       return;
     case 'number':
-      writeNumber(w, value);
+      writeNumber(w, value, path);
       return;
     case 'boolean':
       w.octet(T.boolean, path);
@@ -119,7 +119,11 @@ function writeValue(w: ByteWriter, value: FieldValue, path: string, seen: object
   }
 }
 
-function writeNumber(w: ByteWriter, value: number): void {
+function writeNumber(w: ByteWriter, value: number, path: string): void {
+  if (!Number.isFinite(value)) {
+    // RabbitMQ fails to parse NaN and ±Infinity in a table and closes the whole connection.
+    throw new TypeError(`${path} is ${value}; RabbitMQ cannot read a non-finite number`);
+  }
   if (
     Number.isInteger(value) &&
     !Object.is(value, -0) &&

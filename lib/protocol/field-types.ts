@@ -8,7 +8,7 @@
  * | ---------------------------------- | ------------------------------------------ |
  * | `boolean`                          | boolean (`t`)                              |
  * | integer `number`                   | the narrowest signed integer that holds it: int8 `b`, int16 `s`, int32 `I`, int64 `l` |
- * | any other `number` (also `-0`, `NaN`, ±`Infinity`, integers beyond ±2^63) | float64 (`d`) |
+ * | any other finite `number` (also `-0` and integers beyond ±2^63) | float64 (`d`) |
  * | `bigint`                           | int64 (`l`)                                |
  * | `string`                           | long string (`S`, UTF-8)                   |
  * | `Date`                             | timestamp (`T`, whole seconds)             |
@@ -20,8 +20,9 @@
  * | {@link TypedField} (see {@link Field}) | the type it names                      |
  *
  * A table key whose value is `undefined` is left out, as `JSON.stringify` does.
- * Anything else (functions, symbols, class instances, cycles) is refused with a
- * `TypeError` that names the key path.
+ * Anything else (functions, symbols, class instances, cycles, and `NaN` or
+ * ±`Infinity`, which RabbitMQ cannot read) is refused with a `TypeError` that
+ * names the key path.
  *
  * Decoding is lossless: every integer type decodes to a `number`, except an
  * int64 outside the safe integer range, which decodes to a `bigint`;
@@ -73,6 +74,14 @@ export class TypedField {
   }
 }
 
+/** RabbitMQ cannot parse NaN or ±Infinity in a table (it closes the connection), so they are refused. */
+function finite(type: FieldType, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new TypeError(`Field.${type} needs a finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
 function integer(type: keyof typeof integerRanges, value: number): TypedField {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`Field.${type} needs an integer, got ${String(value)}`);
@@ -121,18 +130,14 @@ export const Field = {
   },
   /** A 32-bit float (`f`); the value is rounded to float32 precision on the wire. */
   float32(value: number): TypedField {
-    if (typeof value !== 'number') {
-      throw new TypeError(`Field.float32 needs a number, got ${String(value)}`);
+    const rounded = Math.fround(finite('float32', value));
+    if (!Number.isFinite(rounded)) {
+      throw new RangeError(`Field.float32 holds magnitudes up to about 3.4e38, got ${value}`);
     }
     return new TypedField('float32', value);
   },
   /** A 64-bit float (`d`), even for a number that is an integer. */
-  float64(value: number): TypedField {
-    if (typeof value !== 'number') {
-      throw new TypeError(`Field.float64 needs a number, got ${String(value)}`);
-    }
-    return new TypedField('float64', value);
-  },
+  float64: (value: number): TypedField => new TypedField('float64', finite('float64', value)),
 } as const;
 
 /**
