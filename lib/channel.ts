@@ -190,17 +190,28 @@ export class Channel extends EventEmitter<ChannelEvents> implements Settler {
 
   /**
    * Asks the broker to redeliver every unacknowledged message of this
-   * channel (`basic.recover`); RabbitMQ requeues them.
+   * channel (`basic.recover`); RabbitMQ requeues them. `requeue: false` is a
+   * RangeError: RabbitMQ does not implement it.
    */
   async recover(options: { requeue?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    if (options.requeue === false) {
+      // RabbitMQ answers it by closing the whole connection with 540 NOT_IMPLEMENTED.
+      throw new RangeError('RabbitMQ does not implement recover without requeue');
+    }
     await this.engine.call(
       'basic.recover',
       { requeue: options.requeue ?? true },
-      { signal: options.signal },
+      {
+        signal: options.signal,
+        // The broker forgets the deliveries made before recover-ok: settling one now would be a
+        // stale tag. Forget them on the reply itself, not after the await: redeliveries may follow
+        // recover-ok in the same chunk, and those are new deliveries to settle.
+        onReply: () => {
+          for (const message of this.unsettled.values()) message.markSettled();
+          this.unsettled.clear();
+        },
+      },
     );
-    // The broker forgets these deliveries: settling one now would be a stale tag.
-    for (const message of this.unsettled.values()) message.markSettled();
-    this.unsettled.clear();
   }
 
   /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */

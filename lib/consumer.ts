@@ -55,6 +55,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements ConsumerSi
   readonly callback: ConsumeCallback;
   private isCancelled = false;
   private readonly noAck: boolean;
+  /** Deliveries received before {@link Consumer.start}; null once started. */
+  private early: Command[] | null = [];
 
   /** @internal Use {@link Queue.consume}. */
   constructor(queue: Queue, callback: ConsumeCallback, options: ConsumeOptions) {
@@ -87,8 +89,25 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements ConsumerSi
     if (this.channel.isOpen) await this.cancel();
   }
 
+  /**
+   * @internal Deliveries that arrive with consume-ok wait until the caller of
+   * `consume()` has had its turn to add listeners; then they flow.
+   */
+  start(): void {
+    setImmediate(() => {
+      const early = this.early ?? [];
+      this.early = null;
+      for (const command of early) this.dispatch(command);
+    });
+  }
+
   /** @internal */
   deliver(command: Command): void {
+    if (this.early !== null) this.early.push(command);
+    else this.dispatch(command);
+  }
+
+  private dispatch(command: Command): void {
     const args = command.method.args as MethodArgs<'basic.deliver'>;
     const message = this.channel.incoming(command, {
       deliveryTag: args.deliveryTag,

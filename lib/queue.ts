@@ -93,6 +93,7 @@ export class Queue {
       consumer,
       options.signal,
     );
+    consumer.start();
     return consumer;
   }
 
@@ -101,21 +102,28 @@ export class Queue {
     options: { noAck?: boolean; signal?: AbortSignal } = {},
   ): Promise<IncomingMessage | null> {
     const noAck = options.noAck ?? false;
-    const reply = await this.channel.engine.call(
+    let message: IncomingMessage | null = null;
+    await this.channel.engine.call(
       'basic.get',
       { queue: this.name, noAck },
-      { signal: options.signal },
+      {
+        signal: options.signal,
+        // Track the message as soon as get-ok arrives, in delivery order with consumers' messages.
+        onReply: (reply) => {
+          if (reply.method.name !== 'basic.get-ok') return;
+          const args = reply.method.args;
+          message = this.channel.incoming(reply, {
+            deliveryTag: args.deliveryTag,
+            redelivered: args.redelivered,
+            exchange: args.exchange,
+            routingKey: args.routingKey,
+            messageCount: args.messageCount,
+            noAck,
+          });
+        },
+      },
     );
-    if (reply.method.name === 'basic.get-empty') return null;
-    const args = reply.method.args as MethodArgs<'basic.get-ok'>;
-    return this.channel.incoming(reply, {
-      deliveryTag: args.deliveryTag,
-      redelivered: args.redelivered,
-      exchange: args.exchange,
-      routingKey: args.routingKey,
-      messageCount: args.messageCount,
-      noAck,
-    });
+    return message;
   }
 
   /** Removes every ready message; resolves with how many there were. */

@@ -58,6 +58,8 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   private flowWaiters: (() => void)[] = [];
   private closing: Promise<void> | null = null;
   private resolveClosed: (() => void) | null = null;
+  /** Both sides sent channel.close: ours is still owed its close-ok, so the number stays taken. */
+  private closeOkOwed = false;
 
   constructor(
     id: number,
@@ -161,12 +163,16 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     this.closing = new Promise<void>((resolve) => {
       this.resolveClosed = resolve;
     });
-    this.host.sendMethod(this.id, 'channel.close', {
-      replyCode: 200,
-      replyText: 'closed by the application',
-      classId: 0,
-      methodId: 0,
-    });
+    try {
+      this.host.sendMethod(this.id, 'channel.close', {
+        replyCode: 200,
+        replyText: 'closed by the application',
+        classId: 0,
+        methodId: 0,
+      });
+    } catch {
+      // The connection is closing: the channel closes with it, which settles `closing`.
+    }
     return this.closing;
   }
 
@@ -174,7 +180,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   handleFrame(frame: MethodFrame | HeaderFrame | BodyFrame): void {
     const command = this.assembler.push(frame);
     if (command === null) return;
-    if (this.state === 'closing') {
+    if (this.state === 'closing' || this.closeOkOwed) {
       this.whileClosing(command.method);
       return;
     }
@@ -237,11 +243,19 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   /** After we sent channel.close, only close and close-ok count; the rest is discarded. */
   private whileClosing(method: Method): void {
     if (method.name === 'channel.close-ok') {
+      if (this.closeOkOwed) {
+        this.closeOkOwed = false;
+        this.host.release(this.id);
+        return;
+      }
       this.finish(new ChannelError('CHANNEL_CLOSED', 'channel closed by the application'));
-    } else if (method.name === 'channel.close') {
-      // Both sides closed at once: answer, and the close is done.
+    } else if (method.name === 'channel.close' && !this.closeOkOwed) {
+      // Both sides closed at once: answer, and settle everything with the broker's reason. The
+      // broker still answers our close with close-ok, so the number is released only then: a
+      // close-ok for a released number would be an unexpected frame, fatal to the connection.
       this.host.sendMethod(this.id, 'channel.close-ok', {});
-      this.finish(ChannelError.fromBroker(method.args));
+      this.closeOkOwed = true;
+      this.fail(ChannelError.fromBroker(method.args));
     }
   }
 

@@ -84,6 +84,8 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   private closing: Promise<void> | null = null;
   private socketError: Error | undefined;
   private lastChannel = 0;
+  /** Body bytes encoded since the last flush. */
+  private batchedBytes = 0;
 
   constructor(
     private readonly socket: Duplex,
@@ -245,7 +247,12 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   ): void {
     if (this.state !== 'open') throw this.unusable();
     this.encoder.content(channel, 'basic.publish', args, properties, body);
-    this.scheduleFlush();
+    // A batch as large as the socket's buffer goes out now, so that whenWritable() tells the
+    // truth: a publisher awaiting each publish in a loop never yields to the batched flush,
+    // and would otherwise pile every message up in memory.
+    this.batchedBytes += body.length;
+    if (this.batchedBytes >= this.socket.writableHighWaterMark) this.flush();
+    else this.scheduleFlush();
   }
 
   /** @internal */
@@ -468,6 +475,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   /** Hands everything encoded to the socket in one corked batch. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.batchedBytes = 0;
     if (!this.encoder.pending) return;
     const chunks = this.encoder.take();
     const socket = this.socket;

@@ -1,0 +1,147 @@
+/**
+ * Small helpers for integration tests that go through warren's public API:
+ * unique names, polling with a deadline, collecting deliveries, and asking
+ * the broker about a queue or an exchange without risking the caller's channel.
+ */
+import { randomUUID } from 'node:crypto';
+import { onTestFinished } from 'vitest';
+import type {
+  ChannelError,
+  Connection,
+  ConsumeOptions,
+  Consumer,
+  IncomingMessage,
+  Queue,
+  QueueCounts,
+} from '../../lib/index.js';
+
+/** A name no other test uses: `prefix` and eight random hex digits, such as `q-1a2b3c4d`. */
+export function uniqueName(prefix = 'warren-test'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Polls `probe` until it returns a truthy value, and returns that value.
+ * Rejects once `timeoutMs` has passed: use it to wait for something to
+ * arrive, never to assert how fast it arrives.
+ */
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  what = 'the condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A consumer and the messages it has received so far, in order. */
+export interface Collector {
+  readonly consumer: Consumer;
+  readonly messages: IncomingMessage[];
+  /** Resolves with the first `count` messages once that many have arrived. */
+  waitForCount(count: number, timeoutMs?: number): Promise<IncomingMessage[]>;
+}
+
+/**
+ * Consumes from `queue`, keeping every delivery in arrival order; nothing is
+ * settled. The callback is in place from the first delivery on, which may
+ * come before `consume()` resolves.
+ */
+export async function collect(queue: Queue, options: ConsumeOptions = {}): Promise<Collector> {
+  const messages: IncomingMessage[] = [];
+  const consumer = await queue.consume((message) => {
+    messages.push(message);
+  }, options);
+  return {
+    consumer,
+    messages,
+    waitForCount: async (count, timeoutMs = 5_000) => {
+      await waitFor(() => messages.length >= count, timeoutMs, `${count} deliveries`);
+      return messages.slice(0, count);
+    },
+  };
+}
+
+/**
+ * What the broker reports for the queue `name` (ready messages and
+ * consumers), by a passive declare on a channel of its own; `null` when the
+ * queue does not exist. Other errors reject.
+ */
+export async function queueCounts(
+  connection: Connection,
+  name: string,
+): Promise<QueueCounts | null> {
+  const channel = await connection.openChannel();
+  try {
+    const queue = await channel.declareQueue(name, { passive: true });
+    return queue.declared ?? null;
+  } catch (error) {
+    if ((error as ChannelError).replyCode === 404) return null;
+    throw error;
+  } finally {
+    await channel.close();
+  }
+}
+
+/**
+ * Whether the queue `name` exists, by a passive declare on a channel of its
+ * own. A queue exclusive to another connection exists (the broker answers
+ * 405 RESOURCE_LOCKED rather than 404).
+ */
+export async function queueExists(connection: Connection, name: string): Promise<boolean> {
+  const channel = await connection.openChannel();
+  try {
+    await channel.declareQueue(name, { passive: true });
+    return true;
+  } catch (error) {
+    const replyCode = (error as ChannelError).replyCode;
+    if (replyCode === 405) return true;
+    if (replyCode === 404) return false;
+    throw error;
+  } finally {
+    await channel.close();
+  }
+}
+
+/** Whether the exchange `name` exists, by a passive declare on a channel of its own. */
+export async function exchangeExists(connection: Connection, name: string): Promise<boolean> {
+  const channel = await connection.openChannel();
+  try {
+    await channel.declareExchange(name, 'direct', { passive: true });
+    return true;
+  } catch (error) {
+    if ((error as ChannelError).replyCode === 404) return false;
+    throw error;
+  } finally {
+    await channel.close();
+  }
+}
+
+/**
+ * Deletes a queue or an exchange when the current test finishes, on a
+ * channel of its own, whether the test passed or not. Gone already is fine.
+ */
+export function deleteAfterTest(
+  connection: Connection,
+  kind: 'queue' | 'exchange',
+  name: string,
+): void {
+  onTestFinished(async () => {
+    if (!connection.isOpen) return;
+    const channel = await connection.openChannel();
+    try {
+      if (kind === 'queue') await channel.queue(name).delete();
+      else await channel.exchange(name).delete();
+    } catch (error) {
+      if ((error as ChannelError).replyCode !== 404) throw error;
+    } finally {
+      await channel.close();
+    }
+  });
+}
