@@ -109,9 +109,19 @@ export class Queue {
       {
         signal: options.signal,
         // Track the message as soon as get-ok arrives, in delivery order with consumers' messages.
-        onReply: (reply) => {
+        onReply: (reply, abandoned) => {
           if (reply.method.name !== 'basic.get-ok') return;
           const args = reply.method.args;
+          if (abandoned) {
+            // The caller aborted after asking: give the message back rather than strand it.
+            if (!noAck) {
+              this.channel.engine.send('basic.reject', {
+                deliveryTag: args.deliveryTag,
+                requeue: true,
+              });
+            }
+            return;
+          }
           message = this.channel.incoming(reply, {
             deliveryTag: args.deliveryTag,
             redelivered: args.redelivered,

@@ -141,9 +141,16 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     const reply = await this.call('basic.consume', args, {
       signal,
       // Deliveries may follow consume-ok in the same chunk: register before they are handled.
-      onReply: (command) => {
+      onReply: (command, abandoned) => {
         const { consumerTag } = command.method.args as MethodArgs<'basic.consume-ok'>;
-        this.consumers.set(consumerTag, sink);
+        if (!abandoned) {
+          this.consumers.set(consumerTag, sink);
+          return;
+        }
+        // The caller gave up after the broker started the consumer: hand back what it
+        // delivers until the cancel goes through.
+        this.consumers.set(consumerTag, this.requeueingSink(args.noAck));
+        this.cancel(consumerTag).catch(() => {});
       },
     });
     return (reply.method.args as MethodArgs<'basic.consume-ok'>).consumerTag;
@@ -151,8 +158,23 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
 
   /** Cancels a consumer; deliveries that arrive before cancel-ok still reach it. */
   async cancel(consumerTag: string, signal?: AbortSignal): Promise<void> {
-    await this.call('basic.cancel', { consumerTag, nowait: false }, { signal });
-    this.consumers.delete(consumerTag);
+    await this.call(
+      'basic.cancel',
+      { consumerTag, nowait: false },
+      { signal, onReply: () => this.consumers.delete(consumerTag) },
+    );
+  }
+
+  /** A sink for deliveries nobody wants: each goes back to its queue at once. */
+  private requeueingSink(noAck: boolean): ConsumerSink {
+    return {
+      deliver: (command) => {
+        if (noAck || this.state !== 'open') return;
+        const { deliveryTag } = command.method.args as MethodArgs<'basic.deliver'>;
+        this.host.sendMethod(this.id, 'basic.reject', { deliveryTag, requeue: true });
+      },
+      ended: () => {},
+    };
   }
 
   /** Closes the channel: channel.close, then close-ok. Idempotent. */

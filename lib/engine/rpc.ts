@@ -16,15 +16,20 @@ export function isReply(name: MethodName): boolean {
 
 export interface CallOptions {
   signal?: AbortSignal | undefined;
-  /** Runs when the reply arrives, before any later frame is handled: register a consumer here. */
-  onReply?: ((reply: Command) => void) | undefined;
+  /**
+   * Runs when the reply arrives, before any later frame is handled: register
+   * a consumer here. Runs even when the caller aborted after the request was
+   * sent (`abandoned`), so that what the reply created (a consumer, a
+   * fetched message) can be undone.
+   */
+  onReply?: ((reply: Command, abandoned: boolean) => void) | undefined;
 }
 
 interface Pending {
   readonly name: MethodName;
   readonly args: unknown;
   readonly replies: readonly MethodName[];
-  readonly onReply: ((reply: Command) => void) | undefined;
+  readonly onReply: ((reply: Command, abandoned: boolean) => void) | undefined;
   readonly resolve: (reply: Command) => void;
   readonly reject: (error: Error) => void;
   readonly abort: AbortHook;
@@ -92,10 +97,8 @@ export class RpcQueue {
     }
     this.queue.shift();
     head.abort.release();
-    if (!head.abandoned) {
-      head.onReply?.(reply);
-      head.resolve(reply);
-    }
+    head.onReply?.(reply, head.abandoned);
+    if (!head.abandoned) head.resolve(reply);
     if (this.queue.length > 0) this.sendHead();
   }
 
@@ -110,7 +113,8 @@ export class RpcQueue {
 
   private sendHead(): void {
     const head = this.queue[0];
-    if (head === undefined) return;
+    // A request made from an onReply hook may already have gone out.
+    if (head === undefined || head.sent) return;
     head.sent = true;
     try {
       this.send(head.name, head.args as MethodArgs<typeof head.name>);

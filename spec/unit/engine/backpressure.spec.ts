@@ -1,0 +1,132 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MethodArgs } from '../../../lib/protocol/index.js';
+import {
+  connectedPair,
+  destroyPairs,
+  openChannel,
+  settle,
+  track,
+} from '../../support/scripted-peer.js';
+
+afterEach(destroyPairs);
+
+const PUBLISH: MethodArgs<'basic.publish'> = {
+  exchange: '',
+  routingKey: 'q',
+  mandatory: false,
+  immediate: false,
+};
+
+/** A connection whose socket buffers at most 64 bytes before `write` returns false. */
+async function smallBuffer() {
+  const pair = await connectedPair({}, {}, { writableHighWaterMark: 64 });
+  const channel = await openChannel(pair, 1);
+  return { ...pair, channel };
+}
+
+describe('backpressure', () => {
+  it('whenWritable() resolves at once while the socket takes writes', async () => {
+    const { engine } = await smallBuffer();
+    await expect(engine.whenWritable()).resolves.toBeUndefined();
+  });
+
+  it('whenWritable() waits for drain once a write returned false', async () => {
+    const { engine, peer, channel } = await smallBuffer();
+    peer.holdWrites();
+    channel.send('basic.ack', { deliveryTag: 1, multiple: false });
+    channel.send('basic.ack', { deliveryTag: 2, multiple: false });
+    await settle();
+    // Two acks, 42 bytes, are buffered: the socket still takes writes.
+    await expect(engine.whenWritable()).resolves.toBeUndefined();
+    channel.send('basic.ack', { deliveryTag: 3, multiple: false });
+    channel.send('basic.ack', { deliveryTag: 4, multiple: false });
+    await settle();
+    expect(peer.socket.writableNeedDrain).toBe(true);
+    const writable = track(engine.whenWritable());
+    await settle();
+    expect(writable.state).toBe('pending');
+
+    peer.releaseWrites();
+    await settle();
+    expect(writable.state).toBe('resolved');
+    await expect(engine.whenWritable()).resolves.toBeUndefined();
+    // Everything written in the meantime arrived, in order.
+    for (const tag of [1, 2, 3, 4]) {
+      expect((await peer.expectMethod('basic.ack', 1)).deliveryTag).toBe(tag);
+    }
+  });
+
+  it('a publish without confirms waits for drain while the socket is full', async () => {
+    const { peer, channel } = await smallBuffer();
+    peer.holdWrites();
+    channel.send('basic.ack', { deliveryTag: 1, multiple: false });
+    channel.send('basic.ack', { deliveryTag: 2, multiple: false });
+    channel.send('basic.ack', { deliveryTag: 3, multiple: false });
+    channel.send('basic.ack', { deliveryTag: 4, multiple: false });
+    await settle();
+    const first = track(channel.publish(PUBLISH, {}, Buffer.from('first')));
+    const second = track(channel.publish(PUBLISH, {}, Buffer.from('second')));
+    await settle();
+    expect(first.state).toBe('pending');
+    expect(second.state).toBe('pending');
+    peer.releaseWrites();
+    await settle();
+    expect(first.state).toBe('resolved');
+    expect(second.state).toBe('resolved');
+    for (let i = 0; i < 4; i++) await peer.expectMethod('basic.ack', 1);
+    expect((await peer.expectContent('basic.publish', 1)).body.toString()).toBe('first');
+    expect((await peer.expectContent('basic.publish', 1)).body.toString()).toBe('second');
+  });
+
+  it('a publisher awaiting each publish in a loop stops when the socket is full', async () => {
+    const { peer, channel } = await smallBuffer();
+    peer.holdWrites();
+    let published = 0;
+    const loop = (async () => {
+      for (let i = 0; i < 1_000; i++) {
+        await channel.publish(PUBLISH, {}, Buffer.alloc(100));
+        published++;
+      }
+    })();
+    await settle();
+    // Each publish is bigger than the socket's buffer: the loop must wait for it to drain
+    // rather than encode all thousand messages into memory without yielding.
+    expect(published).toBeLessThan(10);
+    peer.releaseWrites();
+    await loop;
+    expect(published).toBe(1_000);
+    for (let i = 0; i < 1_000; i++) await peer.expectContent('basic.publish', 1);
+  });
+
+  it('rejects what waits for drain when the connection is lost', async () => {
+    const { engine, peer, channel } = await smallBuffer();
+    peer.holdWrites();
+    const publish = track(channel.publish(PUBLISH, {}, Buffer.alloc(200)));
+    await settle();
+    const writable = track(engine.whenWritable());
+    expect(publish.state).toBe('pending');
+    peer.destroy();
+    await settle();
+    expect(writable.state).toBe('rejected');
+    expect(publish.state).toBe('rejected');
+    expect((publish.error as { code: string }).code).toBe('CONNECTION_LOST');
+  });
+
+  it('holds publishes while the broker has turned the channel’s flow off', async () => {
+    const pair = await connectedPair();
+    const channel = await openChannel(pair, 1);
+    const flows: boolean[] = [];
+    channel.on('flow', (active) => flows.push(active));
+    pair.peer.send(1, 'channel.flow', { active: false });
+    expect(await pair.peer.expectMethod('channel.flow-ok', 1)).toEqual({ active: false });
+    const publish = track(channel.publish(PUBLISH, {}, Buffer.from('held')));
+    await pair.peer.expectNothing();
+    expect(publish.state).toBe('pending');
+    pair.peer.send(1, 'channel.flow', { active: true });
+    expect(await pair.peer.expectMethod('channel.flow-ok', 1)).toEqual({ active: true });
+    expect((await pair.peer.expectContent('basic.publish', 1)).body.toString()).toBe('held');
+    await settle();
+    expect(publish.state).toBe('resolved');
+    expect(flows).toEqual([false, true]);
+  });
+});
