@@ -171,11 +171,15 @@ export function generateSpec(spec: AmqpSpec): string {
   }
 
   emit('/** The argument type of every method, keyed by `class.method`. */');
-  emit('export interface MethodArgsMap {');
+  emit('export interface MethodArgsMap extends Record<MethodName, unknown> {');
   for (const x of methods) emit(`  '${x.full}': ${x.type}Args;`);
   emit('}', '');
   emit('/** A method name such as `basic.publish`. */');
-  emit('export type MethodName = keyof MethodArgsMap;', '');
+  emit('export type MethodName =');
+  methods.forEach((x, i) => {
+    emit(`  | '${x.full}'${i === methods.length - 1 ? ';' : ''}`);
+  });
+  emit('');
   emit("/** The exact arguments of one method: `MethodArgs<'basic.publish'>`. */");
   emit('export type MethodArgs<N extends MethodName> = MethodArgsMap[N];', '');
   emit('/** A decoded method, discriminated by `name`. */');

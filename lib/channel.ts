@@ -3,12 +3,7 @@ import type { Connection } from './connection.js';
 import type { ChannelEngine } from './engine/channel.js';
 import type { ChannelError, ReturnedMessage } from './engine/errors.js';
 import { Exchange, type ExchangeOptions, type ExchangeType } from './exchange.js';
-import {
-  type DeliveryInfo,
-  IncomingMessage,
-  type Settlement,
-  type Settler,
-} from './incoming-message.js';
+import { type DeliveryInfo, IncomingMessage, type Settlement } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { Queue, type QueueOptions } from './queue.js';
@@ -55,7 +50,7 @@ export interface ChannelEvents {
  * published and consumed. Channels are cheap; a failed operation (a 404, a
  * 406) closes only its channel, so give independent work its own.
  */
-export class Channel extends EventEmitter<ChannelEvents> implements Settler {
+export class Channel extends EventEmitter<ChannelEvents> {
   /** The connection this channel belongs to. */
   readonly connection: Connection;
   /** Resolves with the reason once the channel has closed; never rejects. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Channel } from './channel.js';
-import type { ConsumerSink } from './engine/channel.js';
 import type { IncomingMessage } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
@@ -46,7 +45,7 @@ export interface ConsumerEvents {
 }
 
 /** A subscription to a queue, made by {@link Queue.consume}. */
-export class Consumer extends EventEmitter<ConsumerEvents> implements ConsumerSink {
+export class Consumer extends EventEmitter<ConsumerEvents> {
   /** The queue consumed from. */
   readonly queue: Queue;
   /** The consumer tag, unique on its channel. */

@@ -34,8 +34,11 @@ export interface EngineOptions {
 
 /** What the broker and client agreed on. */
 export interface Tuning {
+  /** The most channels open at once. */
   readonly channelMax: number;
+  /** The largest frame either side sends, in bytes. */
   readonly frameMax: number;
+  /** The heartbeat interval in seconds; 0 when heartbeats are off. */
   readonly heartbeat: number;
 }
 

@@ -129,11 +129,17 @@ export class PublishNackedError extends AmqpError {
 
 /** What the broker said when it returned a mandatory message it could not route. */
 export interface ReturnedMessage {
+  /** Why it came back: 312 (NO_ROUTE) when no queue was bound to take it. */
   readonly replyCode: number;
+  /** The broker's text, such as `NO_ROUTE`. */
   readonly replyText: string;
+  /** The exchange it was published to. */
   readonly exchange: string;
+  /** The routing key it was published with. */
   readonly routingKey: string;
+  /** Its properties, as published. */
   readonly properties: BasicProperties;
+  /** Its body, as published. */
   readonly body: Buffer;
 }
 

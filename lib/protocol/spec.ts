@@ -454,7 +454,7 @@ export interface ConfirmSelectArgs {
 export type ConfirmSelectOkArgs = Record<string, never>;
 
 /** The argument type of every method, keyed by `class.method`. */
-export interface MethodArgsMap {
+export interface MethodArgsMap extends Record<MethodName, unknown> {
   'connection.start': ConnectionStartArgs;
   'connection.start-ok': ConnectionStartOkArgs;
   'connection.secure': ConnectionSecureArgs;
@@ -524,7 +524,73 @@ export interface MethodArgsMap {
 }
 
 /** A method name such as `basic.publish`. */
-export type MethodName = keyof MethodArgsMap;
+export type MethodName =
+  | 'connection.start'
+  | 'connection.start-ok'
+  | 'connection.secure'
+  | 'connection.secure-ok'
+  | 'connection.tune'
+  | 'connection.tune-ok'
+  | 'connection.open'
+  | 'connection.open-ok'
+  | 'connection.close'
+  | 'connection.close-ok'
+  | 'connection.blocked'
+  | 'connection.unblocked'
+  | 'connection.update-secret'
+  | 'connection.update-secret-ok'
+  | 'channel.open'
+  | 'channel.open-ok'
+  | 'channel.flow'
+  | 'channel.flow-ok'
+  | 'channel.close'
+  | 'channel.close-ok'
+  | 'access.request'
+  | 'access.request-ok'
+  | 'exchange.declare'
+  | 'exchange.declare-ok'
+  | 'exchange.delete'
+  | 'exchange.delete-ok'
+  | 'exchange.bind'
+  | 'exchange.bind-ok'
+  | 'exchange.unbind'
+  | 'exchange.unbind-ok'
+  | 'queue.declare'
+  | 'queue.declare-ok'
+  | 'queue.bind'
+  | 'queue.bind-ok'
+  | 'queue.purge'
+  | 'queue.purge-ok'
+  | 'queue.delete'
+  | 'queue.delete-ok'
+  | 'queue.unbind'
+  | 'queue.unbind-ok'
+  | 'basic.qos'
+  | 'basic.qos-ok'
+  | 'basic.consume'
+  | 'basic.consume-ok'
+  | 'basic.cancel'
+  | 'basic.cancel-ok'
+  | 'basic.publish'
+  | 'basic.return'
+  | 'basic.deliver'
+  | 'basic.get'
+  | 'basic.get-ok'
+  | 'basic.get-empty'
+  | 'basic.ack'
+  | 'basic.reject'
+  | 'basic.recover-async'
+  | 'basic.recover'
+  | 'basic.recover-ok'
+  | 'basic.nack'
+  | 'tx.select'
+  | 'tx.select-ok'
+  | 'tx.commit'
+  | 'tx.commit-ok'
+  | 'tx.rollback'
+  | 'tx.rollback-ok'
+  | 'confirm.select'
+  | 'confirm.select-ok';
 
 /** The exact arguments of one method: `MethodArgs<'basic.publish'>`. */
 export type MethodArgs<N extends MethodName> = MethodArgsMap[N];
