@@ -35,6 +35,32 @@ export interface StartBrokerOptions {
   extraEnv?: Record<string, string>;
   /** How long to wait for the node to accept AMQP before giving up. Defaults to 60 000 ms. */
   startTimeoutMs?: number;
+  /** Adds a TLS (`amqps://`) listener on 127.0.0.1 beside the plain AMQP one. */
+  tls?: BrokerTlsOptions;
+}
+
+/**
+ * A TLS listener for {@link startBroker}, written as `rabbitmq.conf` in the node's folder and
+ * passed as `RABBITMQ_CONFIG_FILE` (an `extraEnv` of that name wins). The broker does not ask
+ * for a client certificate (`verify_none`, `fail_if_no_peer_cert = false`).
+ *
+ * The files are PEM and must be readable by the node's user, `rabbitmq` when this process is
+ * root: chown them to {@link resolveRunAs}'s uid/gid, folders included. RabbitMQ checks them at
+ * boot: a file it cannot read fails the start (`failed_to_prepare_configuration`).
+ *
+ * Client-certificate tests (SASL EXTERNAL) would add options here for `ssl_options.verify =
+ * verify_peer` and `fail_if_no_peer_cert = true`, plus the `rabbitmq_auth_mechanism_ssl` plugin
+ * in `enabled_plugins` and `auth_mechanisms.1 = EXTERNAL`.
+ */
+export interface BrokerTlsOptions {
+  /** TLS port on 127.0.0.1. Defaults to a free port. */
+  port?: number;
+  /** The broker's certificate (`ssl_options.certfile`). */
+  certFile: string;
+  /** The broker's private key, unencrypted (`ssl_options.keyfile`). */
+  keyFile: string;
+  /** The CA certificates the broker trusts and sends with its chain (`ssl_options.cacertfile`). */
+  caFile: string;
 }
 
 /** A running RabbitMQ node started by {@link startBroker}. */
@@ -45,6 +71,8 @@ export interface Broker {
   readonly nodeName: string;
   readonly amqpPort: number;
   readonly distPort: number;
+  /** The TLS port on 127.0.0.1 when started with {@link StartBrokerOptions.tls}; else undefined. */
+  readonly tlsPort: number | undefined;
   /** Pid of the `rabbitmq-server` script; the Erlang VM is its child. */
   readonly pid: number;
   /** The node's temporary folder (data, logs, home); removed by {@link Broker.stop}. */
@@ -82,6 +110,8 @@ const DEBIAN_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const DIR_PREFIX = 'warren-rabbitmq-';
 /** Written into every node folder so other processes can find a node by name. */
 const INFO_FILE = 'broker.json';
+/** The node's config file, written only when there is something to configure. */
+const CONFIG_FILE = 'rabbitmq.conf';
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
 const KILL_WAIT_MS = 5_000;
@@ -122,7 +152,8 @@ export function probeAmqp(port: number, host = HOST, timeoutMs = 1_000): Promise
 // Small helpers
 // ---------------------------------------------------------------------------------------------
 
-interface RunAs {
+/** A user to run processes as. */
+export interface RunAs {
   uid: number;
   gid: number;
 }
@@ -254,8 +285,12 @@ async function locateTools(): Promise<Tools> {
   return { server, ctl };
 }
 
-/** The `rabbitmq` user when we are root (the node must not run as root); otherwise ourselves. */
-async function resolveRunAs(): Promise<RunAs | undefined> {
+/**
+ * The user nodes run as: the `rabbitmq` user when we are root (the node must not run as root),
+ * `undefined` when they run as ourselves. Files a node must read (TLS certificates and keys)
+ * belong to this user.
+ */
+export async function resolveRunAs(): Promise<RunAs | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   try {
     const passwd = await fs.readFile('/etc/passwd', 'utf8');
@@ -618,13 +653,35 @@ interface BrokerInfo {
   env: Record<string, string>;
 }
 
-async function prepareFolder(dir: string, info: BrokerInfo, runAs: RunAs | undefined) {
+/** `rabbitmq.conf` (new-style, sysctl format) for a TLS listener; see {@link BrokerTlsOptions}. */
+function tlsConfig(port: number, tls: BrokerTlsOptions): string {
+  return [
+    `listeners.ssl.default = ${HOST}:${port}`,
+    `ssl_options.cacertfile = ${tls.caFile}`,
+    `ssl_options.certfile = ${tls.certFile}`,
+    `ssl_options.keyfile = ${tls.keyFile}`,
+    'ssl_options.verify = verify_none',
+    'ssl_options.fail_if_no_peer_cert = false',
+    '',
+  ].join('\n');
+}
+
+async function prepareFolder(
+  dir: string,
+  info: BrokerInfo,
+  runAs: RunAs | undefined,
+  config: string | undefined,
+) {
   const created = [dir];
   for (const sub of ['mnesia', 'log', 'home']) {
     await fs.mkdir(path.join(dir, sub));
     created.push(path.join(dir, sub));
   }
   await fs.writeFile(path.join(dir, 'enabled_plugins'), '[].\n');
+  if (config !== undefined) {
+    await fs.writeFile(path.join(dir, CONFIG_FILE), config);
+    created.push(path.join(dir, CONFIG_FILE));
+  }
   await fs.writeFile(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
   created.push(path.join(dir, 'enabled_plugins'), path.join(dir, INFO_FILE));
   if (runAs) {
@@ -682,11 +739,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const tools = await locateTools();
   const runAs = await resolveRunAs();
   const nodeName = qualifyNodeName(options.nodeName ?? `warren-${process.pid}-${++nodeCounter}`);
-  const free = (await freePorts(3)).filter(
-    (port) => port !== options.amqpPort && port !== options.distPort,
+  const free = (await freePorts(4)).filter(
+    (port) => port !== options.amqpPort && port !== options.distPort && port !== options.tls?.port,
   );
   const amqpPort = options.amqpPort ?? free.shift() ?? 0;
   const distPort = options.distPort ?? free.shift() ?? 0;
+  const tlsPort = options.tls === undefined ? undefined : (options.tls.port ?? free.shift() ?? 0);
   const timeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
 
   installExitHooks();
@@ -698,13 +756,19 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     await releaseEpmdAfterStop();
     throw error;
   }
-  const env = nodeEnvironment(dir, nodeName, amqpPort, distPort, options.extraEnv ?? {});
+  const config = options.tls === undefined ? undefined : tlsConfig(tlsPort ?? 0, options.tls);
+  const configEnv =
+    config === undefined ? {} : { RABBITMQ_CONFIG_FILE: path.join(dir, CONFIG_FILE) };
+  const env = nodeEnvironment(dir, nodeName, amqpPort, distPort, {
+    ...configEnv,
+    ...options.extraEnv,
+  });
   const info: BrokerInfo = { nodeName, amqpPort, distPort, env };
 
   const output = new OutputTail(OUTPUT_LIMIT_BYTES);
   let node: NodeProcess;
   try {
-    await prepareFolder(dir, info, runAs);
+    await prepareFolder(dir, info, runAs, config);
     const child = spawn(tools.server, [], {
       cwd: dir,
       env,
@@ -748,7 +812,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     await removeNode(node);
     await releaseEpmdAfterStop();
     const sections = [
-      `RabbitMQ node ${nodeName} (${tools.server}, AMQP port ${amqpPort}, dist port ${distPort}) ${reason}.`,
+      `RabbitMQ node ${nodeName} (${tools.server}, AMQP port ${amqpPort}, dist port ${distPort}` +
+        `${tlsPort === undefined ? '' : `, TLS port ${tlsPort}`}) ${reason}.`,
       `--- console output (last ${TAIL_LINES} lines) ---`,
       consoleTail || '(none)',
       ...logs,
@@ -775,6 +840,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     nodeName,
     amqpPort,
     distPort,
+    tlsPort,
     pid: node.pid,
     dir,
     rabbitmqctl: ctlRunner(tools.ctl, dir, info, runAs),
