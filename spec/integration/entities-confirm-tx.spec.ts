@@ -3,36 +3,23 @@
  * Every check is of what the broker holds afterwards (ready messages by
  * passive declare, what `get` fetches), not only of how the promise settled.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   type Channel,
   ChannelError,
   type Connection,
-  connect,
   Message,
   MessageReturnedError,
   type Queue,
   type ReturnedMessage,
 } from '../../lib/index.js';
-import { queueCounts, uniqueName, waitFor } from '../support/amqp-helpers.js';
+import { queueCounts, uniqueName, useConnection, waitFor } from '../support/amqp-helpers.js';
 
 const url = inject('amqpUrl');
 let connection: Connection;
-
-beforeAll(async () => {
-  connection = await connect(url);
+const openChannel = useConnection(url, (opened) => {
+  connection = opened;
 });
-
-afterAll(async () => {
-  await connection.close();
-});
-
-/** A channel that is closed when the test ends. */
-async function openChannel(confirm = false): Promise<Channel> {
-  const channel = await connection.openChannel({ confirm });
-  onTestFinished(() => channel.close());
-  return channel;
-}
 
 /** An exclusive queue with a name, reachable from every channel of the connection. */
 async function exclusiveQueue(channel: Channel): Promise<Queue> {

@@ -5,35 +5,29 @@
  * Every check is of what the broker reports: ready messages and consumers
  * by passive declare, and what is left in the queue.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   AmqpError,
   type Channel,
   ChannelError,
   type Connection,
-  connect,
   type IncomingMessage,
   type Queue,
 } from '../../lib/index.js';
-import { collect, queueCounts, queueExists, uniqueName, waitFor } from '../support/amqp-helpers.js';
+import {
+  collect,
+  queueCounts,
+  queueExists,
+  uniqueName,
+  useConnection,
+  waitFor,
+} from '../support/amqp-helpers.js';
 
 const url = inject('amqpUrl');
 let connection: Connection;
-
-beforeAll(async () => {
-  connection = await connect(url);
+const openChannel = useConnection(url, (opened) => {
+  connection = opened;
 });
-
-afterAll(async () => {
-  await connection.close();
-});
-
-/** A channel that is closed when the test ends. */
-async function openChannel(confirm = false): Promise<Channel> {
-  const channel = await connection.openChannel({ confirm });
-  onTestFinished(() => channel.close());
-  return channel;
-}
 
 /**
  * An exclusive queue (named, so that every channel of the connection

@@ -5,12 +5,11 @@
  * checked by publishing mandatory on a confirm channel (an unroutable
  * message rejects with NO_ROUTE) and fetching from the queues.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   type Channel,
   ChannelError,
   type Connection,
-  connect,
   Exchange,
   ExchangeBinding,
   type ExchangeType,
@@ -18,25 +17,19 @@ import {
   MessageReturnedError,
   type Queue,
 } from '../../lib/index.js';
-import { deleteAfterTest, exchangeExists, uniqueName, waitFor } from '../support/amqp-helpers.js';
+import {
+  deleteAfterTest,
+  exchangeExists,
+  uniqueName,
+  useConnection,
+  waitFor,
+} from '../support/amqp-helpers.js';
 
 const url = inject('amqpUrl');
 let connection: Connection;
-
-beforeAll(async () => {
-  connection = await connect(url);
+const openChannel = useConnection(url, (opened) => {
+  connection = opened;
 });
-
-afterAll(async () => {
-  await connection.close();
-});
-
-/** A channel that is closed when the test ends. */
-async function openChannel(confirm = false): Promise<Channel> {
-  const channel = await connection.openChannel({ confirm });
-  onTestFinished(() => channel.close());
-  return channel;
-}
 
 /** An exchange declared for this test only (deleted when it ends). */
 async function tempExchange(

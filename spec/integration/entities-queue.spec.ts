@@ -5,7 +5,7 @@
  * the broker reports: passive declares, routing of mandatory publishes on a
  * confirm channel, and what `get` fetches.
  */
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   type Channel,
   ChannelError,
@@ -22,26 +22,15 @@ import {
   queueCounts,
   queueExists,
   uniqueName,
+  useConnection,
   waitFor,
 } from '../support/amqp-helpers.js';
 
 const url = inject('amqpUrl');
 let connection: Connection;
-
-beforeAll(async () => {
-  connection = await connect(url);
+const openChannel = useConnection(url, (opened) => {
+  connection = opened;
 });
-
-afterAll(async () => {
-  await connection.close();
-});
-
-/** A channel that is closed when the test ends. */
-async function openChannel(confirm = false): Promise<Channel> {
-  const channel = await connection.openChannel({ confirm });
-  onTestFinished(() => channel.close());
-  return channel;
-}
 
 /** A named, non-exclusive queue for this test only (deleted when it ends). */
 async function tempQueue(

@@ -4,8 +4,9 @@
  * the broker about a queue or an exchange without risking the caller's channel.
  */
 import { randomUUID } from 'node:crypto';
-import { onTestFinished } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import type {
+  Channel,
   ChannelError,
   Connection,
   ConsumeOptions,
@@ -14,6 +15,32 @@ import type {
   Queue,
   QueueCounts,
 } from '../../lib/index.js';
+import { connect } from '../../lib/index.js';
+
+/**
+ * One connection for a test file: opened before its tests, closed after
+ * them, handed to `onOpen`. Returns `openChannel`, which opens a channel
+ * (with confirms if asked) that is closed when the current test ends.
+ */
+export function useConnection(
+  url: string,
+  onOpen: (connection: Connection) => void,
+): (confirm?: boolean) => Promise<Channel> {
+  let connection: Connection | undefined;
+  beforeAll(async () => {
+    connection = await connect(url);
+    onOpen(connection);
+  });
+  afterAll(async () => {
+    await connection?.close();
+  });
+  return async (confirm = false) => {
+    if (connection === undefined) throw new Error('useConnection: the connection is not open yet');
+    const channel = await connection.openChannel({ confirm });
+    onTestFinished(() => channel.close());
+    return channel;
+  };
+}
 
 /** A name no other test uses: `prefix` and eight random hex digits, such as `q-1a2b3c4d`. */
 export function uniqueName(prefix = 'warren-test'): string {
