@@ -8,18 +8,18 @@
 import { describe, expect, inject, it } from 'vitest';
 import {
   type Channel,
-  ChannelError,
   type Connection,
   Exchange,
   ExchangeBinding,
   type ExchangeType,
   Message,
-  MessageReturnedError,
-  type Queue,
 } from '../../lib/index.js';
 import {
+  channelError,
   deleteAfterTest,
+  drain,
   exchangeExists,
+  route,
   uniqueName,
   useConnection,
   waitFor,
@@ -40,40 +40,6 @@ async function tempExchange(
   const name = uniqueName(`ex-${type}`);
   deleteAfterTest(connection, 'exchange', name);
   return channel.declareExchange(name, type, options);
-}
-
-/**
- * Publishes mandatory on a confirm channel and says what the broker did:
- * `'routed'`, or the code of the return (`'NO_ROUTE'`).
- */
-async function route(exchange: Exchange, routingKey: string, message: unknown = routingKey) {
-  try {
-    await exchange.publish(message, routingKey, { mandatory: true });
-    return 'routed';
-  } catch (error) {
-    if (error instanceof MessageReturnedError) return error.code;
-    throw error;
-  }
-}
-
-/** Every message in the queue, as text, fetched with no-ack. */
-async function drain(queue: Queue): Promise<string[]> {
-  const texts: string[] = [];
-  for (let message = await queue.get({ noAck: true }); message !== null; ) {
-    texts.push(message.text());
-    message = await queue.get({ noAck: true });
-  }
-  return texts;
-}
-
-/** The rejection of `promise`, which must be a ChannelError. */
-async function channelError(promise: Promise<unknown>): Promise<ChannelError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ChannelError);
-  return error as ChannelError;
 }
 
 describe('declaring exchanges', () => {

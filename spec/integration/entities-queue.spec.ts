@@ -8,19 +8,20 @@
 import { describe, expect, inject, it } from 'vitest';
 import {
   type Channel,
-  ChannelError,
   type Connection,
   connect,
   type Exchange,
   Message,
-  MessageReturnedError,
   Queue,
   QueueBinding,
 } from '../../lib/index.js';
 import {
+  channelError,
   deleteAfterTest,
+  drain,
   queueCounts,
   queueExists,
+  route,
   uniqueName,
   useConnection,
   waitFor,
@@ -47,37 +48,6 @@ async function tempExchange(channel: Channel, type: string): Promise<Exchange> {
   const name = uniqueName(`ex-${type}`);
   deleteAfterTest(connection, 'exchange', name);
   return channel.declareExchange(name, type);
-}
-
-/** Publishes mandatory on a confirm channel: `'routed'`, or the return's code (`'NO_ROUTE'`). */
-async function route(exchange: Exchange, routingKey: string, message: unknown = routingKey) {
-  try {
-    await exchange.publish(message, routingKey, { mandatory: true });
-    return 'routed';
-  } catch (error) {
-    if (error instanceof MessageReturnedError) return error.code;
-    throw error;
-  }
-}
-
-/** Every message in the queue, as text, fetched with no-ack. */
-async function drain(queue: Queue): Promise<string[]> {
-  const texts: string[] = [];
-  for (let message = await queue.get({ noAck: true }); message !== null; ) {
-    texts.push(message.text());
-    message = await queue.get({ noAck: true });
-  }
-  return texts;
-}
-
-/** The rejection of `promise`, which must be a ChannelError. */
-async function channelError(promise: Promise<unknown>): Promise<ChannelError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ChannelError);
-  return error as ChannelError;
 }
 
 describe('declaring queues', () => {

@@ -4,18 +4,18 @@
  * the broker about a queue or an exchange without risking the caller's channel.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import type {
   Channel,
-  ChannelError,
   Connection,
   ConsumeOptions,
   Consumer,
+  Exchange,
   IncomingMessage,
   Queue,
   QueueCounts,
 } from '../../lib/index.js';
-import { connect } from '../../lib/index.js';
+import { ChannelError, connect, MessageReturnedError } from '../../lib/index.js';
 
 /**
  * One connection for a test file: opened before its tests, closed after
@@ -171,4 +171,42 @@ export function deleteAfterTest(
       await channel.close();
     }
   });
+}
+
+/**
+ * Publishes `mandatory` (on a confirm channel) and says what the broker did:
+ * `'routed'`, or the code of the return (`'NO_ROUTE'`).
+ */
+export async function route(
+  exchange: Exchange,
+  routingKey: string,
+  message: unknown = routingKey,
+): Promise<string> {
+  try {
+    await exchange.publish(message, routingKey, { mandatory: true });
+    return 'routed';
+  } catch (error) {
+    if (error instanceof MessageReturnedError) return error.code;
+    throw error;
+  }
+}
+
+/** Every message in the queue, as text, fetched with no-ack. */
+export async function drain(queue: Queue): Promise<string[]> {
+  const texts: string[] = [];
+  for (let message = await queue.get({ noAck: true }); message !== null; ) {
+    texts.push(message.text());
+    message = await queue.get({ noAck: true });
+  }
+  return texts;
+}
+
+/** The rejection of `promise`, which must be a ChannelError. */
+export async function channelError(promise: Promise<unknown>): Promise<ChannelError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(ChannelError);
+  return error as ChannelError;
 }
