@@ -13,6 +13,5 @@ export {
   MessageReturnedError,
   PublishNackedError,
   type ReturnedMessage,
-  TimeoutError,
 } from './engine/errors.js';
 export { AmqpError, ProtocolError, type ProtocolErrorCode } from './protocol/errors.js';

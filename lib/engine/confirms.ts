@@ -24,11 +24,6 @@ export class ConfirmTracker {
   /** Keyed by sequence number; a Map iterates in insertion order, which is ascending. */
   private readonly unconfirmed = new Map<number, Unconfirmed>();
 
-  /** How many publishes wait for the broker's answer. */
-  get size(): number {
-    return this.unconfirmed.size;
-  }
-
   /** Numbers the publish just written; resolves on ack, rejects on nack or return. */
   track(mandatory: boolean, exchange: string, routingKey: string): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -106,13 +106,6 @@ export class ChannelError extends ClosedError {
   }
 }
 
-/** An operation gave up waiting: `code` is `TIMEOUT`. */
-export class TimeoutError extends AmqpError {
-  constructor(message: string) {
-    super('TIMEOUT', message);
-  }
-}
-
 /** An operation was aborted through its `AbortSignal`: `code` is `ABORTED`, `cause` the signal's reason. */
 export class AbortError extends AmqpError {
   constructor(message: string, reason: unknown) {

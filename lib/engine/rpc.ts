@@ -51,11 +51,6 @@ export class RpcQueue {
     private readonly send: <N extends MethodName>(name: N, args: MethodArgs<N>) => void,
   ) {}
 
-  /** Whether a request waits for its reply. */
-  get busy(): boolean {
-    return this.queue.length > 0;
-  }
-
   /** Sends `name` when the requests before it are answered; resolves with its reply. */
   call<N extends MethodName>(
     name: N,

@@ -19,6 +19,7 @@ import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { redactUrl } from '../../lib/options.js';
 
 /** Options for {@link startBroker}. Everything is optional; the defaults give a fresh node. */
 export interface StartBrokerOptions {
@@ -896,7 +897,7 @@ export interface BrokerLease {
 export async function findOrStartBroker(): Promise<BrokerLease> {
   const fromEnv = process.env.AMQP_URL;
   if (fromEnv !== undefined && fromEnv !== '') {
-    return lease(fromEnv, undefined, `using AMQP_URL ${redactPassword(fromEnv)}`);
+    return lease(fromEnv, undefined, `using AMQP_URL ${redactUrl(fromEnv)}`);
   }
   if (await probeAmqp(5672, HOST, 500)) {
     return lease(`amqp://guest:guest@${HOST}:5672/`, undefined, `using the broker on ${HOST}:5672`);
@@ -913,14 +914,4 @@ export async function findOrStartBroker(): Promise<BrokerLease> {
 
 function lease(url: string, broker: Broker | undefined, description: string): BrokerLease {
   return { url, broker, description, release: async () => broker?.stop() };
-}
-
-function redactPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an AMQP_URL that does not parse)';
-  }
 }
