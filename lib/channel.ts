@@ -1,13 +1,21 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Connection } from './connection.js';
+import type { Consumer } from './consumer.js';
+import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
 import type { ChannelError, ReturnedMessage } from './engine/errors.js';
-import { Exchange, type ExchangeOptions, type ExchangeType } from './exchange.js';
+import {
+  Exchange,
+  type ExchangeOptions,
+  type ExchangeSchemaOption,
+  type ExchangeType,
+} from './exchange.js';
 import { type DeliveryInfo, IncomingMessage, type Settlement } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import type { MethodArgs } from './protocol/spec.js';
-import { Queue, type QueueOptions } from './queue.js';
-import { callSafely, checkShortString } from './validate.js';
+import { Queue, type QueueOptions, type QueueSchemaOption } from './queue.js';
+import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
+import { callSafely, checkShortString, checkTimeout } from './validate.js';
 
 /** Options of {@link Connection.openChannel}. */
 export interface ChannelOptions {
@@ -35,6 +43,18 @@ export interface QosOptions {
   global?: boolean;
 }
 
+/** Options of {@link Channel.close} and {@link Connection.close}. */
+export interface CloseOptions {
+  /**
+   * How long to wait for running consumer handlers before closing anyway
+   * (their unsettled messages then return to their queues). Unset: as long
+   * as they take — so do not `await` a close from inside a handler.
+   */
+  timeout?: number;
+  /** Stops waiting (with an `AbortError`); the close goes on. */
+  signal?: AbortSignal;
+}
+
 /** Events of a {@link Channel}. */
 export interface ChannelEvents {
   /** The channel closed; `error.code` says why (`CHANNEL_CLOSED` when the application closed it). */
@@ -59,7 +79,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly engine: ChannelEngine;
   private returnHandler: ((message: ReturnedMessage) => void) | null = null;
   /** Deliveries not yet settled, by tag (ascending, as a Map keeps insertion order). */
-  private readonly unsettled = new Map<number, IncomingMessage>();
+  private readonly unsettled = new Map<number, IncomingMessage<unknown>>();
+  /** Consumers running on this channel, to stop before it closes. */
+  private readonly consumers = new Set<Consumer>();
+  private closing: Promise<void> | undefined;
 
   /** @internal Use {@link Connection.openChannel}. */
   constructor(connection: Connection, engine: ChannelEngine) {
@@ -96,11 +119,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * @throws ChannelError PRECONDITION_FAILED (406) when it exists with other settings;
    *   NOT_FOUND (404) for a passive declare of a missing exchange. Either closes the channel.
    */
-  async declareExchange(
+  async declareExchange<S extends Schema | undefined = undefined>(
     name: string,
     type: ExchangeType,
-    options: ExchangeOptions = {},
-  ): Promise<Exchange> {
+    options: ExchangeOptions<S> = {},
+  ): Promise<Exchange<SchemaInput<S>>> {
     checkShortString(name, 'exchange name');
     checkShortString(type, 'exchange type');
     await this.engine.call(
@@ -117,7 +140,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       },
       { signal: options.signal },
     );
-    return new Exchange(this, name, type);
+    return new Exchange(this, name, type, options.schema);
   }
 
   /**
@@ -127,7 +150,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
    *   RESOURCE_LOCKED (405) when another connection holds it exclusively;
    *   NOT_FOUND (404) for a passive declare of a missing queue.
    */
-  async declareQueue(name = '', options: QueueOptions = {}): Promise<Queue> {
+  async declareQueue<S extends Schema | undefined = undefined>(
+    name = '',
+    options: QueueOptions<S> = {},
+  ): Promise<Queue<SchemaOutput<S>>> {
     checkShortString(name, 'queue name');
     const reply = await this.engine.call(
       'queue.declare',
@@ -143,22 +169,29 @@ export class Channel extends EventEmitter<ChannelEvents> {
       { signal: options.signal },
     );
     const ok = reply.method.args as MethodArgs<'queue.declare-ok'>;
-    return new Queue(this, ok.queue, {
-      messageCount: ok.messageCount,
-      consumerCount: ok.consumerCount,
-    });
+    const counts = { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+    return new Queue(this, ok.queue, counts, options.schema);
   }
 
-  /** A handle for an exchange that exists, without declaring it. `exchange('')` is the default exchange. */
-  exchange(name: string): Exchange {
+  /**
+   * A handle for an exchange that exists, without declaring it.
+   * `exchange('')` is the default exchange.
+   */
+  exchange<S extends Schema | undefined = undefined>(
+    name: string,
+    options: ExchangeSchemaOption<S> = {},
+  ): Exchange<SchemaInput<S>> {
     checkShortString(name, 'exchange name');
-    return new Exchange(this, name, undefined);
+    return new Exchange(this, name, undefined, options.schema);
   }
 
   /** A handle for a queue that exists, without declaring it. */
-  queue(name: string): Queue {
+  queue<S extends Schema | undefined = undefined>(
+    name: string,
+    options: QueueSchemaOption<S> = {},
+  ): Queue<SchemaOutput<S>> {
     checkShortString(name, 'queue name');
-    return new Queue(this, name, undefined);
+    return new Queue(this, name, undefined, options.schema);
   }
 
   /** Limits how many unacknowledged messages the broker sends (`basic.qos`). */
@@ -224,9 +257,33 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await this.engine.call('tx.rollback', {}, { signal });
   }
 
-  /** Closes the channel. Unsettled messages return to their queues. Idempotent. */
-  async close(): Promise<void> {
-    await this.engine.close();
+  /**
+   * Closes the channel gracefully: its consumers stop (as
+   * {@link Consumer.cancel}), their running handlers finish (within
+   * `options.timeout`), then the channel closes. Unsettled messages return
+   * to their queues. Idempotent.
+   * @throws AbortError when `options.signal` aborts the wait; the close goes on
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    checkTimeout(options.timeout, 'timeout');
+    this.closing ??= this.stopConsumers(options.timeout).then(() => this.engine.close());
+    return waitWithin(this.closing, { signal: options.signal }, 'closing the channel');
+  }
+
+  /** @internal Cancels every consumer and waits for their handlers, up to `timeout`. */
+  async stopConsumers(timeout: number | undefined): Promise<void> {
+    const consumers = [...this.consumers];
+    await Promise.allSettled(consumers.map((consumer) => consumer.cancel({ timeout })));
+  }
+
+  /** @internal A consumer started on this channel. */
+  track(consumer: Consumer): void {
+    this.consumers.add(consumer);
+  }
+
+  /** @internal A consumer stopped. */
+  forget(consumer: Consumer): void {
+    this.consumers.delete(consumer);
   }
 
   /** Closes the channel, for `await using channel = …`. */
@@ -235,16 +292,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** @internal Wraps a delivered or fetched message. */
-  incoming(command: Command, info: DeliveryInfo): IncomingMessage {
+  incoming<T>(command: Command, info: DeliveryInfo): IncomingMessage<T> {
     const content = command.content;
     const body = content?.body ?? Buffer.alloc(0);
-    const message = new IncomingMessage(body, content?.properties ?? {}, info, this);
-    if (!info.noAck) this.unsettled.set(info.deliveryTag, message);
+    const message = new IncomingMessage<T>(body, content?.properties ?? {}, info, this);
+    if (!info.noAck) this.unsettled.set(info.deliveryTag, message as IncomingMessage<unknown>);
     return message;
   }
 
   /** @internal */
-  settle(message: IncomingMessage, settlement: Settlement): void {
+  settle(message: IncomingMessage<unknown>, settlement: Settlement): void {
     const tag = message.deliveryTag;
     if (this.unsettled.get(tag) !== message) {
       // The channel closed or recovered since: the broker has requeued it, so the tag is stale.

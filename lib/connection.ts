@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
-import { Channel, type ChannelOptions } from './channel.js';
+import { Channel, type ChannelOptions, type CloseOptions } from './channel.js';
+import { waitWithin } from './engine/abort.js';
 import { connectEngine } from './engine/connect.js';
 import type { Engine, Tuning } from './engine/engine.js';
 import type { ConnectionError } from './engine/errors.js';
@@ -11,7 +12,9 @@ import {
   resolveOptions,
 } from './options.js';
 import type { FieldTable } from './protocol/field-types.js';
-import { callSafely } from './validate.js';
+import { RpcClient, type RpcClientOptions } from './rpc-client.js';
+import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
+import { callSafely, checkTimeout } from './validate.js';
 import { VERSION } from './version.js';
 
 /** Events of a {@link Connection}. */
@@ -121,6 +124,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #engine: Engine;
   readonly #description: string;
   #blocked = false;
+  /** Open channels, whose consumers a graceful close stops first. */
+  readonly #channels = new Set<Channel>();
+  #closing: Promise<void> | undefined;
 
   /** @internal Use {@link connect}. */
   constructor(engine: Engine, options: ResolvedOptions) {
@@ -163,6 +169,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
     const engine = await this.#engine.openChannel(options.signal);
     const channel = new Channel(this, engine);
+    this.#channels.add(channel);
+    engine.once('close', () => this.#channels.delete(channel));
     if (options.confirm === true) {
       try {
         await engine.selectConfirms(options.signal);
@@ -187,8 +195,40 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     await this.#engine.updateSecret(secret, reason, signal);
   }
 
-  /** Closes the connection and every channel on it. Idempotent; resolves when closed. */
-  async close(): Promise<void> {
+  /**
+   * Opens a client for request/reply over RabbitMQ's direct reply-to, on a
+   * channel of its own. Close it (or the connection) when done.
+   *
+   * ```ts
+   * const rpc = await connection.rpcClient({ replySchema: Quote });
+   * const quote = await rpc.call('pricing', { sku: 'A-1' }, { timeout: 5_000 });
+   * ```
+   */
+  async rpcClient<
+    Req extends Schema | undefined = undefined,
+    Res extends Schema | undefined = undefined,
+  >(
+    options: RpcClientOptions<Req, Res> = {},
+  ): Promise<RpcClient<SchemaInput<Req>, SchemaOutput<Res>>> {
+    return RpcClient.open(this, options);
+  }
+
+  /**
+   * Closes the connection gracefully: every consumer stops (as
+   * {@link Consumer.cancel}), running handlers finish (within
+   * `options.timeout`), then the connection and its channels close.
+   * Idempotent; resolves when closed.
+   * @throws AbortError when `options.signal` aborts the wait; the close goes on
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    checkTimeout(options.timeout, 'timeout');
+    this.#closing ??= this.#shutdown(options.timeout);
+    return waitWithin(this.#closing, { signal: options.signal }, 'closing the connection');
+  }
+
+  async #shutdown(timeout: number | undefined): Promise<void> {
+    const channels = [...this.#channels];
+    await Promise.all(channels.map((channel) => channel.stopConsumers(timeout)));
     await this.#engine.close();
   }
 

@@ -1,19 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Channel } from './channel.js';
+import { waitWithin } from './engine/abort.js';
 import type { IncomingMessage } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import type { Queue } from './queue.js';
+import { MessageValidationError } from './schema.js';
 import { callSafely } from './validate.js';
 
 /** Called with each message a {@link Consumer} receives. May be async. */
-export type ConsumeCallback = (message: IncomingMessage) => void | Promise<void>;
+export type ConsumeCallback<T = unknown> = (message: IncomingMessage<T>) => void | Promise<void>;
+
+/**
+ * What happens to a message whose handler threw (or rejected) without
+ * settling it:
+ * - `'retry-once'`: requeue it the first time; reject it without requeue
+ *   (so the queue's dead-letter exchange gets it) when it fails again as a
+ *   redelivery. A poison message cannot loop forever.
+ * - `'requeue'`: always requeue it (it may come back at once, forever).
+ * - `'dead-letter'`: never requeue it.
+ * - a function that chooses, given the error and the message.
+ */
+export type FailurePolicy<T = unknown> =
+  | 'retry-once'
+  | 'requeue'
+  | 'dead-letter'
+  | ((error: unknown, message: IncomingMessage<T>) => 'requeue' | 'dead-letter');
 
 /** Options of {@link Queue.consume}. */
-export interface ConsumeOptions {
+export interface ConsumeOptions<T = unknown> {
   /**
    * The broker considers each message settled as soon as it is sent: faster,
    * but a message in flight is lost if the consumer dies.
@@ -30,45 +48,117 @@ export interface ConsumeOptions {
   arguments?: FieldTable;
   /** Aborts starting the consumer. */
   signal?: AbortSignal;
+  /**
+   * How many unsettled messages the broker may send this consumer
+   * (`basic.qos` with `global: false`, sent just before `basic.consume`; it
+   * also applies to later consumers on the channel). Unset: the channel's
+   * current setting. Keep it at least `concurrency`.
+   */
+  prefetch?: number;
+  /**
+   * How many handlers run at once. With 1, messages are handled one after
+   * another, in order; an async handler's next message waits for it.
+   * @default 1
+   */
+  concurrency?: number;
+  /**
+   * `'manual'`: the handler settles each message itself (`ack`, `nack`,
+   * `reject`). `'auto'`: warren acks the message when the handler returns or
+   * resolves, unless the handler settled it.
+   * @default 'manual'
+   */
+  settle?: 'manual' | 'auto';
+  /**
+   * What to do with a message whose handler threw and left it unsettled (in
+   * either `settle` mode).
+   * @default 'retry-once'
+   */
+  onFailure?: FailurePolicy<T>;
+}
+
+/** Options of {@link Consumer.cancel}. */
+export interface CancelOptions {
+  /**
+   * How long to wait for running handlers; after it, `cancel` rejects with a
+   * `TimeoutError` (the consumer is cancelled all the same). Unset: as long
+   * as they take.
+   */
+  timeout?: number | undefined;
+  /** Stops waiting (with an `AbortError`); the consumer is cancelled all the same. */
+  signal?: AbortSignal;
 }
 
 /** Events of a {@link Consumer}. */
-export interface ConsumerEvents {
+export interface ConsumerEvents<T = unknown> {
   /**
    * The consumer stopped without {@link Consumer.cancel}: the broker
    * cancelled it (`code` `CONSUMER_CANCELLED`, e.g. its queue was deleted) or
    * its channel closed (a `ChannelError`).
    */
   cancel: [reason: AmqpError];
-  /** The callback threw or rejected for `message`. The consumer goes on. */
-  error: [error: unknown, message: IncomingMessage];
+  /** The handler threw or rejected for `message`. The consumer goes on. */
+  error: [error: unknown, message: IncomingMessage<T>];
+  /**
+   * A message did not match the queue's schema (or was not JSON). It never
+   * reached the handler; it was rejected without requeue (dead-lettered when
+   * the queue has a dead-letter exchange).
+   */
+  invalid: [error: MessageValidationError, message: IncomingMessage<unknown>];
 }
 
-/** A subscription to a queue, made by {@link Queue.consume}. */
-export class Consumer extends EventEmitter<ConsumerEvents> {
+/** @internal What `serve()` adds to a consumer. */
+export interface ConsumerHooks {
+  /** Called for an invalid message instead of the `invalid` event's default warning. */
+  invalid?(error: MessageValidationError, message: IncomingMessage<unknown>): void;
+}
+
+/**
+ * A subscription to a queue, made by {@link Queue.consume}. It hands each
+ * message to its handler, at most `concurrency` at a time, and never lets
+ * the handler's errors escape: they become `error` events.
+ */
+export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** The queue consumed from. */
-  readonly queue: Queue;
+  readonly queue: Queue<T>;
   /** The consumer tag, unique on its channel. */
   readonly tag: string;
   /** The function each message is handed to. */
-  readonly callback: ConsumeCallback;
-  private isCancelled = false;
+  readonly callback: ConsumeCallback<T>;
+  /** How many handlers may run at once. */
+  readonly concurrency: number;
   private readonly noAck: boolean;
-  /** Deliveries received before {@link Consumer.start}; null once started. */
-  private early: Command[] | null = [];
+  private readonly autoSettle: boolean;
+  private readonly onFailure: FailurePolicy<T>;
+  private readonly hooks: ConsumerHooks;
+  private state: 'starting' | 'running' | 'stopping' | 'cancelled' = 'starting';
+  /** Messages received and waiting for a free handler. */
+  private readonly waiting: IncomingMessage<T>[] = [];
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** The `basic.cancel` under way, once {@link Consumer.cancel} was called. */
+  private cancelling: Promise<void> | undefined;
 
   /** @internal Use {@link Queue.consume}. */
-  constructor(queue: Queue, callback: ConsumeCallback, options: ConsumeOptions) {
+  constructor(
+    queue: Queue<T>,
+    callback: ConsumeCallback<T>,
+    options: ConsumeOptions<T>,
+    hooks: ConsumerHooks = {},
+  ) {
     super();
     this.queue = queue;
     this.callback = callback;
     this.tag = options.consumerTag ?? `warren-${randomUUID()}`;
+    this.concurrency = options.concurrency ?? 1;
     this.noAck = options.noAck ?? false;
+    this.autoSettle = options.settle === 'auto';
+    this.onFailure = options.onFailure ?? 'retry-once';
+    this.hooks = hooks;
   }
 
   /** Whether the consumer has stopped, by {@link Consumer.cancel}, the broker, or its channel closing. */
   get cancelled(): boolean {
-    return this.isCancelled;
+    return this.state === 'stopping' || this.state === 'cancelled';
   }
 
   /** The channel the consumer runs on. */
@@ -76,16 +166,52 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     return this.queue.channel;
   }
 
-  /** Stops deliveries (`basic.cancel`). Messages received and not yet settled stay yours to settle. */
-  async cancel(signal?: AbortSignal): Promise<void> {
-    if (this.isCancelled) return;
-    await this.channel.engine.cancel(this.tag, signal);
-    this.isCancelled = true;
+  /** How many handlers are running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /**
+   * Stops the consumer gracefully: no new deliveries (`basic.cancel`);
+   * messages received but not yet handed to the handler go back to the
+   * queue; resolves when the running handlers have finished. Idempotent.
+   * @throws TimeoutError when handlers still run after `options.timeout` (the consumer is cancelled all the same)
+   * @throws AbortError when `options.signal` aborts the wait (likewise)
+   */
+  cancel(options: CancelOptions = {}): Promise<void> {
+    return waitWithin(this.stop(), options, `cancelling consumer ${this.tag}`);
   }
 
   /** Cancels the consumer, for `await using consumer = …`. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.channel.isOpen) await this.cancel();
+    await this.cancel();
+  }
+
+  private async stop(): Promise<void> {
+    if (this.state === 'starting' || this.state === 'running') {
+      this.state = 'stopping';
+      this.channel.forget(this as Consumer);
+      this.requeueWaiting();
+      this.cancelling = this.channel.isOpen
+        ? // A channel that closes meanwhile cancels the consumer all the same.
+          this.channel.engine.cancel(this.tag).catch((error: unknown) => {
+            if (this.channel.isOpen) throw error;
+          })
+        : Promise.resolve();
+    }
+    await this.cancelling;
+    if (this.state === 'stopping') this.state = 'cancelled';
+    await this.whenIdle();
+  }
+
+  /** @internal Resolves when no handler runs and none waits (at once when so). */
+  whenIdle(): Promise<void> {
+    if (this.isIdle) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private get isIdle(): boolean {
+    return this.running === 0 && this.waiting.length === 0;
   }
 
   /**
@@ -94,21 +220,15 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
    */
   start(): void {
     setImmediate(() => {
-      const early = this.early ?? [];
-      this.early = null;
-      for (const command of early) this.dispatch(command);
+      if (this.state === 'starting') this.state = 'running';
+      this.pump();
     });
   }
 
   /** @internal */
   deliver(command: Command): void {
-    if (this.early !== null) this.early.push(command);
-    else this.dispatch(command);
-  }
-
-  private dispatch(command: Command): void {
     const args = command.method.args as MethodArgs<'basic.deliver'>;
-    const message = this.channel.incoming(command, {
+    const message = this.channel.incoming<T>(command, {
       deliveryTag: args.deliveryTag,
       redelivered: args.redelivered,
       exchange: args.exchange,
@@ -116,20 +236,26 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       consumerTag: args.consumerTag,
       noAck: this.noAck,
     });
-    let result: void | Promise<void>;
-    try {
-      result = this.callback(message);
-    } catch (error) {
-      this.failed(error, message);
+    if (this.state === 'stopping' && !this.noAck) {
+      // Cancelled, and the broker's cancel-ok has not arrived yet: give it back unseen.
+      message.reject({ requeue: true });
       return;
     }
-    if (result instanceof Promise) result.catch((error: unknown) => this.failed(error, message));
+    if (!this.accepts(message)) return;
+    this.waiting.push(message);
+    this.pump();
   }
 
-  /** @internal */
+  /** @internal The broker cancelled the consumer (`error` undefined) or its channel closed. */
   ended(error: AmqpError | undefined): void {
-    if (this.isCancelled) return;
-    this.isCancelled = true;
+    if (this.state === 'cancelled') return;
+    const wasActive = this.state !== 'stopping';
+    this.state = 'cancelled';
+    this.channel.forget(this as Consumer);
+    // On a closed channel the broker has requeued them: their tags are stale.
+    if (error !== undefined) this.waiting.length = 0;
+    this.pump();
+    if (!wasActive) return;
     const reason =
       error ??
       new AmqpError(
@@ -139,14 +265,119 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     callSafely('a cancel listener', () => this.emit('cancel', reason));
   }
 
-  private failed(error: unknown, message: IncomingMessage): void {
+  /** Checks the body against the queue's schema; an invalid message is rejected and reported. */
+  private accepts(message: IncomingMessage<T>): boolean {
+    try {
+      this.queue.parse(message);
+      return true;
+    } catch (error) {
+      if (!(error instanceof MessageValidationError)) throw error;
+      this.invalid(error, message);
+      return false;
+    }
+  }
+
+  private invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
+    if (!message.settled) message.reject({ requeue: false });
+    const hook = this.hooks.invalid;
+    if (hook !== undefined) {
+      callSafely('the invalid hook', () => hook(error, message));
+    } else if (this.listenerCount('invalid') === 0) {
+      process.emitWarning(
+        `warren: consumer ${this.tag} rejected an invalid message and has no 'invalid' listener: ${error.message}`,
+        { code: 'WARREN_INVALID_MESSAGE' },
+      );
+    }
+    callSafely('an invalid listener', () => this.emit('invalid', error, message));
+  }
+
+  /** Hands waiting messages to the handler while fewer than `concurrency` run. */
+  private pump(): void {
+    if (this.state === 'starting') return;
+    while (this.running < this.concurrency && this.waiting.length > 0) {
+      this.run(this.waiting.shift() as IncomingMessage<T>);
+    }
+    if (this.isIdle) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private run(message: IncomingMessage<T>): void {
+    this.running++;
+    let result: void | Promise<void>;
+    try {
+      result = this.callback(message);
+    } catch (error) {
+      this.finished(message, error, true);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        () => this.finished(message, undefined, false),
+        (error: unknown) => this.finished(message, error, true),
+      );
+    } else {
+      this.finished(message, undefined, false);
+    }
+  }
+
+  private finished(message: IncomingMessage<T>, error: unknown, failed: boolean): void {
+    this.running--;
+    if (failed) this.failed(error, message);
+    else if (this.autoSettle && !message.settled) this.settleSafely(message, () => message.ack());
+    this.pump();
+  }
+
+  private failed(error: unknown, message: IncomingMessage<T>): void {
+    if (!message.settled) {
+      const requeue = this.requeueAfter(error, message);
+      this.settleSafely(message, () => message.reject({ requeue }));
+    }
     if (this.listenerCount('error') === 0) {
       process.emitWarning(
-        `warren: the callback of consumer ${this.tag} failed and the consumer has no 'error' listener: ${error instanceof Error ? error.stack : String(error)}`,
+        `warren: the handler of consumer ${this.tag} failed and the consumer has no 'error' listener: ${error instanceof Error ? error.stack : String(error)}`,
         { code: 'WARREN_CONSUMER_ERROR' },
       );
       return;
     }
     callSafely('an error listener', () => this.emit('error', error, message));
+  }
+
+  private requeueAfter(error: unknown, message: IncomingMessage<T>): boolean {
+    const policy = this.onFailure;
+    switch (policy) {
+      case 'retry-once':
+        return !message.redelivered;
+      case 'requeue':
+        return true;
+      case 'dead-letter':
+        return false;
+      default: {
+        let choice: 'requeue' | 'dead-letter' = 'requeue';
+        callSafely('the onFailure policy', () => {
+          choice = policy(error, message);
+        });
+        return choice === 'requeue';
+      }
+    }
+  }
+
+  /** Settles on the handler's behalf; a channel closing meanwhile makes it moot (the broker requeues). */
+  private settleSafely(message: IncomingMessage<T>, settle: () => void): void {
+    try {
+      settle();
+    } catch (error) {
+      if (!this.channel.isOpen) return;
+      process.emitWarning(
+        `warren: consumer ${this.tag} could not settle message ${message.deliveryTag}: ${String(error)}`,
+        { code: 'WARREN_SETTLE_FAILED' },
+      );
+    }
+  }
+
+  /** Messages not yet handed to the handler go back to the queue (noAck ones still run). */
+  private requeueWaiting(): void {
+    if (this.noAck) return;
+    for (const message of this.waiting.splice(0)) {
+      if (!message.settled) this.settleSafely(message, () => message.reject({ requeue: true }));
+    }
   }
 }

@@ -13,5 +13,8 @@ export {
   MessageReturnedError,
   PublishNackedError,
   type ReturnedMessage,
+  TimeoutError,
 } from './engine/errors.js';
 export { AmqpError, ProtocolError, type ProtocolErrorCode } from './protocol/errors.js';
+export { RemoteError } from './rpc.js';
+export { MessageValidationError } from './schema.js';

@@ -1,13 +1,26 @@
 import type { Channel } from './channel.js';
+import { throwIfAborted, waitWithin } from './engine/abort.js';
 import { Message } from './message.js';
 import type { FieldTable } from './protocol/field-types.js';
+import { type Schema, validate } from './schema.js';
 import { checkShortString } from './validate.js';
 
 /** The exchange types RabbitMQ ships, or a plugin's type by name. */
 export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | (string & {});
 
+/** The schema option of {@link Channel.declareExchange} and {@link Channel.exchange}. */
+export interface ExchangeSchemaOption<S extends Schema | undefined = undefined> {
+  /**
+   * A zod schema every message published here must match: `publish` then
+   * accepts only the schema's input type, and rejects with a
+   * `MessageValidationError` before sending anything that does not match.
+   */
+  schema?: S;
+}
+
 /** Options of {@link Channel.declareExchange}. */
-export interface ExchangeOptions {
+export interface ExchangeOptions<S extends Schema | undefined = undefined>
+  extends ExchangeSchemaOption<S> {
   /** Survives a broker restart. @default false */
   durable?: boolean;
   /** Deleted when its last binding is removed. @default false */
@@ -31,53 +44,80 @@ export interface PublishOptions {
    * @default false
    */
   mandatory?: boolean;
+  /**
+   * Aborts the publish: before it is sent, nothing is sent; after, the wait
+   * for the confirm (or for the socket) ends with an `AbortError`, and the
+   * message's fate is unknown.
+   */
+  signal?: AbortSignal;
 }
 
 /**
  * An exchange on a channel. Messages are published to exchanges, which
  * route them to bound queues (and exchanges) by routing key or headers.
+ * `T` is what {@link Exchange.publish} accepts: the input type of the
+ * exchange's schema, or `unknown` without one.
  */
-export class Exchange {
+export class Exchange<T = unknown> {
   /** The channel that declared this handle. */
   readonly channel: Channel;
   /** The exchange's name; `''` is the default exchange. */
   readonly name: string;
   /** The type it was declared with; undefined for a handle from {@link Channel.exchange}. */
   readonly type: ExchangeType | undefined;
+  /** The schema published messages must match, if any. */
+  readonly schema: Schema | undefined;
 
   /** @internal */
-  constructor(channel: Channel, name: string, type: ExchangeType | undefined) {
+  constructor(
+    channel: Channel,
+    name: string,
+    type: ExchangeType | undefined,
+    schema: Schema | undefined,
+  ) {
     this.channel = channel;
     this.name = name;
     this.type = type;
+    this.schema = schema;
   }
 
   /**
    * Publishes a message. Pass a {@link Message}, or a body (bytes, a string,
-   * or a value to send as JSON).
+   * or a value to send as JSON). With a schema, the value is checked first.
    *
    * Resolves, on a confirm channel, when the broker has taken responsibility
    * for the message; otherwise once the socket accepts more data.
    * @throws RangeError for a routing key over 255 bytes, before anything is sent
+   * @throws MessageValidationError when the value does not match the schema, before anything is sent
    * @throws PublishNackedError / MessageReturnedError on a confirm channel
+   * @throws AbortError when `options.signal` aborts
    */
   async publish(
-    message: Message | unknown,
+    message: T | Message<T>,
     routingKey = '',
     options: PublishOptions = {},
   ): Promise<void> {
     checkShortString(routingKey, 'routing key');
-    const outgoing = message instanceof Message ? message : new Message(message);
-    await this.channel.engine.publish(
-      {
-        exchange: this.name,
-        routingKey,
-        mandatory: options.mandatory ?? false,
-        immediate: false,
-      },
-      outgoing.properties,
-      outgoing.body,
+    const { signal } = options;
+    throwIfAborted(signal, 'publish');
+    const outgoing = message instanceof Message ? message : undefined;
+    if (this.schema !== undefined) {
+      // The input is what travels: the consumer's schema applies any transform again.
+      const value = outgoing === undefined ? message : outgoing.data;
+      validate(
+        this.schema,
+        value,
+        `the message for exchange '${this.name}' does not match its schema`,
+      );
+    }
+    const { properties, body } = outgoing ?? new Message(message);
+    const sent = this.channel.engine.publish(
+      { exchange: this.name, routingKey, mandatory: options.mandatory ?? false, immediate: false },
+      properties,
+      body,
+      signal,
     );
+    await (signal === undefined ? sent : waitWithin(sent, { signal }, 'publish'));
   }
 
   /**
@@ -98,7 +138,7 @@ export class Exchange {
       { destination: this.name, source: sourceName, routingKey, nowait: false, arguments: args },
       { signal },
     );
-    return new ExchangeBinding(this, sourceName, routingKey, args);
+    return new ExchangeBinding(this as Exchange, sourceName, routingKey, args);
   }
 
   /**

@@ -24,14 +24,20 @@ export interface DeliveryInfo {
   readonly noAck: boolean;
 }
 
+/** Not parsed yet: {@link IncomingMessage.data} parses on first read. */
+const UNPARSED: unique symbol = Symbol('unparsed');
+
 /**
  * A message received from a queue, by a {@link Consumer} or `queue.get()`.
+ * `T` is the type of {@link IncomingMessage.data}: the output of the queue's
+ * schema, or `unknown`.
+ *
  * Unless it came with `noAck`, settle it exactly once: {@link IncomingMessage.ack},
  * {@link IncomingMessage.nack} or {@link IncomingMessage.reject}. Settling it
  * twice is an error that sends nothing (a repeated delivery tag would make
  * the broker close the channel).
  */
-export class IncomingMessage extends Message {
+export class IncomingMessage<T = unknown> extends Message<T> {
   /** The channel-scoped number the broker gave this delivery. */
   readonly deliveryTag: number;
   /** Whether the broker delivered this message before, to this or another consumer. */
@@ -48,10 +54,12 @@ export class IncomingMessage extends Message {
   readonly noAck: boolean;
   private settledAs: Settlement['kind'] | 'multiple' | null = null;
   private readonly settler: Settler;
+  #data: T | typeof UNPARSED = UNPARSED;
 
   /** @internal */
   constructor(body: Buffer, properties: MessageProperties, info: DeliveryInfo, settler: Settler) {
-    super(body, properties);
+    // The body bytes stand in for the value until `data` parses them.
+    super(body as T, properties);
     this.deliveryTag = info.deliveryTag;
     this.redelivered = info.redelivered;
     this.exchange = info.exchange;
@@ -60,6 +68,22 @@ export class IncomingMessage extends Message {
     this.messageCount = info.messageCount;
     this.noAck = info.noAck;
     this.settler = settler;
+  }
+
+  /**
+   * The body as a value: checked against the schema when its queue has one
+   * (a message that does not match never reaches a handler), else parsed as
+   * JSON on first read.
+   * @throws SyntaxError on first read, without a schema, when the body is not JSON
+   */
+  override get data(): T {
+    if (this.#data === UNPARSED) this.#data = this.json<T>();
+    return this.#data;
+  }
+
+  /** @internal Sets the value the queue's schema produced. */
+  setData(value: T): void {
+    this.#data = value;
   }
 
   /** Whether it has been acked, nacked or rejected (or needs no settling). */

@@ -1,5 +1,6 @@
 import type { FieldTable } from './protocol/field-types.js';
 import type { BasicProperties } from './protocol/spec.js';
+import { parseBody, type Schema, type SchemaOutput } from './schema.js';
 
 /**
  * The 14 AMQP basic properties of a message, camelCase. Every one is
@@ -10,7 +11,8 @@ export type MessageProperties = BasicProperties;
 const JSON_TYPE = 'application/json';
 
 /**
- * A message to publish: a body and its properties.
+ * A message to publish: a body and its properties. `T` is the type of the
+ * value it was made from, which an exchange with a schema checks.
  *
  * The body is encoded once, when the message is made: a `Buffer` or
  * `Uint8Array` is sent as it is, a string as UTF-8, and any other value as
@@ -20,11 +22,12 @@ const JSON_TYPE = 'application/json';
  * new Message({ orderId: 42 }, { deliveryMode: 2, headers: { tenant: 'acme' } });
  * ```
  */
-export class Message {
+export class Message<T = unknown> {
   /** The body as bytes. */
   readonly body: Buffer;
   /** The message's properties. */
   readonly properties: MessageProperties;
+  readonly #value: T;
 
   /**
    * @param body - bytes, a string, or a value to send as JSON
@@ -32,13 +35,23 @@ export class Message {
    * @throws TypeError when the body cannot be serialised as JSON (a cycle, a
    *   bigint, or a value JSON.stringify turns into nothing, like `undefined`)
    */
-  constructor(body: unknown, properties: MessageProperties = {}) {
+  constructor(body: T, properties: MessageProperties = {}) {
     const { bytes, json } = encodeBody(body);
+    this.#value = body;
     this.body = bytes;
     this.properties =
       json && properties.contentType === undefined
         ? { contentType: JSON_TYPE, ...properties }
         : properties;
+  }
+
+  /**
+   * The value the message was made from (what an exchange's schema checks).
+   * On an {@link IncomingMessage}: the body parsed as JSON, and checked when
+   * its queue has a schema.
+   */
+  get data(): T {
+    return this.#value;
   }
 
   /** The message's headers (an empty table when it has none). */
@@ -52,12 +65,17 @@ export class Message {
   }
 
   /**
-   * The body parsed as JSON. The type parameter is an assertion, not a
-   * check: nothing validates the parsed value.
-   * @throws SyntaxError when the body is not JSON
+   * The body parsed as JSON. With a zod schema, the value is checked and
+   * typed as the schema's output; without one, the type parameter is an
+   * assertion, not a check.
+   * @throws SyntaxError when the body is not JSON and no schema is given
+   * @throws MessageValidationError with a schema, when the body is not JSON or does not match
    */
-  json<T = unknown>(): T {
-    return JSON.parse(this.text()) as T;
+  json<V = unknown>(): V;
+  json<S extends Schema>(schema: S): SchemaOutput<S>;
+  json(schema?: Schema): unknown {
+    if (schema === undefined) return JSON.parse(this.text());
+    return parseBody(this.text(), schema, 'the message body does not match the schema');
   }
 }
 

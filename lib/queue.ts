@@ -1,13 +1,33 @@
 import type { Channel } from './channel.js';
-import { type ConsumeCallback, type ConsumeOptions, Consumer } from './consumer.js';
+import {
+  type ConsumeCallback,
+  type ConsumeOptions,
+  Consumer,
+  type ConsumerHooks,
+} from './consumer.js';
 import type { Exchange } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
+import { MessageIterator, type MessagesOptions } from './message-iterator.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
-import { checkShortString } from './validate.js';
+import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
+import { parseBody, type Schema, type SchemaInput } from './schema.js';
+import { checkCount, checkShortString } from './validate.js';
+
+/** The schema option of {@link Channel.declareQueue} and {@link Channel.queue}. */
+export interface QueueSchemaOption<S extends Schema | undefined = undefined> {
+  /**
+   * A zod schema for the JSON bodies of this queue's messages: handlers
+   * receive `IncomingMessage<output type>` with the checked value in
+   * `data`; a message that is not JSON or does not match is rejected
+   * without requeue and reported (a consumer's `invalid` event).
+   */
+  schema?: S;
+}
 
 /** Options of {@link Channel.declareQueue}. */
-export interface QueueOptions {
+export interface QueueOptions<S extends Schema | undefined = undefined>
+  extends QueueSchemaOption<S> {
   /** Survives a broker restart. @default false */
   durable?: boolean;
   /** Used by this connection only, and deleted when it closes. @default false */
@@ -34,20 +54,32 @@ export interface QueueCounts {
   readonly consumerCount: number;
 }
 
-/** A queue on a channel: bind it, consume from it, get from it, purge or delete it. */
-export class Queue {
+/**
+ * A queue on a channel: bind it, consume from it, get from it, purge or
+ * delete it. `T` is the type of the messages' `data`: the output type of the
+ * queue's schema, or `unknown` without one.
+ */
+export class Queue<T = unknown> {
   /** The channel that declared this handle. */
   readonly channel: Channel;
   /** The queue's name (the broker's choice for a queue declared without one). */
   readonly name: string;
   /** Counts from the declaration; undefined for a handle from {@link Channel.queue}. */
   readonly declared: QueueCounts | undefined;
+  /** The schema messages are checked against, if any. */
+  readonly schema: Schema | undefined;
 
   /** @internal */
-  constructor(channel: Channel, name: string, declared: QueueCounts | undefined) {
+  constructor(
+    channel: Channel,
+    name: string,
+    declared: QueueCounts | undefined,
+    schema: Schema | undefined,
+  ) {
     this.channel = channel;
     this.name = name;
     this.declared = declared;
+    this.schema = schema;
   }
 
   /**
@@ -69,17 +101,40 @@ export class Queue {
       { queue: this.name, exchange: exchangeName, routingKey, nowait: false, arguments: args },
       { signal },
     );
-    return new QueueBinding(this, exchangeName, routingKey, args);
+    return new QueueBinding(this as Queue, exchangeName, routingKey, args);
   }
 
   /**
-   * Starts a consumer: `callback` receives each message. Unless `noAck`,
-   * settle every message with `ack()`, `nack()` or `reject()`.
+   * Starts a consumer: `callback` receives each message, at most
+   * `concurrency` at a time. With `settle: 'manual'` (the default) settle
+   * every message with `ack()`, `nack()` or `reject()`; with `'auto'` warren
+   * acks it when the handler resolves. Whatever the handler throws becomes
+   * the consumer's `error` event, and the message is requeued or
+   * dead-lettered by `onFailure`.
+   *
+   * ```ts
+   * await queue.consume(async (message) => { await handle(message.data); }, { settle: 'auto', prefetch: 20, concurrency: 4 });
+   * ```
    */
-  async consume(callback: ConsumeCallback, options: ConsumeOptions = {}): Promise<Consumer> {
+  consume(callback: ConsumeCallback<T>, options: ConsumeOptions<T> = {}): Promise<Consumer<T>> {
+    return this.subscribe(callback, options, {});
+  }
+
+  /** @internal {@link Queue.consume}, with what `serve()` adds. */
+  async subscribe(
+    callback: ConsumeCallback<T>,
+    options: ConsumeOptions<T>,
+    hooks: ConsumerHooks,
+  ): Promise<Consumer<T>> {
     if (typeof callback !== 'function') throw new TypeError('consume needs a callback function');
     if (options.consumerTag !== undefined) checkShortString(options.consumerTag, 'consumer tag');
-    const consumer = new Consumer(this, callback, options);
+    checkCount(options.concurrency, 'concurrency', 1);
+    checkCount(options.prefetch, 'prefetch', 0, 65535);
+    checkSettleOptions(options);
+    if (options.prefetch !== undefined) {
+      await this.channel.setQos({ prefetchCount: options.prefetch }, options.signal);
+    }
+    const consumer = new Consumer(this, callback, options, hooks);
     await this.channel.engine.consume(
       {
         queue: this.name,
@@ -93,16 +148,53 @@ export class Queue {
       consumer,
       options.signal,
     );
+    this.channel.track(consumer as Consumer);
     consumer.start();
     return consumer;
   }
 
-  /** Fetches one message (`basic.get`), or `null` when the queue is empty. */
+  /**
+   * The queue's messages as an async iterable, with backpressure through
+   * `prefetch`; settle each message in the loop. Leaving the loop (`break`,
+   * `return`, a throw) cancels the consumer and requeues what was delivered
+   * and not settled.
+   *
+   * ```ts
+   * for await (const message of queue.messages({ prefetch: 10 })) {
+   *   await handle(message.data);
+   *   message.ack();
+   * }
+   * ```
+   */
+  messages(options: MessagesOptions = {}): MessageIterator<T> {
+    checkCount(options.prefetch, 'prefetch', 1, 65535);
+    return new MessageIterator(this, options);
+  }
+
+  /**
+   * Serves requests from this queue: `handler`'s return value (or resolved
+   * value) is sent back to the caller (`replyTo`, with its `correlationId`),
+   * and the request is acked. When the handler throws, the caller receives
+   * the error as a rejection. See {@link RpcClient}.
+   * @returns the consumer; cancel it to stop serving
+   */
+  serve<S extends Schema | undefined = undefined>(
+    handler: RpcHandler<T, SchemaInput<S>>,
+    options: ServeOptions<S> = {},
+  ): Promise<Consumer<T>> {
+    return serve(this, handler, options);
+  }
+
+  /**
+   * Fetches one message (`basic.get`), or `null` when the queue is empty.
+   * On a queue with a schema, a message that does not match is rejected
+   * without requeue and `get` throws the `MessageValidationError`.
+   */
   async get(
     options: { noAck?: boolean; signal?: AbortSignal } = {},
-  ): Promise<IncomingMessage | null> {
+  ): Promise<IncomingMessage<T> | null> {
     const noAck = options.noAck ?? false;
-    let message: IncomingMessage | null = null;
+    let message: IncomingMessage<T> | null = null;
     await this.channel.engine.call(
       'basic.get',
       { queue: this.name, noAck },
@@ -122,7 +214,7 @@ export class Queue {
             }
             return;
           }
-          message = this.channel.incoming(reply, {
+          message = this.channel.incoming<T>(reply, {
             deliveryTag: args.deliveryTag,
             redelivered: args.redelivered,
             exchange: args.exchange,
@@ -133,7 +225,27 @@ export class Queue {
         },
       },
     );
-    return message;
+    // Set by the reply hook, which the compiler cannot see.
+    const fetched = message as IncomingMessage<T> | null;
+    if (fetched === null) return null;
+    try {
+      this.parse(fetched);
+    } catch (error) {
+      // Dead-letter it, as a consumer would.
+      if (!fetched.settled) fetched.reject({ requeue: false });
+      throw error;
+    }
+    return fetched;
+  }
+
+  /**
+   * @internal Checks a received message against the schema and sets its
+   * `data`. @throws MessageValidationError
+   */
+  parse(message: IncomingMessage<T>): void {
+    if (this.schema === undefined) return;
+    const what = `a message on queue '${this.name}' is invalid`;
+    message.setData(parseBody(message.text(), this.schema, what) as T);
   }
 
   /** Removes every ready message; resolves with how many there were. */
@@ -198,6 +310,24 @@ export class QueueBinding {
         arguments: this.arguments,
       },
       { signal },
+    );
+  }
+}
+
+function checkSettleOptions(options: ConsumeOptions<never>): void {
+  if (options.settle !== undefined && options.settle !== 'manual' && options.settle !== 'auto') {
+    throw new RangeError(`settle must be 'manual' or 'auto', got ${String(options.settle)}`);
+  }
+  const policy = options.onFailure;
+  if (
+    policy !== undefined &&
+    typeof policy !== 'function' &&
+    policy !== 'retry-once' &&
+    policy !== 'requeue' &&
+    policy !== 'dead-letter'
+  ) {
+    throw new RangeError(
+      `onFailure must be 'retry-once', 'requeue', 'dead-letter' or a function, got ${String(policy)}`,
     );
   }
 }

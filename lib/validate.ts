@@ -15,6 +15,29 @@ export function checkShortString(value: unknown, what: string): asserts value is
   }
 }
 
+/** A `timeout` option: a finite number of milliseconds, at least 0 (or absent). */
+export function checkTimeout(
+  timeout: unknown,
+  what: string,
+): asserts timeout is number | undefined {
+  if (timeout === undefined) return;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    throw new RangeError(
+      `${what} must be a finite number of milliseconds ≥ 0, got ${String(timeout)}`,
+    );
+  }
+}
+
+/** A count option such as `concurrency`: a whole number ≥ `min` (or absent). */
+export function checkCount(value: unknown, what: string, min: number, max = 2 ** 31 - 1): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `${what} must be a whole number from ${min} to ${max}, got ${String(value)}`,
+    );
+  }
+}
+
 /**
  * Runs application code called from a socket handler (an event listener, a
  * return handler). What it throws is reported as a process warning instead

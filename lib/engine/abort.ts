@@ -1,4 +1,4 @@
-import { AbortError } from './errors.js';
+import { AbortError, TimeoutError } from './errors.js';
 
 /**
  * Ties a pending operation to an `AbortSignal`, once: an already-aborted
@@ -26,4 +26,55 @@ export function onAbort(
   const listener = (): void => abort(new AbortError(`${what} was aborted`, signal.reason));
   signal.addEventListener('abort', listener, { once: true });
   return { release: () => signal.removeEventListener('abort', listener) };
+}
+
+/** How long a caller is willing to wait. */
+export interface WaitLimits {
+  /** Gives up after this many milliseconds with a {@link TimeoutError}. */
+  timeout?: number | undefined;
+  /** Gives up when it aborts, with an {@link AbortError}. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Waits for `promise`, giving up on the timeout or the signal; the timer and
+ * the listener are always removed. A promise given up on may still reject
+ * later: that rejection is absorbed, never unhandled.
+ */
+export function waitWithin<T>(promise: Promise<T>, limits: WaitLimits, what: string): Promise<T> {
+  const { timeout, signal } = limits;
+  if (timeout === undefined && signal === undefined) return promise;
+  if (signal?.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(new AbortError(`${what} was aborted`, signal.reason));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const giveUp = (error: Error): void => {
+      cleanup();
+      promise.catch(() => {});
+      reject(error);
+    };
+    const timer =
+      timeout === undefined
+        ? undefined
+        : setTimeout(
+            () => giveUp(new TimeoutError(`${what} timed out after ${timeout} ms`)),
+            timeout,
+          );
+    const hook = onAbort(signal, what, giveUp);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      hook.release();
+    };
+    promise.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
 }

@@ -3,6 +3,7 @@ import { type Command, ContentAssembler } from '../protocol/assembler.js';
 import { type AmqpError, ProtocolError } from '../protocol/errors.js';
 import type { BodyFrame, HeaderFrame, MethodFrame } from '../protocol/frames.js';
 import type { BasicProperties, Method, MethodArgs, MethodName } from '../protocol/spec.js';
+import { throwIfAborted } from './abort.js';
 import { ConfirmTracker } from './confirms.js';
 import { ChannelError, type ReturnedMessage } from './errors.js';
 import { type CallOptions, isReply, RpcQueue } from './rpc.js';
@@ -124,8 +125,13 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     args: MethodArgs<'basic.publish'>,
     properties: BasicProperties,
     body: Uint8Array,
+    signal?: AbortSignal,
   ): Promise<void> {
-    if (!this.flowActive) await new Promise<void>((resolve) => this.flowWaiters.push(resolve));
+    if (!this.flowActive) {
+      await new Promise<void>((resolve) => this.flowWaiters.push(resolve));
+      // Aborted while the broker held publishing: it must not go out now.
+      throwIfAborted(signal, 'publish');
+    }
     if (this.state !== 'open') throw this.unusable();
     this.host.sendContent(this.id, args, properties, body);
     if (this.confirms === null) return this.host.whenWritable();

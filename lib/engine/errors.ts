@@ -113,6 +113,13 @@ export class AbortError extends AmqpError {
   }
 }
 
+/** An operation took longer than its `timeout`: `code` is `TIMEOUT`. */
+export class TimeoutError extends AmqpError {
+  constructor(message: string) {
+    super('TIMEOUT', message);
+  }
+}
+
 /** The broker refused to take responsibility for a published message (`basic.nack`): `code` is `PUBLISH_NACKED`. */
 export class PublishNackedError extends AmqpError {
   constructor() {

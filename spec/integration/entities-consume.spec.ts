@@ -15,6 +15,7 @@ import {
   type Queue,
 } from '../../lib/index.js';
 import {
+  channelError,
   collect,
   queueCounts,
   queueExists,
@@ -176,16 +177,29 @@ describe('queue.consume', () => {
     expect(await queueExists(connection, queue.name)).toBe(false);
   });
 
-  it("emits 'cancel' with the channel's error when its channel closes", async () => {
+  it("emits 'cancel' with the channel's error when the broker closes its channel", async () => {
     const channel = await connection.openChannel();
     const { queue } = await queueWith(channel);
     const { consumer } = await collect(queue);
     const cancelled = new Promise<AmqpError>((resolve) => consumer.once('cancel', resolve));
-    await channel.close();
+    await channelError(channel.declareQueue(uniqueName('missing'), { passive: true }));
     const reason = await cancelled;
     expect(reason).toBeInstanceOf(ChannelError);
-    expect(reason.code).toBe('CHANNEL_CLOSED');
+    expect(reason.code).toBe('NOT_FOUND');
     expect(consumer.cancelled).toBe(true);
+    expect(await counts(queue)).toEqual({ messageCount: 0, consumerCount: 0 });
+  });
+
+  it("channel.close() cancels its consumers itself: no 'cancel' event", async () => {
+    const channel = await connection.openChannel();
+    const { queue } = await queueWith(channel);
+    const { consumer } = await collect(queue);
+    const events: AmqpError[] = [];
+    consumer.on('cancel', (reason) => events.push(reason));
+    expect(await counts(queue)).toEqual({ messageCount: 0, consumerCount: 1 });
+    await channel.close();
+    expect(consumer.cancelled).toBe(true);
+    expect(events).toEqual([]);
     expect(await counts(queue)).toEqual({ messageCount: 0, consumerCount: 0 });
   });
 

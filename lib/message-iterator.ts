@@ -1,0 +1,152 @@
+import type { Consumer } from './consumer.js';
+import { type AbortHook, onAbort, throwIfAborted } from './engine/abort.js';
+import type { IncomingMessage } from './incoming-message.js';
+import type { AmqpError } from './protocol/errors.js';
+import type { FieldTable } from './protocol/field-types.js';
+import type { Queue } from './queue.js';
+import type { MessageValidationError } from './schema.js';
+
+/** Options of {@link Queue.messages}. */
+export interface MessagesOptions {
+  /**
+   * How many unsettled messages the broker may send ahead of the loop: the
+   * backpressure window (`basic.qos`, as `ConsumeOptions.prefetch`).
+   * @default 100
+   */
+  prefetch?: number;
+  /** Ends the loop: the pending `next()` rejects with an `AbortError`, and the consumer is cancelled. */
+  signal?: AbortSignal;
+  /** Called for each message that did not match the queue's schema (it was dead-lettered). */
+  onInvalid?: (error: MessageValidationError, message: IncomingMessage<unknown>) => void;
+  /** No other consumer may consume from the queue meanwhile. @default false */
+  exclusive?: boolean;
+  /** Extra arguments of `basic.consume`, such as `x-priority`. @default {} */
+  arguments?: FieldTable;
+}
+
+interface Waiter<T> {
+  resolve(result: IteratorResult<IncomingMessage<T>>): void;
+  reject(error: unknown): void;
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * A queue's messages as an async iterator, made by {@link Queue.messages}.
+ * It runs a consumer with `concurrency: 1` whose handler hands each message
+ * to the loop and waits until the loop asks for the next one, so the
+ * prefetch window is the only buffer.
+ */
+export class MessageIterator<T = unknown> implements AsyncIterableIterator<IncomingMessage<T>> {
+  private readonly queue: Queue<T>;
+  private readonly options: MessagesOptions;
+  private consumer: Promise<Consumer<T> | undefined> | undefined;
+  /** The consumer, once it runs. */
+  private started: Consumer<T> | undefined;
+  private abortHook: AbortHook | undefined;
+  /** The loop waiting in `next()`. */
+  private waiter: Waiter<T> | undefined;
+  /** The message the loop holds, and the handler waiting for the loop to come back. */
+  private current: { message: IncomingMessage<T>; release: () => void } | undefined;
+  /** Why the iteration ended, once it has: the loop left, or the consumer stopped. */
+  private ending: { error: unknown } | undefined;
+
+  /** @internal Use {@link Queue.messages}. */
+  constructor(queue: Queue<T>, options: MessagesOptions) {
+    this.queue = queue;
+    this.options = options;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The next message; the first call starts the consumer. */
+  next(): Promise<IteratorResult<IncomingMessage<T>>> {
+    const previous = this.current;
+    this.current = undefined;
+    if (this.ending !== undefined) {
+      const { error } = this.ending;
+      return error === undefined ? Promise.resolve(DONE) : Promise.reject(error);
+    }
+    const result = new Promise<IteratorResult<IncomingMessage<T>>>((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+    this.consumer ??= this.start();
+    previous?.release();
+    return result;
+  }
+
+  /** Leaves the loop: cancels the consumer and requeues the message the loop held, if unsettled. */
+  async return(): Promise<IteratorResult<IncomingMessage<T>>> {
+    await this.stop(undefined);
+    return DONE;
+  }
+
+  private async start(): Promise<Consumer<T> | undefined> {
+    const { signal } = this.options;
+    try {
+      throwIfAborted(signal, 'consuming');
+      const consumer = await this.queue.consume((message) => this.hand(message), {
+        prefetch: this.options.prefetch ?? 100,
+        exclusive: this.options.exclusive ?? false,
+        arguments: this.options.arguments ?? {},
+        ...(signal === undefined ? {} : { signal }),
+      });
+      this.started = consumer;
+      const onInvalid = this.options.onInvalid;
+      if (onInvalid !== undefined) consumer.on('invalid', onInvalid);
+      consumer.once('cancel', (reason: AmqpError) => void this.stop(reason));
+      this.abortHook = onAbort(signal, 'consuming', (error) => void this.stop(error));
+      throwIfAborted(signal, 'consuming');
+      return consumer;
+    } catch (error) {
+      // The pending next() rejects with it.
+      void this.stop(error);
+      return undefined;
+    }
+  }
+
+  /** The consumer's handler: gives the message to the loop, resolves when the loop moves on. */
+  private hand(message: IncomingMessage<T>): Promise<void> {
+    return new Promise<void>((release) => {
+      this.current = { message, release };
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      waiter?.resolve({ done: false, value: message });
+    });
+  }
+
+  /** Ends the iteration with `reason` (undefined: the loop left), once. */
+  private async stop(reason: unknown): Promise<void> {
+    if (this.ending !== undefined) return;
+    this.end(reason);
+    this.abortHook?.release();
+    const held = this.current;
+    this.current = undefined;
+    // Cancel first, so that releasing the handler does not hand the loop another message.
+    const cancelled = (
+      this.started?.cancel() ?? this.consumer?.then((consumer) => consumer?.cancel())
+    )?.catch(() => {});
+    if (held !== undefined) {
+      if (!held.message.settled) {
+        try {
+          held.message.reject({ requeue: true });
+        } catch {
+          // The channel closed: the broker has requeued it already.
+        }
+      }
+      held.release();
+    }
+    await cancelled;
+  }
+
+  private end(reason: unknown): void {
+    this.ending = { error: reason };
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter === undefined) return;
+    if (reason === undefined) waiter.resolve(DONE);
+    else waiter.reject(reason);
+  }
+}

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { Channel } from './channel.js';
+import type { Connection } from './connection.js';
+import { throwIfAborted, waitWithin } from './engine/abort.js';
+import type { Exchange } from './exchange.js';
+import type { IncomingMessage } from './incoming-message.js';
+import { Message, type MessageProperties } from './message.js';
+import { DIRECT_REPLY_TO, remoteError } from './rpc.js';
+import { parseBody, type Schema, validate } from './schema.js';
+import { checkShortString, checkTimeout } from './validate.js';
+
+/** Options of {@link Connection.rpcClient}. */
+export interface RpcClientOptions<
+  Req extends Schema | undefined = undefined,
+  Res extends Schema | undefined = undefined,
+> {
+  /** A zod schema requests must match; `call` rejects before sending one that does not. */
+  requestSchema?: Req;
+  /** A zod schema replies must match; `call` rejects with a `MessageValidationError` when one does not. */
+  replySchema?: Res;
+  /** How long a call waits for its reply unless it says otherwise, in ms. @default 30000 */
+  timeout?: number;
+}
+
+/** Options of {@link RpcClient.call}. */
+export interface RpcCallOptions {
+  /** How long to wait for the reply, in ms; the request also expires in its queue then. @default the client's */
+  timeout?: number;
+  /** Stops waiting for the reply (with an `AbortError`). */
+  signal?: AbortSignal;
+  /** The exchange to publish the request to. @default '' (the default exchange: the routing key is the queue) */
+  exchange?: string;
+  /** Extra properties of the request, such as `headers` or `priority`. */
+  properties?: MessageProperties;
+}
+
+interface PendingCall {
+  resolve(reply: IncomingMessage): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The calling side of request/reply, over RabbitMQ's direct reply-to: each
+ * {@link RpcClient.call} publishes a request with a `correlationId` and
+ * `replyTo`, and resolves with the reply the serving side
+ * ({@link Queue.serve}) sends back. Concurrent calls share one channel and
+ * one reply consumer. Made by {@link Connection.rpcClient}.
+ */
+export class RpcClient<Req = unknown, Res = unknown> {
+  /** The channel the client publishes and receives replies on (its own). */
+  readonly channel: Channel;
+  private readonly options: RpcClientOptions<Schema | undefined, Schema | undefined>;
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly idPrefix = `${randomUUID()}.`;
+  private nextId = 0;
+
+  private constructor(
+    channel: Channel,
+    options: RpcClientOptions<Schema | undefined, Schema | undefined>,
+  ) {
+    this.channel = channel;
+    this.options = options;
+    channel.once('close', (error) => {
+      for (const call of this.pending.values()) call.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  /** @internal Use {@link Connection.rpcClient}. */
+  static async open<Req, Res>(
+    connection: Connection,
+    options: RpcClientOptions<Schema | undefined, Schema | undefined>,
+  ): Promise<RpcClient<Req, Res>> {
+    checkTimeout(options.timeout, 'timeout');
+    // Confirms make an unroutable request (no queue by that name) fail at once, not time out.
+    const channel = await connection.openChannel({ confirm: true });
+    try {
+      const client = new RpcClient<Req, Res>(channel, options);
+      // RabbitMQ requires the reply consumer before the first request, with no-ack.
+      await channel
+        .queue(DIRECT_REPLY_TO)
+        .consume((reply) => client.onReply(reply), { noAck: true });
+      return client;
+    } catch (error) {
+      await channel.close();
+      throw error;
+    }
+  }
+
+  /** How many calls wait for their reply. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends `request` to the queue `routingKey` (through the default exchange,
+   * unless `options.exchange`) and resolves with the reply's body, parsed as
+   * JSON (and checked against `replySchema`).
+   * @throws RemoteError when the handler failed
+   * @throws TimeoutError when no reply came in time; AbortError when `options.signal` aborted
+   * @throws MessageReturnedError (`NO_ROUTE`) when no queue takes the request
+   * @throws MessageValidationError when the request or the reply does not match its schema
+   */
+  async call(
+    routingKey: string,
+    request: Req | Message<Req>,
+    options: RpcCallOptions = {},
+  ): Promise<Res> {
+    checkShortString(routingKey, 'routing key');
+    checkTimeout(options.timeout, 'timeout');
+    const exchange: Exchange = this.channel.exchange(options.exchange ?? '');
+    throwIfAborted(options.signal, 'the call');
+    const outgoing = request instanceof Message ? request : undefined;
+    const { requestSchema, replySchema } = this.options;
+    if (requestSchema !== undefined) {
+      const value = outgoing === undefined ? request : outgoing.data;
+      validate(requestSchema, value, 'the request does not match its schema');
+    }
+    const encoded = outgoing ?? new Message(request);
+    const timeout = options.timeout ?? this.options.timeout ?? 30_000;
+    const correlationId = this.idPrefix + String(this.nextId++);
+    const message = new Message(encoded.body, {
+      ...encoded.properties,
+      ...options.properties,
+      correlationId,
+      replyTo: DIRECT_REPLY_TO,
+      // A request nobody took in time would only be answered into the void.
+      expiration: String(timeout),
+    });
+
+    const replied = new Promise<IncomingMessage>((resolve, reject) => {
+      this.pending.set(correlationId, { resolve, reject });
+    });
+    exchange.publish(message, routingKey, { mandatory: true }).catch((error: unknown) => {
+      this.pending.get(correlationId)?.reject(error);
+    });
+    try {
+      const reply = await waitWithin(
+        replied,
+        { timeout, signal: options.signal },
+        `the call to '${routingKey}'`,
+      );
+      return parseBody(reply.text(), replySchema, 'the reply is invalid') as Res;
+    } finally {
+      this.pending.delete(correlationId);
+    }
+  }
+
+  /** Closes the client's channel; calls still waiting reject with `CHANNEL_CLOSED`. */
+  async close(): Promise<void> {
+    await this.channel.close();
+  }
+
+  /** Closes the client, for `await using rpc = …`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private onReply(reply: IncomingMessage): void {
+    const id = reply.properties.correlationId;
+    // A reply to a call that timed out or was aborted is dropped.
+    const call = id === undefined ? undefined : this.pending.get(id);
+    if (call === undefined) return;
+    const error = remoteError(reply.properties.headers);
+    if (error === undefined) call.resolve(reply);
+    else call.reject(error);
+  }
+}

@@ -1,0 +1,76 @@
+import type { ConsumeOptions, Consumer } from './consumer.js';
+import type { IncomingMessage } from './incoming-message.js';
+import { Message } from './message.js';
+import type { Queue } from './queue.js';
+import { errorReply } from './rpc.js';
+import { type Schema, type SchemaInput, validate } from './schema.js';
+
+/** Answers one request; what it returns (or resolves with) is the reply, sent as JSON. */
+export type RpcHandler<T, R> = (request: IncomingMessage<T>) => R | Promise<R>;
+
+/** Options of {@link Queue.serve}. */
+export interface ServeOptions<S extends Schema | undefined = undefined>
+  extends Pick<
+    ConsumeOptions,
+    'prefetch' | 'concurrency' | 'exclusive' | 'consumerTag' | 'arguments' | 'signal'
+  > {
+  /**
+   * A zod schema each reply must match before it is sent; a reply that does
+   * not becomes an error reply (the caller gets a `RemoteError`).
+   */
+  replySchema?: S;
+}
+
+/**
+ * Consumes `queue` and answers each request: the handler's value goes back
+ * to the request's `replyTo` with its `correlationId`; a failure (the handler
+ * threw, the request or the reply did not match its schema) goes back as an
+ * error reply. The request is acked once answered. Requests without
+ * `replyTo` are handled and acked, with nothing sent back.
+ */
+export function serve<T, S extends Schema | undefined>(
+  queue: Queue<T>,
+  handler: RpcHandler<T, SchemaInput<S>>,
+  options: ServeOptions<S>,
+): Promise<Consumer<T>> {
+  if (typeof handler !== 'function') throw new TypeError('serve needs a handler function');
+  const replies = queue.channel.exchange('');
+  const { replySchema } = options;
+
+  const send = async (request: IncomingMessage<unknown>, reply: Message): Promise<void> => {
+    const replyTo = request.properties.replyTo;
+    if (replyTo !== undefined) await replies.publish(reply, replyTo);
+  };
+
+  return queue.subscribe(
+    async (request) => {
+      const correlationId = request.properties.correlationId;
+      let reply: Message;
+      let failure: { error: unknown } | undefined;
+      try {
+        const value: unknown = await handler(request);
+        if (replySchema !== undefined) {
+          validate(replySchema, value, 'the reply does not match its schema');
+        }
+        // A handler that returns nothing replies null: JSON has no `undefined`.
+        reply = new Message(value === undefined ? null : value, {
+          ...(correlationId === undefined ? {} : { correlationId }),
+        });
+      } catch (error) {
+        failure = { error };
+        reply = errorReply(error, correlationId);
+      }
+      await send(request, reply);
+      request.ack();
+      // Answered and acked; the consumer's `error` event still reports what failed.
+      if (failure !== undefined) throw failure.error;
+    },
+    { ...options, settle: 'manual', onFailure: 'dead-letter' },
+    {
+      // The schema refused the request, which is dead-lettered: tell the caller at once.
+      invalid: (error, request) => {
+        send(request, errorReply(error, request.properties.correlationId)).catch(() => {});
+      },
+    },
+  );
+}
