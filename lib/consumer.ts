@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Channel } from './channel.js';
 import { waitWithin } from './engine/abort.js';
+import { TimeoutError } from './engine/errors.js';
 import type { IncomingMessage } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
@@ -11,8 +12,15 @@ import type { Queue } from './queue.js';
 import { MessageValidationError } from './schema.js';
 import { callSafely } from './validate.js';
 
+/** How long a stop waits for the broker's cancel-ok before it goes on without. */
+const CANCEL_REPLY_TIMEOUT_MS = 5_000;
+
 /** Called with each message a {@link Consumer} receives. May be async. */
-export type ConsumeCallback<T = unknown> = (message: IncomingMessage<T>) => void | Promise<void>;
+export type ConsumeCallback<T = unknown> = {
+  // Written as a method so that its parameter is bivariant: a Consumer<Order> can be passed
+  // where a Consumer (of unknown) is expected, as an IncomingMessage<Order> can.
+  handle(message: IncomingMessage<T>): void | Promise<void>;
+}['handle'];
 
 /**
  * What happens to a message whose handler threw (or rejected) without
@@ -28,7 +36,10 @@ export type FailurePolicy<T = unknown> =
   | 'retry-once'
   | 'requeue'
   | 'dead-letter'
-  | ((error: unknown, message: IncomingMessage<T>) => 'requeue' | 'dead-letter');
+  | {
+      // A method, for the same bivariance as ConsumeCallback.
+      choose(error: unknown, message: IncomingMessage<T>): 'requeue' | 'dead-letter';
+    }['choose'];
 
 /** Options of {@link Queue.consume}. */
 export interface ConsumeOptions<T = unknown> {
@@ -134,6 +145,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** Messages received and waiting for a free handler. */
   private readonly waiting: IncomingMessage<T>[] = [];
   private running = 0;
+  private pumping = false;
+  /** Reports of invalid messages that arrived before the consumer started running. */
+  private readonly deferred: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   /** The `basic.cancel` under way, once {@link Consumer.cancel} was called. */
   private cancelling: Promise<void> | undefined;
@@ -192,10 +206,16 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       this.state = 'stopping';
       this.channel.forget(this as Consumer);
       this.requeueWaiting();
+      // A channel that closes meanwhile cancels the consumer all the same; a broker that does not
+      // answer (a blocked connection reads nothing) must not hold the stop forever: deliveries
+      // that still come are requeued.
       this.cancelling = this.channel.isOpen
-        ? // A channel that closes meanwhile cancels the consumer all the same.
-          this.channel.engine.cancel(this.tag).catch((error: unknown) => {
-            if (this.channel.isOpen) throw error;
+        ? waitWithin(
+            this.channel.engine.cancel(this.tag),
+            { timeout: CANCEL_REPLY_TIMEOUT_MS },
+            'basic.cancel',
+          ).catch((error: unknown) => {
+            if (this.channel.isOpen && !(error instanceof TimeoutError)) throw error;
           })
         : Promise.resolve();
     }
@@ -221,6 +241,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   start(): void {
     setImmediate(() => {
       if (this.state === 'starting') this.state = 'running';
+      for (const report of this.deferred.splice(0)) report();
       this.pump();
     });
   }
@@ -271,10 +292,19 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       this.queue.parse(message);
       return true;
     } catch (error) {
-      if (!(error instanceof MessageValidationError)) throw error;
-      this.invalid(error, message);
+      this.whenRunning(() => {
+        if (error instanceof MessageValidationError) this.invalid(error, message);
+        // The schema itself failed (an async refinement, a throwing transform): the handler's kind of failure.
+        else this.failed(error, message);
+      });
       return false;
     }
+  }
+
+  /** Runs `report` once the caller of `consume()` has had its turn to add listeners. */
+  private whenRunning(report: () => void): void {
+    if (this.state === 'starting') this.deferred.push(report);
+    else report();
   }
 
   private invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
@@ -293,9 +323,16 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   /** Hands waiting messages to the handler while fewer than `concurrency` run. */
   private pump(): void {
-    if (this.state === 'starting') return;
-    while (this.running < this.concurrency && this.waiting.length > 0) {
-      this.run(this.waiting.shift() as IncomingMessage<T>);
+    // A synchronous handler finishes inside run(), which pumps again: the loop below goes on
+    // instead, so that a long backlog does not grow the stack.
+    if (this.state === 'starting' || this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running < this.concurrency && this.waiting.length > 0) {
+        this.run(this.waiting.shift() as IncomingMessage<T>);
+      }
+    } finally {
+      this.pumping = false;
     }
     if (this.isIdle) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }

@@ -100,15 +100,16 @@ export class Exchange<T = unknown> {
     checkShortString(routingKey, 'routing key');
     const { signal } = options;
     throwIfAborted(signal, 'publish');
-    const outgoing = message instanceof Message ? message : undefined;
+    let outgoing = message instanceof Message ? message : undefined;
     if (this.schema !== undefined) {
-      // The input is what travels: the consumer's schema applies any transform again.
+      // The input is what travels, as JSON: the consumer's schema parses it and applies any transform.
       const value = outgoing === undefined ? message : outgoing.data;
       validate(
         this.schema,
         value,
         `the message for exchange '${this.name}' does not match its schema`,
       );
+      outgoing = Message.asJson(message);
     }
     const { properties, body } = outgoing ?? new Message(message);
     const sent = this.channel.engine.publish(

@@ -57,6 +57,7 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
     this.options = options;
   }
 
+  /** The iterator itself, so that `for await` takes it. */
   [Symbol.asyncIterator](): this {
     return this;
   }

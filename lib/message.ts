@@ -28,6 +28,8 @@ export class Message<T = unknown> {
   /** The message's properties. */
   readonly properties: MessageProperties;
   readonly #value: T;
+  /** Whether the body is the JSON of the value (as opposed to bytes or a string sent as is). */
+  readonly #isJson: boolean;
 
   /**
    * @param body - bytes, a string, or a value to send as JSON
@@ -36,7 +38,8 @@ export class Message<T = unknown> {
    *   bigint, or a value JSON.stringify turns into nothing, like `undefined`)
    */
   constructor(body: T, properties: MessageProperties = {}) {
-    const { bytes, json } = encodeBody(body);
+    const { bytes, json } = encodeBody(body, encodeAsJson);
+    this.#isJson = json;
     this.#value = body;
     this.body = bytes;
     this.properties =
@@ -52,6 +55,25 @@ export class Message<T = unknown> {
    */
   get data(): T {
     return this.#value;
+  }
+
+  /**
+   * @internal A message whose body is the JSON of `value`, strings included:
+   * what schema exchanges and RPC send, since their receivers parse JSON. A
+   * message made otherwise (from a string, or received) is encoded again from its value.
+   */
+  static asJson<V>(value: V | Message<V>): Message<V> {
+    if (!(value instanceof Message)) return Message.#encodeAsJson(value, {});
+    return value.#isJson ? value : Message.#encodeAsJson(value.data, value.properties);
+  }
+
+  static #encodeAsJson<V>(value: V, properties: MessageProperties): Message<V> {
+    encodeAsJson = true;
+    try {
+      return new Message(value, properties);
+    } finally {
+      encodeAsJson = false;
+    }
   }
 
   /** The message's headers (an empty table when it has none). */
@@ -79,12 +101,17 @@ export class Message<T = unknown> {
   }
 }
 
-function encodeBody(body: unknown): { bytes: Buffer; json: boolean } {
-  if (Buffer.isBuffer(body)) return { bytes: body, json: false };
-  if (body instanceof Uint8Array) {
-    return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength), json: false };
+/** Set while {@link jsonMessage} constructs: the value becomes JSON even if it is a string. */
+let encodeAsJson = false;
+
+function encodeBody(body: unknown, asJson: boolean): { bytes: Buffer; json: boolean } {
+  if (!asJson) {
+    if (Buffer.isBuffer(body)) return { bytes: body, json: false };
+    if (body instanceof Uint8Array) {
+      return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength), json: false };
+    }
+    if (typeof body === 'string') return { bytes: Buffer.from(body, 'utf8'), json: false };
   }
-  if (typeof body === 'string') return { bytes: Buffer.from(body, 'utf8'), json: false };
   let text: string | undefined;
   try {
     text = JSON.stringify(body);

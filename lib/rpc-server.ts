@@ -53,7 +53,9 @@ export function serve<T, S extends Schema | undefined>(
           validate(replySchema, value, 'the reply does not match its schema');
         }
         // A handler that returns nothing replies null: JSON has no `undefined`.
-        reply = new Message(value === undefined ? null : value, {
+        const body = Message.asJson(value === undefined ? null : value);
+        reply = new Message(body.body, {
+          ...body.properties,
           ...(correlationId === undefined ? {} : { correlationId }),
         });
       } catch (error) {
