@@ -83,6 +83,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Consumers running on this channel, to stop before it closes. */
   private readonly consumers = new Set<Consumer>();
   private closing: Promise<void> | undefined;
+  /** In transaction mode, the messages settled since the last commit or rollback; null outside it. */
+  private settledInTx: IncomingMessage<unknown>[] | null = null;
 
   /** @internal Use {@link Connection.openChannel}. */
   constructor(connection: Connection, engine: ChannelEngine) {
@@ -237,6 +239,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         onReply: () => {
           for (const message of this.unsettled.values()) message.markSettled();
           this.unsettled.clear();
+          if (this.settledInTx !== null) this.beginTx();
         },
       },
     );
@@ -244,17 +247,47 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */
   async txSelect(signal?: AbortSignal): Promise<void> {
-    await this.engine.call('tx.select', {}, { signal });
+    await this.engine.call('tx.select', {}, { signal, onReply: () => this.beginTx() });
   }
 
   /** Commits the current transaction (`tx.commit`); a new one starts at once. */
   async txCommit(signal?: AbortSignal): Promise<void> {
-    await this.engine.call('tx.commit', {}, { signal });
+    await this.engine.call('tx.commit', {}, { signal, onReply: () => this.beginTx() });
   }
 
-  /** Abandons the current transaction's publishes and acks (`tx.rollback`). */
+  /**
+   * Abandons the current transaction's publishes and settlements
+   * (`tx.rollback`). Messages acked, nacked or rejected in it are unsettled
+   * again, on the broker and here: settle them anew.
+   */
   async txRollback(signal?: AbortSignal): Promise<void> {
-    await this.engine.call('tx.rollback', {}, { signal });
+    await this.engine.call(
+      'tx.rollback',
+      {},
+      {
+        signal,
+        onReply: () => {
+          const undone = this.settledInTx ?? [];
+          this.beginTx();
+          this.unsettle(undone);
+        },
+      },
+    );
+  }
+
+  private beginTx(): void {
+    this.settledInTx = [];
+  }
+
+  /** Puts messages back among the unsettled, keeping the map in ascending tag order. */
+  private unsettle(messages: IncomingMessage<unknown>[]): void {
+    if (messages.length === 0) return;
+    for (const message of messages) message.unsettle();
+    const all = [...this.unsettled.values(), ...messages].sort(
+      (a, b) => a.deliveryTag - b.deliveryTag,
+    );
+    this.unsettled.clear();
+    for (const message of all) this.unsettled.set(message.deliveryTag, message);
   }
 
   /**
@@ -312,9 +345,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
         if (earlier > tag) break;
         other.markSettled();
         this.unsettled.delete(earlier);
+        this.settledInTx?.push(other);
       }
     } else {
       this.unsettled.delete(tag);
+      this.settledInTx?.push(message);
     }
     switch (settlement.kind) {
       case 'ack':

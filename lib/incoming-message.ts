@@ -125,6 +125,11 @@ export class IncomingMessage<T = unknown> extends Message<T> {
     this.settledAs ??= 'multiple';
   }
 
+  /** @internal Its settlement was rolled back with a transaction: it may be settled again. */
+  unsettle(): void {
+    this.settledAs = null;
+  }
+
   private settle(settlement: Settlement): void {
     if (this.noAck) {
       throw new AmqpError(

@@ -196,4 +196,32 @@ describe('transactions', () => {
     await committed.close();
     expect(await ready(queue)).toBe(0);
   });
+
+  it('a rollback unsettles what the transaction settled: it can be acked again', async () => {
+    const setup = await openChannel(true);
+    const queue = await exclusiveQueue(setup);
+    await Promise.all(['a', 'b', 'c'].map((body) => setup.exchange('').publish(body, queue.name)));
+
+    const channel = await connection.openChannel();
+    await channel.txSelect();
+    const a = await channel.queue(queue.name).get();
+    const b = await channel.queue(queue.name).get();
+    const c = await channel.queue(queue.name).get();
+    if (a === null || b === null || c === null) throw new Error('expected three messages');
+    b.ack({ multiple: true }); // a and b
+    c.reject({ requeue: false });
+    expect([a.settled, b.settled, c.settled]).toEqual([true, true, true]);
+    await channel.txRollback();
+    expect([a.settled, b.settled, c.settled]).toEqual([false, false, false]);
+
+    // Settled anew and committed: the broker takes these acks (a stale tag would close the channel).
+    c.ack();
+    a.ack();
+    b.ack();
+    await channel.txCommit();
+    expect(channel.isOpen).toBe(true);
+    expect(c.settled).toBe(true);
+    await channel.close();
+    expect(await ready(queue)).toBe(0);
+  });
 });
