@@ -117,10 +117,12 @@ export interface ConsumerEvents<T = unknown> {
   invalid: [error: MessageValidationError, message: IncomingMessage<unknown>];
 }
 
-/** @internal What `serve()` adds to a consumer. */
+/** @internal What `serve()` and `messages()` add to a consumer. */
 export interface ConsumerHooks {
   /** Called for an invalid message instead of the `invalid` event's default warning. */
   invalid?(error: MessageValidationError, message: IncomingMessage<unknown>): void;
+  /** The application is stopping the consumer: `cancel()`, or its channel or connection closing. */
+  stopping?(): void;
 }
 
 /**
@@ -218,6 +220,8 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
             if (this.channel.isOpen && !(error instanceof TimeoutError)) throw error;
           })
         : Promise.resolve();
+      const stopping = this.hooks.stopping;
+      if (stopping !== undefined) callSafely('the stopping hook', stopping);
     }
     await this.cancelling;
     if (this.state === 'stopping') this.state = 'cancelled';

@@ -62,11 +62,17 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
     return this;
   }
 
-  /** The next message; the first call starts the consumer. */
+  /**
+   * The next message; the first call starts the consumer. Once the
+   * iteration has ended (the loop left, the signal aborted, the consumer
+   * stopped), a message the loop held and did not settle goes back to the
+   * queue.
+   */
   next(): Promise<IteratorResult<IncomingMessage<T>>> {
     const previous = this.current;
     this.current = undefined;
     if (this.ending !== undefined) {
+      letGo(previous);
       const { error } = this.ending;
       return error === undefined ? Promise.resolve(DONE) : Promise.reject(error);
     }
@@ -80,7 +86,12 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
 
   /** Leaves the loop: cancels the consumer and requeues the message the loop held, if unsettled. */
   async return(): Promise<IteratorResult<IncomingMessage<T>>> {
-    await this.stop(undefined);
+    const held = this.current;
+    this.current = undefined;
+    // Cancel first, so that releasing the handler does not hand the loop another message.
+    const cancelled = this.stop(undefined);
+    letGo(held);
+    await cancelled;
     return DONE;
   }
 
@@ -88,15 +99,21 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
     const { signal } = this.options;
     try {
       throwIfAborted(signal, 'consuming');
-      const consumer = await this.queue.consume((message) => this.hand(message), {
-        prefetch: this.options.prefetch ?? 100,
-        exclusive: this.options.exclusive ?? false,
-        arguments: this.options.arguments ?? {},
-        ...(signal === undefined ? {} : { signal }),
-      });
+      const consumer = await this.queue.subscribe(
+        (message) => this.hand(message),
+        {
+          prefetch: this.options.prefetch ?? 100,
+          exclusive: this.options.exclusive ?? false,
+          arguments: this.options.arguments ?? {},
+          ...(signal === undefined ? {} : { signal }),
+        },
+        // The application stops it (cancel, or a channel or connection close): the loop ends.
+        { stopping: () => void this.stop(undefined) },
+      );
       this.started = consumer;
       const onInvalid = this.options.onInvalid;
       if (onInvalid !== undefined) consumer.on('invalid', onInvalid);
+      // The broker cancelled it, or the channel went down: the loop throws the reason.
       consumer.once('cancel', (reason: AmqpError) => void this.stop(reason));
       this.abortHook = onAbort(signal, 'consuming', (error) => void this.stop(error));
       throwIfAborted(signal, 'consuming');
@@ -110,6 +127,11 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
 
   /** The consumer's handler: gives the message to the loop, resolves when the loop moves on. */
   private hand(message: IncomingMessage<T>): Promise<void> {
+    if (this.ending !== undefined) {
+      // Fetched ahead, after the iteration ended: nobody will take it.
+      letGo({ message, release: () => {} });
+      return Promise.resolve();
+    }
     return new Promise<void>((release) => {
       this.current = { message, release };
       const waiter = this.waiter;
@@ -118,36 +140,33 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
     });
   }
 
-  /** Ends the iteration with `reason` (undefined: the loop left), once. */
+  /**
+   * Ends the iteration with `reason` (undefined: it ends without error), once,
+   * and cancels the consumer. A message the loop holds stays the loop's until
+   * it moves on.
+   */
   private async stop(reason: unknown): Promise<void> {
     if (this.ending !== undefined) return;
-    this.end(reason);
-    this.abortHook?.release();
-    const held = this.current;
-    this.current = undefined;
-    // Cancel first, so that releasing the handler does not hand the loop another message.
-    const cancelled = (
-      this.started?.cancel() ?? this.consumer?.then((consumer) => consumer?.cancel())
-    )?.catch(() => {});
-    if (held !== undefined) {
-      if (!held.message.settled) {
-        try {
-          held.message.reject({ requeue: true });
-        } catch {
-          // The channel closed: the broker has requeued it already.
-        }
-      }
-      held.release();
-    }
-    await cancelled;
-  }
-
-  private end(reason: unknown): void {
     this.ending = { error: reason };
+    this.abortHook?.release();
     const waiter = this.waiter;
     this.waiter = undefined;
-    if (waiter === undefined) return;
-    if (reason === undefined) waiter.resolve(DONE);
-    else waiter.reject(reason);
+    if (reason === undefined) waiter?.resolve(DONE);
+    else waiter?.reject(reason);
+    const consumer = this.started ?? (await this.consumer?.catch(() => undefined));
+    await consumer?.cancel().catch(() => {});
   }
+}
+
+/** Gives back a held message: requeued unless settled, and its handler released. */
+function letGo(held: { message: IncomingMessage<unknown>; release(): void } | undefined): void {
+  if (held === undefined) return;
+  if (!held.message.settled) {
+    try {
+      held.message.reject({ requeue: true });
+    } catch {
+      // The channel closed: the broker has requeued it already.
+    }
+  }
+  held.release();
 }
