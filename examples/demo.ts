@@ -1,20 +1,78 @@
 /**
  * `npm run demo`: finds a RabbitMQ the way the tests do (AMQP_URL, else
- * localhost:5672, else a throwaway node it starts and stops), then runs the
- * worker and the publisher side by side.
+ * localhost:5672, else a throwaway node it starts and stops), then:
+ *
+ * 1. runs the typed worker and the typed publisher side by side
+ *    (examples/worker.ts, examples/publisher.ts), plus one malformed order
+ *    from a publisher that skips the schema, which the worker dead-letters;
+ * 2. runs request/reply: a pricing server and a client (examples/rpc.ts).
+ *
+ * Run: `npm run demo`, or `AMQP_URL=amqp://guest:guest@localhost:5672/ npm run demo`
  */
+import { fileURLToPath } from 'node:url';
+import { connect } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
+import { CREATED, DEAD_LETTER_QUEUE, ORDERS_EXCHANGE } from './orders.js';
 import { publishOrders } from './publisher.js';
-import { runWorker } from './worker.js';
+import { type RpcDemoResult, runRpcDemo } from './rpc.js';
+import { runWorker, type WorkerReport } from './worker.js';
 
-const ORDERS = 5;
-const lease = await findOrStartBroker();
-console.log(`demo: ${lease.description}`);
-try {
-  const worker = runWorker(lease.url, ORDERS);
-  await publishOrders(lease.url, ORDERS);
-  const handled = await worker;
-  console.log(`demo: the worker handled and acked ${handled} of ${ORDERS} orders`);
-} finally {
-  await lease.release();
+/** What the demo did. */
+export interface DemoResult {
+  published: number;
+  worker: WorkerReport;
+  /** The malformed order, as the dead-letter queue gave it back. */
+  deadLettered: unknown;
+  rpc: RpcDemoResult;
+}
+
+/** Publishes an order that does not match the schema, as a publisher without it could. */
+async function publishMalformedOrder(url: string): Promise<void> {
+  await using connection = await connect(url, { connectionName: 'demo careless publisher' });
+  const channel = await connection.openChannel({ confirm: true });
+  // A handle without the schema: nothing checks what is sent.
+  await channel
+    .exchange(ORDERS_EXCHANGE)
+    .publish({ id: 99, item: 'lamp', quantity: 'lots' }, CREATED, { mandatory: true });
+  console.log('careless:  published an order with quantity "lots"');
+}
+
+/** Takes the oldest message of the dead-letter queue, if any. */
+async function takeDeadLetter(url: string): Promise<unknown> {
+  await using connection = await connect(url, { connectionName: 'demo dead letters' });
+  const channel = await connection.openChannel();
+  const message = await channel.queue(DEAD_LETTER_QUEUE).get();
+  if (message === null) return undefined;
+  message.ack();
+  const reason = message.headers['x-first-death-reason'];
+  console.log(`demo: the dead-letter queue held ${message.text()} (${String(reason)})`);
+  return message.data;
+}
+
+export async function runDemo(url: string, orders = 5): Promise<DemoResult> {
+  // The limit counts the malformed order too: the worker stops once it has seen them all.
+  const worker = runWorker(url, { limit: orders + 1 });
+  const published = await publishOrders(url, orders);
+  await publishMalformedOrder(url);
+  const report = await worker;
+  console.log(
+    `demo: the worker shipped and acked ${report.handled.length} of ${published.length} orders, and dead-lettered ${report.invalid} invalid one`,
+  );
+  const deadLettered = await takeDeadLetter(url);
+
+  const rpc = await runRpcDemo(url);
+  console.log(
+    `demo: the pricing server sent ${rpc.quotes.length} quotes and refused ${rpc.refused.length} request`,
+  );
+  return { published: published.length, worker: report, deadLettered, rpc };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const lease = await findOrStartBroker();
+  console.log(`demo: ${lease.description}`);
+  try {
+    await runDemo(lease.url);
+  } finally {
+    await lease.release();
+  }
 }

@@ -10,7 +10,7 @@ import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import type { Queue } from './queue.js';
 import { MessageValidationError } from './schema.js';
-import { callSafely } from './validate.js';
+import { callSafely, checkTimeout } from './validate.js';
 
 /** How long a stop waits for the broker's cancel-ok before it goes on without. */
 const CANCEL_REPLY_TIMEOUT_MS = 5_000;
@@ -195,6 +195,11 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
    * @throws AbortError when `options.signal` aborts the wait (likewise)
    */
   cancel(options: CancelOptions = {}): Promise<void> {
+    try {
+      checkTimeout(options.timeout, 'timeout');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return waitWithin(this.stop(), options, `cancelling consumer ${this.tag}`);
   }
 

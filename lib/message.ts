@@ -28,8 +28,8 @@ export class Message<T = unknown> {
   /** The message's properties. */
   readonly properties: MessageProperties;
   readonly #value: T;
-  /** Whether the body is the JSON of the value (as opposed to bytes or a string sent as is). */
-  readonly #isJson: boolean;
+  /** Whether the body is a string sent as UTF-8 (rather than JSON, or bytes given as they are). */
+  readonly #isText: boolean;
 
   /**
    * @param body - bytes, a string, or a value to send as JSON
@@ -39,7 +39,7 @@ export class Message<T = unknown> {
    */
   constructor(body: T, properties: MessageProperties = {}) {
     const { bytes, json } = encodeBody(body, encodeAsJson);
-    this.#isJson = json;
+    this.#isText = typeof body === 'string' && !json;
     this.#value = body;
     this.body = bytes;
     this.properties =
@@ -60,11 +60,11 @@ export class Message<T = unknown> {
   /**
    * @internal A message whose body is the JSON of `value`, strings included:
    * what schema exchanges and RPC send, since their receivers parse JSON. A
-   * message made otherwise (from a string, or received) is encoded again from its value.
+   * message made from a string is encoded again; one made from bytes goes as it is.
    */
   static asJson<V>(value: V | Message<V>): Message<V> {
     if (!(value instanceof Message)) return Message.#encodeAsJson(value, {});
-    return value.#isJson ? value : Message.#encodeAsJson(value.data, value.properties);
+    return value.#isText ? Message.#encodeAsJson(value.data, value.properties) : value;
   }
 
   static #encodeAsJson<V>(value: V, properties: MessageProperties): Message<V> {

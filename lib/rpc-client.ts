@@ -126,7 +126,8 @@ export class RpcClient<Req = unknown, Res = unknown> {
       correlationId,
       replyTo: DIRECT_REPLY_TO,
       // A request nobody took in time would only be answered into the void.
-      expiration: String(timeout),
+      // RabbitMQ takes whole milliseconds only (406 closes the channel otherwise).
+      expiration: String(Math.ceil(timeout)),
     });
 
     const replied = new Promise<IncomingMessage>((resolve, reject) => {

@@ -15,15 +15,18 @@ export function checkShortString(value: unknown, what: string): asserts value is
   }
 }
 
-/** A `timeout` option: a finite number of milliseconds, at least 0 (or absent). */
+/** The longest delay a Node timer holds; a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A `timeout` option: milliseconds from 0 to about 24.8 days, the most a timer holds (or absent). */
 export function checkTimeout(
   timeout: unknown,
   what: string,
 ): asserts timeout is number | undefined {
   if (timeout === undefined) return;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+  if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
     throw new RangeError(
-      `${what} must be a finite number of milliseconds ≥ 0, got ${String(timeout)}`,
+      `${what} must be a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, got ${String(timeout)}`,
     );
   }
 }
