@@ -37,11 +37,16 @@ async function publishMalformedOrder(url: string): Promise<void> {
   console.log('careless:  published an order with quantity "lots"');
 }
 
-/** Takes the oldest message of the dead-letter queue, if any. */
+/** Takes the oldest message of the dead-letter queue, waiting up to 3 s for the broker to move it there. */
 async function takeDeadLetter(url: string): Promise<unknown> {
   await using connection = await connect(url, { connectionName: 'demo dead letters' });
   const channel = await connection.openChannel();
-  const message = await channel.queue(DEAD_LETTER_QUEUE).get();
+  const deadLetters = channel.queue(DEAD_LETTER_QUEUE);
+  let message = await deadLetters.get();
+  for (let tries = 0; message === null && tries < 30; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    message = await deadLetters.get();
+  }
   if (message === null) return undefined;
   message.ack();
   const reason = message.headers['x-first-death-reason'];
