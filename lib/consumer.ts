@@ -397,11 +397,12 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       case 'dead-letter':
         return false;
       default: {
-        let choice: 'requeue' | 'dead-letter' = 'requeue';
+        // A policy that throws falls back to the default, so a poison message cannot loop.
+        let requeue = !message.redelivered;
         callSafely('the onFailure policy', () => {
-          choice = policy(error, message);
+          requeue = policy(error, message) === 'requeue';
         });
-        return choice === 'requeue';
+        return requeue;
       }
     }
   }
