@@ -297,10 +297,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * to their queues. Idempotent.
    * @throws AbortError when `options.signal` aborts the wait; the close goes on
    */
-  close(options: CloseOptions = {}): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<void> {
     checkTimeout(options.timeout, 'timeout');
     this.closing ??= this.stopConsumers(options.timeout).then(() => this.engine.close());
-    return waitWithin(this.closing, { signal: options.signal }, 'closing the channel');
+    await waitWithin(this.closing, { signal: options.signal }, 'closing the channel');
   }
 
   /** @internal Cancels every consumer and waits for their handlers, up to `timeout`. */

@@ -220,10 +220,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Idempotent; resolves when closed.
    * @throws AbortError when `options.signal` aborts the wait; the close goes on
    */
-  close(options: CloseOptions = {}): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<void> {
     checkTimeout(options.timeout, 'timeout');
     this.#closing ??= this.#shutdown(options.timeout);
-    return waitWithin(this.#closing, { signal: options.signal }, 'closing the connection');
+    await waitWithin(this.#closing, { signal: options.signal }, 'closing the connection');
   }
 
   async #shutdown(timeout: number | undefined): Promise<void> {

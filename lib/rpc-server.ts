@@ -28,7 +28,7 @@ export interface ServeOptions<S extends Schema | undefined = undefined>
  * error reply. The request is acked once answered. Requests without
  * `replyTo` are handled and acked, with nothing sent back.
  */
-export function serve<T, S extends Schema | undefined>(
+export async function serve<T, S extends Schema | undefined>(
   queue: Queue<T>,
   handler: RpcHandler<T, SchemaInput<S>>,
   options: ServeOptions<S>,
