@@ -3,7 +3,8 @@ import type { Connection } from './connection.js';
 import type { Consumer } from './consumer.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
-import type { ChannelError, ReturnedMessage } from './engine/errors.js';
+import { ChannelError, type ReturnedMessage } from './engine/errors.js';
+import type { CallOptions } from './engine/rpc.js';
 import {
   Exchange,
   type ExchangeOptions,
@@ -12,7 +13,8 @@ import {
 } from './exchange.js';
 import { type DeliveryInfo, IncomingMessage, type Settlement } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
-import type { MethodArgs } from './protocol/spec.js';
+import { AmqpError } from './protocol/errors.js';
+import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueOptions, type QueueSchemaOption } from './queue.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { callSafely, checkShortString, checkTimeout } from './validate.js';
@@ -59,6 +61,15 @@ export interface CloseOptions {
 export interface ChannelEvents {
   /** The channel closed; `error.code` says why (`CHANNEL_CLOSED` when the application closed it). */
   close: [error: ChannelError];
+  /**
+   * The connection was lost and is recovering: the channel will reopen with
+   * its QoS, confirm and transaction modes and its consumers. Publishes not
+   * yet confirmed were rejected (`PUBLISH_UNCONFIRMED`); unsettled deliveries
+   * are back in their queues (settling them now does nothing).
+   */
+  disconnected: [error: ChannelError];
+  /** The channel is open again after a recovery, on a new channel number perhaps. */
+  recovered: [];
   /** The broker returned an unroutable `mandatory` message (and no publisher confirm claimed it). */
   return: [message: ReturnedMessage];
   /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
@@ -75,14 +86,22 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly connection: Connection;
   /** Resolves with the reason once the channel has closed; never rejects. */
   readonly closed: Promise<ChannelError>;
-  /** @internal */
-  readonly engine: ChannelEngine;
+  private current: ChannelEngine;
+  private state: 'open' | 'recovering' | 'closed' = 'open';
+  private closeError: ChannelError | undefined;
+  private resolveClosed: (error: ChannelError) => void = () => {};
+  /** What recovery sets up again: confirm mode, and the last QoS of each scope. */
+  private readonly settings: { confirm: boolean; qos: Map<boolean, MethodArgs<'basic.qos'>> } = {
+    confirm: false,
+    qos: new Map(),
+  };
   private returnHandler: ((message: ReturnedMessage) => void) | null = null;
   /** Deliveries not yet settled, by tag (ascending, as a Map keeps insertion order). */
   private readonly unsettled = new Map<number, IncomingMessage<unknown>>();
   /** Consumers running on this channel, to stop before it closes. */
   private readonly consumers = new Set<Consumer>();
   private closing: Promise<void> | undefined;
+  private closingByApplication = false;
   /** In transaction mode, the messages settled since the last commit or rollback; null outside it. */
   private settledInTx: IncomingMessage<unknown>[] | null = null;
 
@@ -90,29 +109,165 @@ export class Channel extends EventEmitter<ChannelEvents> {
   constructor(connection: Connection, engine: ChannelEngine) {
     super();
     this.connection = connection;
-    this.engine = engine;
-    this.closed = new Promise((resolve) => engine.once('close', resolve));
-    engine.on('close', (error) => {
-      this.unsettled.clear();
-      callSafely('a close listener', () => this.emit('close', error));
+    this.current = engine;
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
     });
-    engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
-    engine.on('return', (message) => this.onReturn(message));
+    this.attach(engine);
   }
 
-  /** The channel number. */
+  /** @internal The channel's engine now (a new one after each recovery). */
+  get engine(): ChannelEngine {
+    return this.current;
+  }
+
+  /** The channel number (it may change when the channel recovers). */
   get id(): number {
-    return this.engine.id;
+    return this.current.id;
   }
 
   /** Whether publishes are confirmed by the broker. */
   get confirmMode(): boolean {
-    return this.engine.confirmMode;
+    return this.settings.confirm;
   }
 
-  /** Whether the channel is open. */
+  /** Whether the channel is open (not closed, and not waiting for its connection to recover). */
   get isOpen(): boolean {
-    return this.engine.isOpen;
+    return this.state === 'open' && this.current.isOpen;
+  }
+
+  /** Whether the channel is waiting for its connection to recover. */
+  get isRecovering(): boolean {
+    return this.state === 'recovering';
+  }
+
+  /**
+   * @internal The engine to send on, once the channel is usable: at once
+   * when it is, else after the connection recovers (or unblocks, for a
+   * publish), within the recovery's limits.
+   * @throws DisconnectedError when the wait is refused or times out; the close error when closed
+   */
+  async live(
+    bytes: number,
+    isPublish: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<ChannelEngine> {
+    try {
+      if (this.closeError === undefined) await this.connection.whenReady(bytes, isPublish, signal);
+    } catch (error) {
+      throw this.closeError ?? error;
+    }
+    // Closed meanwhile (or before): the channel's own reason, not the connection's.
+    if (this.closeError !== undefined) throw this.closeError;
+    return this.current;
+  }
+
+  /** @internal Whether an operation may use {@link Channel.engine} without waiting. */
+  get isLive(): boolean {
+    return this.state === 'open' && this.connection.isReady;
+  }
+
+  /** @internal Sends a synchronous request once the channel is usable. */
+  async call<N extends MethodName>(
+    name: N,
+    args: MethodArgs<N>,
+    options: CallOptions = {},
+  ): Promise<Command> {
+    const engine = this.isLive ? this.current : await this.live(0, false, options.signal);
+    return engine.call(name, args, options);
+  }
+
+  /** @internal Turns on publisher confirms (right after opening). */
+  async selectConfirms(signal?: AbortSignal): Promise<void> {
+    await this.current.selectConfirms(signal);
+    this.settings.confirm = true;
+  }
+
+  private attach(engine: ChannelEngine): void {
+    engine.once('close', (error) => this.onEngineClose(engine, error));
+    engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
+    engine.on('return', (message) => this.onReturn(message));
+  }
+
+  private onEngineClose(engine: ChannelEngine, error: ChannelError): void {
+    if (engine !== this.current || this.state === 'closed') return;
+    // The broker requeued every unsettled delivery: their tags are stale from now on.
+    this.unsettled.clear();
+    // Mid-recovery, the recovery decides (a refused consumer, the connection lost again).
+    if (this.state === 'recovering') return;
+    if (this.survives(error)) {
+      this.state = 'recovering';
+      callSafely('a disconnected listener', () => this.emit('disconnected', error));
+      return;
+    }
+    this.finish(error);
+  }
+
+  /** @internal Whether the channel outlives `error`: its connection was lost and will recover. */
+  survives(error: ChannelError): boolean {
+    return (
+      this.state !== 'closed' &&
+      !this.closingByApplication &&
+      this.connection.willRecover(error.cause)
+    );
+  }
+
+  /** @internal Closes the channel for good with `error`: its consumers end, `close` is emitted. */
+  finish(error: ChannelError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeError = error;
+    this.unsettled.clear();
+    for (const consumer of [...this.consumers]) consumer.ended(error);
+    this.resolveClosed(error);
+    callSafely('a close listener', () => this.emit('close', error));
+  }
+
+  /**
+   * @internal After the connection recovered: opens a channel on `engine`
+   * and sets up confirm mode and QoS again. Consumers come back later, with
+   * {@link Channel.resumeConsumers}, once the topology is declared again.
+   */
+  async reopen(open: () => Promise<ChannelEngine>): Promise<void> {
+    if (this.state !== 'recovering') return;
+    const engine = await open();
+    this.current = engine;
+    this.attach(engine);
+    if (this.settings.confirm) await engine.selectConfirms();
+    if (this.settledInTx !== null) await engine.call('tx.select', {});
+    for (const qos of this.settings.qos.values()) await engine.call('basic.qos', qos);
+  }
+
+  /**
+   * @internal Starts every consumer again. One the broker refuses (its queue
+   * was deleted, it is exclusive elsewhere) closes the channel: it is
+   * reported, ended, and the channel reopens for the others.
+   */
+  async resumeConsumers(
+    open: () => Promise<ChannelEngine>,
+    report: (error: unknown, what: string) => void,
+  ): Promise<void> {
+    if (this.state !== 'recovering') return;
+    for (const consumer of [...this.consumers]) {
+      try {
+        await consumer.resume(this.current);
+      } catch (error) {
+        if (!this.connection.isEngineOpen) throw error;
+        report(error, `consumer ${consumer.tag} on queue '${consumer.queue.name}'`);
+        consumer.ended(
+          error instanceof AmqpError ? error : new AmqpError('RECOVERY_FAILED', String(error)),
+        );
+        if (!this.current.isOpen) {
+          this.state = 'recovering';
+          await this.reopen(open);
+        }
+      }
+    }
+    // Consumers started from now on get the channel's latest per-consumer QoS, as before.
+    const latest = this.settings.qos.get(false);
+    if (latest !== undefined) await this.current.call('basic.qos', latest);
+    this.state = 'open';
+    callSafely('a recovered listener', () => this.emit('recovered'));
   }
 
   /**
@@ -128,20 +283,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Promise<Exchange<SchemaInput<S>>> {
     checkShortString(name, 'exchange name');
     checkShortString(type, 'exchange type');
-    await this.engine.call(
-      'exchange.declare',
-      {
-        exchange: name,
-        type,
-        passive: options.passive ?? false,
-        durable: options.durable ?? false,
-        autoDelete: options.autoDelete ?? false,
-        internal: options.internal ?? false,
-        nowait: false,
-        arguments: options.arguments ?? {},
-      },
-      { signal: options.signal },
-    );
+    const args = {
+      exchange: name,
+      type,
+      passive: options.passive ?? false,
+      durable: options.durable ?? false,
+      autoDelete: options.autoDelete ?? false,
+      internal: options.internal ?? false,
+      nowait: false,
+      arguments: options.arguments ?? {},
+    };
+    await this.call('exchange.declare', args, { signal: options.signal });
+    this.connection.topology.addExchange(args);
     return new Exchange(this, name, type, options.schema);
   }
 
@@ -157,22 +310,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: QueueOptions<S> = {},
   ): Promise<Queue<SchemaOutput<S>>> {
     checkShortString(name, 'queue name');
-    const reply = await this.engine.call(
-      'queue.declare',
-      {
-        queue: name,
-        passive: options.passive ?? false,
-        durable: options.durable ?? false,
-        exclusive: options.exclusive ?? false,
-        autoDelete: options.autoDelete ?? false,
-        nowait: false,
-        arguments: options.arguments ?? {},
-      },
-      { signal: options.signal },
-    );
+    const args = {
+      queue: name,
+      passive: options.passive ?? false,
+      durable: options.durable ?? false,
+      exclusive: options.exclusive ?? false,
+      autoDelete: options.autoDelete ?? false,
+      nowait: false,
+      arguments: options.arguments ?? {},
+    };
+    const reply = await this.call('queue.declare', args, { signal: options.signal });
     const ok = reply.method.args as MethodArgs<'queue.declare-ok'>;
     const counts = { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-    return new Queue(this, ok.queue, counts, options.schema);
+    const queue = new Queue<SchemaOutput<S>>(this, ok.queue, counts, options.schema);
+    this.connection.topology.addQueue(queue as Queue, args);
+    return queue;
   }
 
   /**
@@ -198,15 +350,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Limits how many unacknowledged messages the broker sends (`basic.qos`). */
   async setQos(options: QosOptions, signal?: AbortSignal): Promise<void> {
-    await this.engine.call(
-      'basic.qos',
-      {
-        prefetchCount: options.prefetchCount ?? 0,
-        prefetchSize: options.prefetchSize ?? 0,
-        global: options.global ?? false,
-      },
-      { signal },
-    );
+    const qos = {
+      prefetchCount: options.prefetchCount ?? 0,
+      prefetchSize: options.prefetchSize ?? 0,
+      global: options.global ?? false,
+    };
+    await this.call('basic.qos', qos, {
+      signal,
+      onReply: () => this.settings.qos.set(qos.global, qos),
+    });
+  }
+
+  /** @internal The per-consumer QoS in force now, which a consumer started now gets. */
+  get consumerQos(): MethodArgs<'basic.qos'> | undefined {
+    return this.settings.qos.get(false);
   }
 
   /**
@@ -228,7 +385,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       // RabbitMQ answers it by closing the whole connection with 540 NOT_IMPLEMENTED.
       throw new RangeError('RabbitMQ does not implement recover without requeue');
     }
-    await this.engine.call(
+    await this.call(
       'basic.recover',
       { requeue: options.requeue ?? true },
       {
@@ -247,12 +404,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */
   async txSelect(signal?: AbortSignal): Promise<void> {
-    await this.engine.call('tx.select', {}, { signal, onReply: () => this.beginTx() });
+    await this.call('tx.select', {}, { signal, onReply: () => this.beginTx() });
   }
 
   /** Commits the current transaction (`tx.commit`); a new one starts at once. */
   async txCommit(signal?: AbortSignal): Promise<void> {
-    await this.engine.call('tx.commit', {}, { signal, onReply: () => this.beginTx() });
+    await this.call('tx.commit', {}, { signal, onReply: () => this.beginTx() });
   }
 
   /**
@@ -261,7 +418,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * again, on the broker and here: settle them anew.
    */
   async txRollback(signal?: AbortSignal): Promise<void> {
-    await this.engine.call(
+    await this.call(
       'tx.rollback',
       {},
       {
@@ -299,7 +456,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
    */
   async close(options: CloseOptions = {}): Promise<void> {
     checkTimeout(options.timeout, 'timeout');
-    this.closing ??= this.stopConsumers(options.timeout).then(() => this.engine.close());
+    this.closingByApplication = true;
+    this.closing ??= this.stopConsumers(options.timeout).then(async () => {
+      await this.current.close();
+      // A channel closed while its connection recovers has no engine to close it.
+      this.finish(new ChannelError('CHANNEL_CLOSED', 'channel closed by the application'));
+    });
     await waitWithin(this.closing, { signal: options.signal }, 'closing the channel');
   }
 
@@ -353,17 +515,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     switch (settlement.kind) {
       case 'ack':
-        this.engine.send('basic.ack', { deliveryTag: tag, multiple: settlement.multiple });
+        this.current.send('basic.ack', { deliveryTag: tag, multiple: settlement.multiple });
         return;
       case 'nack':
-        this.engine.send('basic.nack', {
+        this.current.send('basic.nack', {
           deliveryTag: tag,
           multiple: settlement.multiple,
           requeue: settlement.requeue,
         });
         return;
       case 'reject':
-        this.engine.send('basic.reject', { deliveryTag: tag, requeue: settlement.requeue });
+        this.current.send('basic.reject', { deliveryTag: tag, requeue: settlement.requeue });
         return;
     }
   }

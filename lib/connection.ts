@@ -1,40 +1,94 @@
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import { Channel, type ChannelOptions, type CloseOptions } from './channel.js';
+import { Connector, type CredentialsProvider, parseHost } from './connector.js';
 import { waitWithin } from './engine/abort.js';
-import { connectEngine } from './engine/connect.js';
 import type { Engine, Tuning } from './engine/engine.js';
-import type { ConnectionError } from './engine/errors.js';
+import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
 import {
   type ConnectOptions,
   describeEndpoint,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
+import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
+import type { Queue } from './queue.js';
+import {
+  backoffDelay,
+  isRecoverable,
+  ReadyGate,
+  type RecoveryOptions,
+  type ResolvedRecovery,
+  resolveRecovery,
+} from './recovery.js';
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
+import { Topology } from './topology.js';
 import { callSafely, checkTimeout } from './validate.js';
 import { VERSION } from './version.js';
+
+/** What a `reconnecting` event tells. */
+export interface ReconnectAttempt {
+  /** The attempt's number, from 1. */
+  readonly attempt: number;
+  /** Where it goes, as `host:port`. */
+  readonly host: string;
+  /** The pause before it, in ms. */
+  readonly delay: number;
+}
+
+/** Something recovery could not bring back; it went on with the rest. */
+export interface RecoveryFailure {
+  /** What it was: `exchange 'x'`, `queue 'q'`, `binding of 'q' to 'x'`, `consumer … on queue 'q'`, `channel 3`. */
+  readonly entity: string;
+  /** Why, usually a `ChannelError` (NOT_FOUND, RESOURCE_LOCKED, PRECONDITION_FAILED). */
+  readonly error: unknown;
+}
 
 /** Events of a {@link Connection}. */
 export interface ConnectionEvents {
   /**
-   * The connection closed: `error.code` is `CONNECTION_CLOSED` after
-   * {@link Connection.close}, else why it ended (`CONNECTION_FORCED`,
-   * `CONNECTION_LOST`, `HEARTBEAT_TIMEOUT`, …).
+   * The connection closed for good: `error.code` is `CONNECTION_CLOSED`
+   * after {@link Connection.close}, else why it ended (`ACCESS_REFUSED`, the
+   * last loss when recovery is off or gave up, …).
    */
   close: [error: ConnectionError];
-  /** The broker stopped reading from this connection, usually a memory or disk alarm. */
+  /** The connection was lost and recovery begins: `error` says how (`CONNECTION_LOST`, `HEARTBEAT_TIMEOUT`, `CONNECTION_FORCED`, …). */
+  disconnected: [error: ConnectionError];
+  /** Recovery is about to try connecting again. */
+  reconnecting: [attempt: ReconnectAttempt];
+  /** Recovery is done: channels, topology and consumers are back, and waiting operations go on. */
+  recovered: [attempt: ReconnectAttempt];
+  /** Recovery could not bring something back (deleted elsewhere, locked by another connection); it went on. */
+  recoveryFailure: [failure: RecoveryFailure];
+  /** Recovery declared a server-named queue again, and the broker named it anew. */
+  queueRenamed: [queue: Queue, from: string, to: string];
+  /** The broker stopped reading from this connection, usually a memory or disk alarm; publishes wait. */
   blocked: [reason: string];
   /** The broker reads from this connection again. */
   unblocked: [];
 }
 
-/** Options of {@link connect}: the connection's options, and a signal to abort connecting. */
+/** Options of {@link connect}: the connection's options, recovery, and a signal to abort connecting. */
 export interface ConnectCallOptions extends ConnectOptions {
   /** Aborts connecting (the socket and the handshake). */
   signal?: AbortSignal;
+  /**
+   * More brokers to try, in turn, after the URL's (or `hostname`'s): `'host'`,
+   * `'host:port'` or `'[::1]:port'`. The first connect tries each once;
+   * recovery goes round them.
+   * @default []
+   */
+  hosts?: readonly string[];
+  /** Automatic recovery after a lost connection; `false` turns it off. @default on, with {@link RecoveryOptions}' defaults */
+  recovery?: RecoveryOptions | false;
+  /**
+   * Called before every connection attempt, the first and each reconnect,
+   * for credentials that expire (OAuth 2 tokens): its `password` (and
+   * `username`, when given) replace the configured ones.
+   */
+  credentials?: CredentialsProvider;
 }
 
 /** What warren tells the broker it understands. */
@@ -65,25 +119,28 @@ export async function connect(
   options?: ConnectCallOptions,
 ): Promise<Connection> {
   const resolved = resolveOptions(url, options);
-  const signal =
-    options?.signal ?? (typeof url === 'object' && !('href' in url) ? url.signal : undefined);
-  const engine = await connectEngine(
-    { host: resolved.hostname, port: resolved.port, tls: resolved.tls },
-    {
-      username: resolved.username,
-      password: resolved.password,
-      vhost: resolved.vhost,
-      mechanism: resolved.mechanism,
-      heartbeat: resolved.heartbeat,
-      frameMax: resolved.frameMax,
-      channelMax: resolved.channelMax,
-      maxBodySize: resolved.maxBodySize,
-      clientProperties: clientProperties(resolved),
-    },
-    resolved.connectionTimeout,
-    signal,
-  );
-  return new Connection(engine, resolved);
+  const extra: ConnectCallOptions =
+    options ?? (typeof url === 'object' && !('href' in url) ? url : {});
+  const recovery = resolveRecovery(extra.recovery);
+  const hosts = [
+    { hostname: resolved.hostname, port: resolved.port },
+    ...(extra.hosts ?? []).map((entry) => parseHost(entry, resolved.port)),
+  ];
+  if (extra.credentials !== undefined && typeof extra.credentials !== 'function') {
+    throw new TypeError('credentials must be a function that returns { username?, password }');
+  }
+  const connector = new Connector(resolved, hosts, clientProperties(resolved), extra.credentials);
+  let engine: Engine | undefined;
+  for (let tried = 0; engine === undefined; tried++) {
+    try {
+      engine = await connector.connect(extra.signal);
+    } catch (error) {
+      // Each host once; a refusal of these credentials or vhost would be the same everywhere.
+      const permanent = !(error instanceof ConnectionError) || !isRecoverable(error);
+      if (permanent || tried + 1 >= hosts.length) throw error;
+    }
+  }
+  return new Connection(engine, resolved, connector, recovery);
 }
 
 /** Connects and opens one channel: `const { connection, channel } = await connectAndOpenChannel()`. */
@@ -119,40 +176,207 @@ function clientProperties(options: ResolvedOptions): FieldTable {
  * resolves with the reason.
  */
 export class Connection extends EventEmitter<ConnectionEvents> {
-  /** Resolves with the reason once the connection has closed; never rejects. */
+  /** Resolves with the reason once the connection has closed for good; never rejects. */
   readonly closed: Promise<ConnectionError>;
-  readonly #engine: Engine;
+  #engine: Engine;
   readonly #description: string;
+  readonly #connector: Connector;
+  /** null when recovery is off. */
+  readonly #recovery: ResolvedRecovery | null;
+  /** Where operations wait while the connection is down or blocked. */
+  readonly #gate: ReadyGate;
   #blocked = false;
+  #recovering = false;
+  #finalError: ConnectionError | undefined;
+  #resolveClosed: (error: ConnectionError) => void = () => {};
+  /** Stops the recovery loop's pauses and connects when the application closes. */
+  readonly #stopRecovery = new AbortController();
   /** Open channels, whose consumers a graceful close stops first. */
   readonly #channels = new Set<Channel>();
+  /** @internal What recovery declares again. */
+  readonly topology = new Topology();
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link connect}. */
-  constructor(engine: Engine, options: ResolvedOptions) {
+  constructor(
+    engine: Engine,
+    options: ResolvedOptions,
+    connector: Connector,
+    recovery: ResolvedRecovery | null,
+  ) {
     super();
     this.#engine = engine;
     this.#description = describeEndpoint(options);
-    this.closed = new Promise((resolve) => engine.once('close', resolve));
-    engine.on('close', (error) => callSafely('a close listener', () => this.emit('close', error)));
-    engine.on('blocked', (reason) => {
-      this.#blocked = true;
-      callSafely('a blocked listener', () => this.emit('blocked', reason));
+    this.#connector = connector;
+    this.#recovery = recovery;
+    this.#gate = new ReadyGate(recovery ?? DEFAULT_RECOVERY);
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
     });
-    engine.on('unblocked', () => {
-      this.#blocked = false;
-      callSafely('an unblocked listener', () => this.emit('unblocked'));
-    });
+    this.#attach(engine);
   }
 
-  /** Whether the connection is open. */
+  /** Whether the connection is open (not closed, and not recovering). */
   get isOpen(): boolean {
-    return this.#engine.isOpen;
+    return this.#finalError === undefined && !this.#recovering && this.#engine.isOpen;
+  }
+
+  /** Whether the connection is lost and recovering. */
+  get isRecovering(): boolean {
+    return this.#recovering;
   }
 
   /** Whether the broker has blocked publishing on this connection (`connection.blocked`). */
   get blocked(): boolean {
     return this.#blocked;
+  }
+
+  /** @internal Whether operations may go ahead without waiting. */
+  get isReady(): boolean {
+    return this.#gate.open;
+  }
+
+  /** @internal Whether the current engine is open (recovery checks it between steps). */
+  get isEngineOpen(): boolean {
+    return this.#engine.isOpen;
+  }
+
+  /** @internal Resolves when operations may go ahead: see {@link ReadyGate.wait}. */
+  whenReady(bytes: number, isPublish: boolean, signal: AbortSignal | undefined): Promise<void> {
+    return this.#gate.wait(bytes, isPublish, signal);
+  }
+
+  /** @internal Whether losing the connection with `cause` leads to recovery rather than a close. */
+  willRecover(cause: unknown): boolean {
+    return (
+      cause instanceof ConnectionError &&
+      this.#recovery !== null &&
+      this.#closing === undefined &&
+      this.#finalError === undefined &&
+      isRecoverable(cause)
+    );
+  }
+
+  #attach(engine: Engine): void {
+    engine.once('close', (error) => this.#lost(engine, error));
+    engine.on('blocked', (reason) => {
+      this.#blocked = true;
+      this.#gate.shut(new AmqpError('BLOCKED', `the broker blocked the connection: ${reason}`));
+      callSafely('a blocked listener', () => this.emit('blocked', reason));
+    });
+    engine.on('unblocked', () => {
+      this.#blocked = false;
+      if (!this.#recovering) this.#gate.reopen();
+      callSafely('an unblocked listener', () => this.emit('unblocked'));
+    });
+  }
+
+  #lost(engine: Engine, error: ConnectionError): void {
+    if (engine !== this.#engine || this.#finalError !== undefined) return;
+    this.#blocked = false;
+    // A loss during recovery: the running recovery loop notices and tries again.
+    if (this.#recovering) return;
+    if (!this.willRecover(error)) {
+      this.#finish(error);
+      return;
+    }
+    this.#recovering = true;
+    this.#gate.shut(error);
+    callSafely('a disconnected listener', () => this.emit('disconnected', error));
+    void this.#recover(error);
+  }
+
+  /** Reconnects with backoff until it works, the attempts run out, or the application closes. */
+  async #recover(lost: ConnectionError): Promise<void> {
+    const recovery = this.#recovery as ResolvedRecovery;
+    const stop = this.#stopRecovery.signal;
+    let lastError: unknown = lost;
+    for (let attempt = 0; ; attempt++) {
+      if (stop.aborted) return;
+      if (attempt >= recovery.maxAttempts) {
+        this.#finish(giveUp(attempt, lastError));
+        return;
+      }
+      const info = {
+        attempt: attempt + 1,
+        host: this.#connector.nextHost,
+        delay: backoffDelay(attempt, recovery),
+      };
+      callSafely('a reconnecting listener', () => this.emit('reconnecting', info));
+      try {
+        await pause(info.delay, stop);
+        const engine = await this.#connector.connect(stop);
+        this.#engine = engine;
+        this.#attach(engine);
+        await this.#restore(engine);
+      } catch (error) {
+        if (stop.aborted) return;
+        lastError = error;
+        if (error instanceof ConnectionError && !isRecoverable(error)) {
+          // Refused credentials or vhost: retrying would only hammer the broker.
+          this.#finish(error);
+          return;
+        }
+        continue;
+      }
+      this.#recovering = false;
+      if (!this.#blocked) this.#gate.reopen();
+      callSafely('a recovered listener', () => this.emit('recovered', info));
+      return;
+    }
+  }
+
+  /** Channels, then exchanges, queues and bindings, then consumers, as DESIGN says. */
+  async #restore(engine: Engine): Promise<void> {
+    const open = () => engine.openChannel();
+    const report = (error: unknown, entity: string): void => {
+      callSafely('a recoveryFailure listener', () =>
+        this.emit('recoveryFailure', { entity, error }),
+      );
+    };
+    for (const channel of this.#channels) {
+      try {
+        await channel.reopen(open);
+      } catch (error) {
+        if (!engine.isOpen) throw error;
+        report(error, `channel ${channel.id}`);
+        channel.finish(
+          error instanceof ChannelError
+            ? error
+            : new ChannelError(
+                'RECOVERY_FAILED',
+                `channel ${channel.id} did not reopen`,
+                undefined,
+                {
+                  cause: error,
+                },
+              ),
+        );
+      }
+    }
+    await this.topology.recover(open, report, (queue, from, to) =>
+      callSafely('a queueRenamed listener', () => this.emit('queueRenamed', queue, from, to)),
+    );
+    for (const channel of this.#channels) await channel.resumeConsumers(open, report);
+    if (!engine.isOpen)
+      throw (
+        engine.error ??
+        new ConnectionError('CONNECTION_LOST', 'the connection was lost during recovery')
+      );
+  }
+
+  /** Closes for good: channels end, waiting operations fail, `close` is emitted. */
+  #finish(error: ConnectionError): void {
+    if (this.#finalError !== undefined) return;
+    this.#finalError = error;
+    this.#recovering = false;
+    this.#stopRecovery.abort();
+    this.#gate.close(error);
+    const channelError = ChannelError.fromConnection(error);
+    for (const channel of [...this.#channels]) channel.finish(channelError);
+    this.#channels.clear();
+    this.#resolveClosed(error);
+    callSafely('a close listener', () => this.emit('close', error));
   }
 
   /** What the broker announced about itself: product, version, capabilities, cluster name. */
@@ -167,15 +391,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Opens a channel; with `{ confirm: true }`, publishes on it are confirmed. */
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
+    if (!this.isReady) await this.whenReady(0, false, options.signal);
     const engine = await this.#engine.openChannel(options.signal);
     const channel = new Channel(this, engine);
     this.#channels.add(channel);
-    engine.once('close', () => this.#channels.delete(channel));
+    channel.once('close', () => this.#channels.delete(channel));
     if (options.confirm === true) {
       try {
-        await engine.selectConfirms(options.signal);
+        await channel.selectConfirms(options.signal);
       } catch (error) {
-        void engine.close().catch(() => {});
+        void channel.close().catch(() => {});
         throw error;
       }
     }
@@ -192,6 +417,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     signal?: AbortSignal,
   ): Promise<void> {
     if (typeof secret !== 'string') throw new TypeError('the new secret must be a string');
+    if (!this.isReady) await this.whenReady(0, false, signal);
     await this.#engine.updateSecret(secret, reason, signal);
   }
 
@@ -229,7 +455,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   async #shutdown(timeout: number | undefined): Promise<void> {
     const channels = [...this.#channels];
     await Promise.all(channels.map((channel) => channel.stopConsumers(timeout)));
+    this.#stopRecovery.abort();
     await this.#engine.close();
+    // Closed while recovering, there may be no engine left to report the close.
+    this.#finish(new ConnectionError('CONNECTION_CLOSED', 'connection closed by the application'));
   }
 
   /** Closes the connection, for `await using connection = await connect()`. */
@@ -251,4 +480,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+/** Waiting limits when recovery is off: a blocked connection still holds publishes within them. */
+const DEFAULT_RECOVERY = resolveRecovery({}) as ResolvedRecovery;
+
+/** Resolves after `ms`, or rejects when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return waitWithin(new Promise<never>(() => {}), { timeout: ms, signal }, 'the pause').catch(
+    (error: unknown) => {
+      if (!(error instanceof TimeoutError)) throw error;
+    },
+  );
+}
+
+/** The error a connection closes with when recovery runs out of attempts. */
+function giveUp(attempts: number, lastError: unknown): ConnectionError {
+  return new ConnectionError(
+    'RECOVERY_FAILED',
+    `recovery gave up after ${attempts} attempts: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+    undefined,
+    { cause: lastError },
+  );
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Channel } from './channel.js';
 import { waitWithin } from './engine/abort.js';
-import { TimeoutError } from './engine/errors.js';
+import type { ChannelEngine } from './engine/channel.js';
+import { ChannelError, TimeoutError } from './engine/errors.js';
 import type { IncomingMessage } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
@@ -140,6 +141,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** How many handlers may run at once. */
   readonly concurrency: number;
   private readonly noAck: boolean;
+  private readonly options: ConsumeOptions<T>;
+  /** The per-consumer QoS in force when it started: recovery sets it again before resuming it. */
+  private readonly qos: MethodArgs<'basic.qos'> | undefined;
   private readonly autoSettle: boolean;
   private readonly onFailure: FailurePolicy<T>;
   private readonly hooks: ConsumerHooks;
@@ -167,6 +171,8 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     this.tag = options.consumerTag ?? `warren-${randomUUID()}`;
     this.concurrency = options.concurrency ?? 1;
     this.noAck = options.noAck ?? false;
+    this.options = options;
+    this.qos = queue.channel.consumerQos;
     this.autoSettle = options.settle === 'auto';
     this.onFailure = options.onFailure ?? 'retry-once';
     this.hooks = hooks;
@@ -201,6 +207,30 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       return Promise.reject(error);
     }
     return waitWithin(this.stop(), options, `cancelling consumer ${this.tag}`);
+  }
+
+  /** @internal Sends `basic.consume` on `engine`: to start, and again after a recovery. */
+  async begin(engine: ChannelEngine, signal?: AbortSignal): Promise<void> {
+    const { options } = this;
+    await engine.consume(
+      {
+        queue: this.queue.name,
+        consumerTag: this.tag,
+        noLocal: options.noLocal ?? false,
+        noAck: this.noAck,
+        exclusive: options.exclusive ?? false,
+        nowait: false,
+        arguments: options.arguments ?? {},
+      },
+      this,
+      signal,
+    );
+  }
+
+  /** @internal Starts the consumer again on the recovered channel's `engine`, with its QoS. */
+  async resume(engine: ChannelEngine): Promise<void> {
+    if (this.qos !== undefined) await engine.call('basic.qos', this.qos);
+    await this.begin(engine);
   }
 
   /** Cancels the consumer, for `await using consumer = …`. */
@@ -279,6 +309,12 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** @internal The broker cancelled the consumer (`error` undefined) or its channel closed. */
   ended(error: AmqpError | undefined): void {
     if (this.state === 'cancelled') return;
+    if (error instanceof ChannelError && this.channel.survives(error)) {
+      // The connection recovers, and the consumer with it. What waits was requeued by the broker.
+      this.waiting.length = 0;
+      this.pump();
+      return;
+    }
     const wasActive = this.state !== 'stopping';
     this.state = 'cancelled';
     this.channel.forget(this as Consumer);

@@ -12,9 +12,11 @@ export {
   ConnectionError,
   MessageReturnedError,
   PublishNackedError,
+  PublishUnconfirmedError,
   type ReturnedMessage,
   TimeoutError,
 } from './engine/errors.js';
 export { AmqpError, ProtocolError, type ProtocolErrorCode } from './protocol/errors.js';
+export { DisconnectedError } from './recovery.js';
 export { RemoteError } from './rpc.js';
 export { MessageValidationError } from './schema.js';

@@ -2,6 +2,7 @@ import type { Channel } from './channel.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import { Message } from './message.js';
 import type { FieldTable } from './protocol/field-types.js';
+import type { MethodArgs } from './protocol/spec.js';
 import { type Schema, validate } from './schema.js';
 import { checkShortString } from './validate.js';
 
@@ -112,7 +113,10 @@ export class Exchange<T = unknown> {
       outgoing = Message.asJson(message);
     }
     const { properties, body } = outgoing ?? new Message(message);
-    const sent = this.channel.engine.publish(
+    const { channel } = this;
+    // While the connection recovers (or the broker blocks it), wait within the recovery's limits.
+    const engine = channel.isLive ? channel.engine : await channel.live(body.length, true, signal);
+    const sent = engine.publish(
       { exchange: this.name, routingKey, mandatory: options.mandatory ?? false, immediate: false },
       properties,
       body,
@@ -134,12 +138,10 @@ export class Exchange<T = unknown> {
     const sourceName = typeof source === 'string' ? source : source.name;
     checkShortString(sourceName, 'source exchange name');
     checkShortString(routingKey, 'routing key');
-    await this.channel.engine.call(
-      'exchange.bind',
-      { destination: this.name, source: sourceName, routingKey, nowait: false, arguments: args },
-      { signal },
-    );
-    return new ExchangeBinding(this as Exchange, sourceName, routingKey, args);
+    const binding = new ExchangeBinding(this as Exchange, sourceName, routingKey, args);
+    await this.channel.call('exchange.bind', binding.bindArgs(), { signal });
+    this.channel.connection.topology.addExchangeBinding(binding);
+    return binding;
   }
 
   /**
@@ -147,11 +149,12 @@ export class Exchange<T = unknown> {
    * @param options.ifUnused - only if it has no bindings (else 406 closes the channel)
    */
   async delete(options: { ifUnused?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    await this.channel.engine.call(
+    await this.channel.call(
       'exchange.delete',
       { exchange: this.name, ifUnused: options.ifUnused ?? false, nowait: false },
       { signal: options.signal },
     );
+    this.channel.connection.topology.removeExchange(this.name);
   }
 }
 
@@ -176,16 +179,19 @@ export class ExchangeBinding {
 
   /** Removes the binding. */
   async unbind(signal?: AbortSignal): Promise<void> {
-    await this.destination.channel.engine.call(
-      'exchange.unbind',
-      {
-        destination: this.destination.name,
-        source: this.source,
-        routingKey: this.routingKey,
-        nowait: false,
-        arguments: this.arguments,
-      },
-      { signal },
-    );
+    const { channel } = this.destination;
+    await channel.call('exchange.unbind', this.bindArgs(), { signal });
+    channel.connection.topology.removeExchangeBinding(this);
+  }
+
+  /** @internal The `exchange.bind` (and `exchange.unbind`) arguments. */
+  bindArgs(): MethodArgs<'exchange.bind'> {
+    return {
+      destination: this.destination.name,
+      source: this.source,
+      routingKey: this.routingKey,
+      nowait: false,
+      arguments: this.arguments,
+    };
   }
 }

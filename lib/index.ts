@@ -15,7 +15,10 @@ export {
   type ConnectionEvents,
   connect,
   connectAndOpenChannel,
+  type ReconnectAttempt,
+  type RecoveryFailure,
 } from './connection.js';
+export type { Credentials, CredentialsProvider } from './connector.js';
 export {
   type CancelOptions,
   type ConsumeCallback,
@@ -55,6 +58,7 @@ export {
   type QueueOptions,
   type QueueSchemaOption,
 } from './queue.js';
+export type { RecoveryOptions } from './recovery.js';
 export { DIRECT_REPLY_TO } from './rpc.js';
 export { type RpcCallOptions, RpcClient, type RpcClientOptions } from './rpc-client.js';
 export type { RpcHandler, ServeOptions } from './rpc-server.js';

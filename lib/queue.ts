@@ -62,8 +62,7 @@ export interface QueueCounts {
 export class Queue<T = unknown> {
   /** The channel that declared this handle. */
   readonly channel: Channel;
-  /** The queue's name (the broker's choice for a queue declared without one). */
-  readonly name: string;
+  #name: string;
   /** Counts from the declaration; undefined for a handle from {@link Channel.queue}. */
   readonly declared: QueueCounts | undefined;
   /** The schema messages are checked against, if any. */
@@ -77,9 +76,23 @@ export class Queue<T = unknown> {
     schema: Schema | undefined,
   ) {
     this.channel = channel;
-    this.name = name;
+    this.#name = name;
     this.declared = declared;
     this.schema = schema;
+  }
+
+  /**
+   * The queue's name: the broker's choice for a queue declared without one,
+   * which changes when recovery declares it again (see the connection's
+   * `queueRenamed` event).
+   */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** @internal Recovery declared the server-named queue again under a new name. */
+  rename(name: string): void {
+    this.#name = name;
   }
 
   /**
@@ -96,12 +109,10 @@ export class Queue<T = unknown> {
     const exchangeName = typeof exchange === 'string' ? exchange : exchange.name;
     checkShortString(exchangeName, 'exchange name');
     checkShortString(routingKey, 'routing key');
-    await this.channel.engine.call(
-      'queue.bind',
-      { queue: this.name, exchange: exchangeName, routingKey, nowait: false, arguments: args },
-      { signal },
-    );
-    return new QueueBinding(this as Queue, exchangeName, routingKey, args);
+    const binding = new QueueBinding(this as Queue, exchangeName, routingKey, args);
+    await this.channel.call('queue.bind', binding.bindArgs(), { signal });
+    this.channel.connection.topology.addQueueBinding(binding);
+    return binding;
   }
 
   /**
@@ -135,19 +146,10 @@ export class Queue<T = unknown> {
       await this.channel.setQos({ prefetchCount: options.prefetch }, options.signal);
     }
     const consumer = new Consumer(this, callback, options, hooks);
-    await this.channel.engine.consume(
-      {
-        queue: this.name,
-        consumerTag: consumer.tag,
-        noLocal: options.noLocal ?? false,
-        noAck: options.noAck ?? false,
-        exclusive: options.exclusive ?? false,
-        nowait: false,
-        arguments: options.arguments ?? {},
-      },
-      consumer,
-      options.signal,
-    );
+    const engine = this.channel.isLive
+      ? this.channel.engine
+      : await this.channel.live(0, false, options.signal);
+    await consumer.begin(engine, options.signal);
     this.channel.track(consumer as Consumer);
     consumer.start();
     return consumer;
@@ -195,7 +197,7 @@ export class Queue<T = unknown> {
   ): Promise<IncomingMessage<T> | null> {
     const noAck = options.noAck ?? false;
     let message: IncomingMessage<T> | null = null;
-    await this.channel.engine.call(
+    await this.channel.call(
       'basic.get',
       { queue: this.name, noAck },
       {
@@ -250,7 +252,7 @@ export class Queue<T = unknown> {
 
   /** Removes every ready message; resolves with how many there were. */
   async purge(signal?: AbortSignal): Promise<number> {
-    const reply = await this.channel.engine.call(
+    const reply = await this.channel.call(
       'queue.purge',
       { queue: this.name, nowait: false },
       { signal },
@@ -266,7 +268,7 @@ export class Queue<T = unknown> {
   async delete(
     options: { ifUnused?: boolean; ifEmpty?: boolean; signal?: AbortSignal } = {},
   ): Promise<number> {
-    const reply = await this.channel.engine.call(
+    const reply = await this.channel.call(
       'queue.delete',
       {
         queue: this.name,
@@ -276,6 +278,7 @@ export class Queue<T = unknown> {
       },
       { signal: options.signal },
     );
+    this.channel.connection.topology.removeQueue(this.name);
     return (reply.method.args as MethodArgs<'queue.delete-ok'>).messageCount;
   }
 }
@@ -301,16 +304,24 @@ export class QueueBinding {
 
   /** Removes the binding. */
   async unbind(signal?: AbortSignal): Promise<void> {
-    await this.queue.channel.engine.call(
+    const { queue, exchange, routingKey, arguments: args } = this.bindArgs();
+    await this.queue.channel.call(
       'queue.unbind',
-      {
-        queue: this.queue.name,
-        exchange: this.exchange,
-        routingKey: this.routingKey,
-        arguments: this.arguments,
-      },
+      { queue, exchange, routingKey, arguments: args },
       { signal },
     );
+    this.queue.channel.connection.topology.removeQueueBinding(this);
+  }
+
+  /** @internal The `queue.bind` arguments, with the queue's current name. */
+  bindArgs(): MethodArgs<'queue.bind'> {
+    return {
+      queue: this.queue.name,
+      exchange: this.exchange,
+      routingKey: this.routingKey,
+      nowait: false,
+      arguments: this.arguments,
+    };
   }
 }
 

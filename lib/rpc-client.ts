@@ -60,10 +60,13 @@ export class RpcClient<Req = unknown, Res = unknown> {
   ) {
     this.channel = channel;
     this.options = options;
-    channel.once('close', (error) => {
+    // The reply address belongs to the lost channel: replies to calls in flight cannot arrive.
+    const rejectAll = (error: unknown): void => {
       for (const call of this.pending.values()) call.reject(error);
       this.pending.clear();
-    });
+    };
+    channel.on('disconnected', rejectAll);
+    channel.once('close', rejectAll);
   }
 
   /** @internal Use {@link Connection.rpcClient}. */

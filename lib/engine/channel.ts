@@ -5,7 +5,7 @@ import type { BodyFrame, HeaderFrame, MethodFrame } from '../protocol/frames.js'
 import type { BasicProperties, Method, MethodArgs, MethodName } from '../protocol/spec.js';
 import { throwIfAborted } from './abort.js';
 import { ConfirmTracker } from './confirms.js';
-import { ChannelError, type ReturnedMessage } from './errors.js';
+import { ChannelError, PublishUnconfirmedError, type ReturnedMessage } from './errors.js';
 import { type CallOptions, isReply, RpcQueue } from './rpc.js';
 
 /** What the engine offers a channel: writing frames, and waiting for the socket. */
@@ -224,7 +224,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     this.state = 'closed';
     this.closeError = error;
     this.rpc.fail(error);
-    this.confirms?.fail(error);
+    this.confirms?.fail(new PublishUnconfirmedError(error));
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
     for (const sink of consumers) sink.ended(error);

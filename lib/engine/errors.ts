@@ -127,6 +127,22 @@ export class PublishNackedError extends AmqpError {
   }
 }
 
+/**
+ * The channel closed (or its connection was lost) before the broker
+ * confirmed the publish: the message may or may not have reached its
+ * queues. Republish it if it must arrive (consumers should tolerate a
+ * duplicate). `code` is `PUBLISH_UNCONFIRMED`; `cause` is the channel's error.
+ */
+export class PublishUnconfirmedError extends AmqpError {
+  constructor(cause: ChannelError) {
+    super(
+      'PUBLISH_UNCONFIRMED',
+      `the channel closed before the broker confirmed the publish, so its fate is unknown (${cause.code}): republish it if it must arrive`,
+      { cause },
+    );
+  }
+}
+
 /** What the broker said when it returned a mandatory message it could not route. */
 export interface ReturnedMessage {
   /** Why it came back: 312 (NO_ROUTE) when no queue was bound to take it. */

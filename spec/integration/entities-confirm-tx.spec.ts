@@ -10,6 +10,7 @@ import {
   type Connection,
   Message,
   MessageReturnedError,
+  PublishUnconfirmedError,
   type Queue,
   type ReturnedMessage,
 } from '../../lib/index.js';
@@ -104,8 +105,13 @@ describe('publisher confirms', () => {
         () => undefined,
         (reason: unknown) => reason,
       );
-    expect(error).toBeInstanceOf(ChannelError);
-    expect(error).toMatchObject({ code: 'NOT_FOUND', replyCode: 404, method: 'basic.publish' });
+    expect(error).toBeInstanceOf(PublishUnconfirmedError);
+    expect((error as PublishUnconfirmedError).cause).toBeInstanceOf(ChannelError);
+    expect((error as PublishUnconfirmedError).cause).toMatchObject({
+      code: 'NOT_FOUND',
+      replyCode: 404,
+      method: 'basic.publish',
+    });
     expect(channel.isOpen).toBe(false);
     expect(connection.isOpen).toBe(true);
   });

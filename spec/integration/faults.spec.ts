@@ -14,6 +14,7 @@ import {
   ChannelError,
   ConnectionError,
   connect,
+  PublishUnconfirmedError,
 } from '../../lib/index.js';
 import {
   ConnectionPool,
@@ -126,14 +127,18 @@ describe('a soft error closes only its channel', () => {
     await row.cleanUp(survivor, name);
   });
 
-  it('404 NOT_FOUND: a publish to a missing exchange rejects on a confirm channel', async () => {
+  it('404 NOT_FOUND: a publish to a missing exchange rejects on a confirm channel as unconfirmed, with the 404 as cause', async () => {
     const connection = await pool.connect(brokerUrl);
     const other = await connection.openChannel();
     const channel = await connection.openChannel({ confirm: true });
     const missing = uniqueName('missing');
 
-    const error = await rejectionOf(channel.exchange(missing).publish('lost'));
+    const unconfirmed = await rejectionOf(channel.exchange(missing).publish('lost'));
 
+    // Unconfirmed when the channel closed: the error says so, and carries the broker's reason.
+    expect(unconfirmed).toBeInstanceOf(PublishUnconfirmedError);
+    expect(unconfirmed).toMatchObject({ code: 'PUBLISH_UNCONFIRMED' });
+    const error = (unconfirmed as PublishUnconfirmedError).cause;
     expect(error).toBeInstanceOf(ChannelError);
     expect(error).toMatchObject({ code: 'NOT_FOUND', replyCode: 404, method: 'basic.publish' });
     expect((error as ChannelError).replyText).toContain(`no exchange '${missing}'`);

@@ -4,6 +4,7 @@ import {
   ChannelError,
   MessageReturnedError,
   PublishNackedError,
+  PublishUnconfirmedError,
   type ReturnedMessage,
 } from '../../../lib/engine/errors.js';
 import type { MethodArgs } from '../../../lib/protocol/index.js';
@@ -152,8 +153,13 @@ describe('publisher confirms', () => {
     await settle();
     expect(states(publishes)).toEqual(['resolved', 'rejected', 'rejected', 'rejected']);
     for (const publish of publishes.slice(1)) {
-      expect(publish.error).toBeInstanceOf(ChannelError);
-      expect((publish.error as ChannelError).code).toBe('CONNECTION_LOST');
+      // Their fate is unknown: the error says so, with the loss as its cause.
+      expect(publish.error).toBeInstanceOf(PublishUnconfirmedError);
+      expect((publish.error as PublishUnconfirmedError).code).toBe('PUBLISH_UNCONFIRMED');
+      expect((publish.error as PublishUnconfirmedError).cause).toBeInstanceOf(ChannelError);
+      expect(((publish.error as PublishUnconfirmedError).cause as ChannelError).code).toBe(
+        'CONNECTION_LOST',
+      );
     }
     expect(pair.closes.map((e) => e.code)).toEqual(['CONNECTION_LOST']);
     await expect(pair.channel.publish(publishArgs('late'), {}, Buffer.alloc(0))).rejects.toThrow(
@@ -172,7 +178,8 @@ describe('publisher confirms', () => {
     });
     await pair.peer.expectMethod('channel.close-ok', 1);
     expect(states(publishes)).toEqual(['rejected', 'rejected']);
-    const error = publishes[0]?.error as ChannelError;
+    expect(publishes[0]?.error).toBeInstanceOf(PublishUnconfirmedError);
+    const error = (publishes[0]?.error as PublishUnconfirmedError).cause as ChannelError;
     expect(error.code).toBe('NOT_FOUND');
     expect(error.method).toBe('basic.publish');
     expect(pair.engine.isOpen).toBe(true);

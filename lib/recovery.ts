@@ -1,0 +1,214 @@
+/**
+ * Automatic recovery: which losses it answers, how long it waits between
+ * attempts, and how operations wait for the connection to come back.
+ */
+import { type WaitLimits, waitWithin } from './engine/abort.js';
+import { type ConnectionError, TimeoutError } from './engine/errors.js';
+import { AmqpError } from './protocol/errors.js';
+import { checkCount, checkTimeout } from './validate.js';
+
+/** How a connection recovers from losing its socket. Pass `recovery: false` to turn it off. */
+export interface RecoveryOptions {
+  /**
+   * The longest pause before the first reconnect attempt, in ms; each later
+   * attempt doubles it, up to `maxDelay`. The actual pause is random below
+   * that bound ("full jitter"), so that many clients do not reconnect in step.
+   * @default 100
+   */
+  initialDelay?: number;
+  /** The longest pause between two attempts, in ms. @default 30000 */
+  maxDelay?: number;
+  /** How many reconnect attempts before giving up (the connection then closes). @default Infinity */
+  maxAttempts?: number;
+  /**
+   * What a publish does while the connection is down or blocked by the
+   * broker: `'wait'` for it to come back (bounded by the three limits
+   * below), or `'fail'` at once with a `DISCONNECTED` error.
+   * @default 'wait'
+   */
+  whileDisconnected?: 'wait' | 'fail';
+  /**
+   * How long an operation (a publish, a declare, a get, …) waits for the
+   * connection to come back before it rejects with `DISCONNECTED`, in ms.
+   * @default 30000
+   */
+  waitTimeout?: number;
+  /** How many publishes may wait at once; one more rejects with `DISCONNECTED`. @default 10000 */
+  maxWaitingPublishes?: number;
+  /** How many body bytes the waiting publishes may hold; more rejects with `DISCONNECTED`. @default 67108864 (64 MiB) */
+  maxWaitingBytes?: number;
+}
+
+/** The recovery options with defaults applied. @internal */
+export interface ResolvedRecovery {
+  readonly initialDelay: number;
+  readonly maxDelay: number;
+  readonly maxAttempts: number;
+  readonly whileDisconnected: 'wait' | 'fail';
+  readonly waitTimeout: number;
+  readonly maxWaitingPublishes: number;
+  readonly maxWaitingBytes: number;
+}
+
+/** @internal Checks the recovery options and applies the defaults; `null` when recovery is off. */
+export function resolveRecovery(
+  options: RecoveryOptions | false | undefined,
+): ResolvedRecovery | null {
+  if (options === false) return null;
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError('recovery must be an options object or false');
+  }
+  const given = options ?? {};
+  checkTimeout(given.initialDelay, 'recovery.initialDelay');
+  checkTimeout(given.maxDelay, 'recovery.maxDelay');
+  checkTimeout(given.waitTimeout, 'recovery.waitTimeout');
+  if (given.maxAttempts !== Number.POSITIVE_INFINITY) {
+    checkCount(given.maxAttempts, 'recovery.maxAttempts', 1, Number.MAX_SAFE_INTEGER);
+  }
+  checkCount(given.maxWaitingPublishes, 'recovery.maxWaitingPublishes', 0, Number.MAX_SAFE_INTEGER);
+  checkCount(given.maxWaitingBytes, 'recovery.maxWaitingBytes', 0, Number.MAX_SAFE_INTEGER);
+  const mode = given.whileDisconnected ?? 'wait';
+  if (mode !== 'wait' && mode !== 'fail') {
+    throw new RangeError(
+      `recovery.whileDisconnected must be 'wait' or 'fail', got ${String(mode)}`,
+    );
+  }
+  return {
+    initialDelay: given.initialDelay ?? 100,
+    maxDelay: given.maxDelay ?? 30_000,
+    maxAttempts: given.maxAttempts ?? Number.POSITIVE_INFINITY,
+    whileDisconnected: mode,
+    waitTimeout: given.waitTimeout ?? 30_000,
+    maxWaitingPublishes: given.maxWaitingPublishes ?? 10_000,
+    maxWaitingBytes: given.maxWaitingBytes ?? 64 * 1024 * 1024,
+  };
+}
+
+/** @internal The pause before reconnect attempt `attempt` (0 for the first): full jitter below an exponential bound. */
+export function backoffDelay(attempt: number, recovery: ResolvedRecovery): number {
+  const bound = Math.min(recovery.maxDelay, recovery.initialDelay * 2 ** Math.min(attempt, 30));
+  return Math.floor(Math.random() * bound);
+}
+
+/** Reply codes after which reconnecting cannot help: the broker refuses this login or vhost. */
+const PERMANENT = new Set(['ACCESS_REFUSED', 'NOT_ALLOWED', 'CONNECTION_CLOSED', 'NO_MECHANISM']);
+
+/** @internal Whether losing the connection with `error` is worth reconnecting for. */
+export function isRecoverable(error: ConnectionError): boolean {
+  return !PERMANENT.has(error.code);
+}
+
+/**
+ * The connection is down (or blocked by the broker) and an operation could
+ * not wait for it: `code` is `DISCONNECTED`. `cause` is why the connection
+ * went down, when known.
+ */
+export class DisconnectedError extends AmqpError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DISCONNECTED', message, options);
+  }
+}
+
+/** A publish waiting for the connection. */
+interface Waiter {
+  readonly bytes: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * @internal Where publishes (and other operations) wait while the
+ * connection is down or blocked, in order, within the count, byte and time
+ * limits; all of them go on when it opens, or fail when it closes for good.
+ */
+export class ReadyGate {
+  private waiters: Waiter[] = [];
+  private bytes = 0;
+  private cause: unknown;
+  private closed: Error | null = null;
+  private isOpen = true;
+
+  constructor(private readonly recovery: ResolvedRecovery) {}
+
+  /** Whether an operation may go ahead without waiting. */
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  /** Operations wait from now on; `cause` is why (the loss, or the broker's block). */
+  shut(cause: unknown): void {
+    this.isOpen = false;
+    this.cause = cause;
+  }
+
+  /** Lets every waiting operation go ahead, in order. */
+  reopen(): void {
+    this.isOpen = true;
+    this.cause = undefined;
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.bytes = 0;
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Fails every waiting operation, and every later one, with `error`: the connection is closed for good. */
+  close(error: Error): void {
+    this.closed = error;
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.bytes = 0;
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  /**
+   * Resolves when the operation may go ahead. A publish counts its `bytes`
+   * against the limits; other operations pass 0 and wait on time alone.
+   */
+  wait(bytes: number, isPublish: boolean, signal: AbortSignal | undefined): Promise<void> {
+    if (this.closed !== null) return Promise.reject(this.closed);
+    if (this.isOpen) return Promise.resolve();
+    const { recovery } = this;
+    const options = { cause: this.cause };
+    if (isPublish) {
+      if (recovery.whileDisconnected === 'fail') {
+        return Promise.reject(
+          new DisconnectedError(
+            'the connection is down: publish refused (whileDisconnected: fail)',
+            options,
+          ),
+        );
+      }
+      if (
+        this.waiters.length >= recovery.maxWaitingPublishes ||
+        this.bytes + bytes > recovery.maxWaitingBytes
+      ) {
+        return Promise.reject(
+          new DisconnectedError(
+            `the connection is down and ${this.waiters.length} publishes (${this.bytes} bytes) already wait for it`,
+            options,
+          ),
+        );
+      }
+    }
+    const waiter: Waiter = { bytes, resolve: () => {}, reject: () => {} };
+    const waiting = new Promise<void>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
+    this.waiters.push(waiter);
+    this.bytes += bytes;
+    const limits: WaitLimits = { timeout: recovery.waitTimeout, signal };
+    return waitWithin(waiting, limits, 'waiting for the connection').catch((error: unknown) => {
+      const index = this.waiters.indexOf(waiter);
+      if (index >= 0) {
+        this.waiters.splice(index, 1);
+        this.bytes -= bytes;
+      }
+      if (!(error instanceof TimeoutError)) throw error;
+      throw new DisconnectedError(
+        `the connection did not come back within ${recovery.waitTimeout} ms`,
+        options,
+      );
+    });
+  }
+}
