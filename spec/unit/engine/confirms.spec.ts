@@ -178,8 +178,9 @@ describe('publisher confirms', () => {
     });
     await pair.peer.expectMethod('channel.close-ok', 1);
     expect(states(publishes)).toEqual(['rejected', 'rejected']);
-    expect(publishes[0]?.error).toBeInstanceOf(PublishUnconfirmedError);
-    const error = (publishes[0]?.error as PublishUnconfirmedError).cause as ChannelError;
+    const unconfirmed = publishes[0]?.error;
+    expect(unconfirmed).toBeInstanceOf(PublishUnconfirmedError);
+    const error = (unconfirmed as PublishUnconfirmedError).cause as ChannelError;
     expect(error.code).toBe('NOT_FOUND');
     expect(error.method).toBe('basic.publish');
     expect(pair.engine.isOpen).toBe(true);
