@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs nothing but Node; `integration` talks to a real
-// RabbitMQ, which spec/support/broker-setup.ts finds or starts for the run.
+// Three projects: `unit` needs nothing but Node; `integration` talks to a real
+// RabbitMQ, which spec/support/broker-setup.ts finds or starts for the run;
+// `faults` breaks the network between the two (spec/support/tcp-proxy.ts) and
+// the broker itself, and checks that warren recovers and loses nothing.
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +11,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['spec/unit/**/*.spec.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['spec/faults/**/*.spec.ts'],
+          globalSetup: ['spec/support/broker-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
         },
       },
       {
