@@ -35,8 +35,9 @@ async function throughProxy(
   return { proxy, connection };
 }
 
-function nextEvent<T>(connection: Connection, event: 'recovered'): Promise<ReconnectAttempt> {
-  return new Promise((resolve) => connection.once(event, resolve)) as Promise<T & ReconnectAttempt>;
+/** Resolves with the next `recovered` event. */
+function nextRecovery(connection: Connection): Promise<ReconnectAttempt> {
+  return new Promise((resolve) => connection.once('recovered', resolve));
 }
 
 describe('recovery after a cut', () => {
@@ -59,7 +60,7 @@ describe('recovery after a cut', () => {
     const events: string[] = [];
     connection.on('disconnected', (error) => events.push(`disconnected ${error.code}`));
     connection.on('reconnecting', ({ attempt }) => events.push(`reconnecting ${attempt}`));
-    const recovered = nextEvent(connection, 'recovered');
+    const recovered = nextRecovery(connection);
     proxy.cut();
     await recovered;
 
