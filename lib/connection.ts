@@ -317,6 +317,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           this.#finish(error);
           return;
         }
+        if (this.#engine.isOpen) {
+          // Not a loss: something else failed. Say so, and start over on a fresh connection.
+          this.#report(error, 'connection');
+          void this.#engine.close().catch(() => {});
+        }
         continue;
       }
       this.#recovering = false;
@@ -329,11 +334,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Channels, then exchanges, queues and bindings, then consumers, as DESIGN says. */
   async #restore(engine: Engine): Promise<void> {
     const open = () => engine.openChannel();
-    const report = (error: unknown, entity: string): void => {
-      callSafely('a recoveryFailure listener', () =>
-        this.emit('recoveryFailure', { entity, error }),
-      );
-    };
+    const report = (error: unknown, entity: string): void => this.#report(error, entity);
     for (const channel of this.#channels) {
       try {
         await channel.reopen(open);
@@ -363,6 +364,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         engine.error ??
         new ConnectionError('CONNECTION_LOST', 'the connection was lost during recovery')
       );
+  }
+
+  #report(error: unknown, entity: string): void {
+    callSafely('a recoveryFailure listener', () => this.emit('recoveryFailure', { entity, error }));
   }
 
   /** Closes for good: channels end, waiting operations fail, `close` is emitted. */
