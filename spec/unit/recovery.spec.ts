@@ -1,0 +1,178 @@
+/**
+ * The pure parts of recovery: option checks and defaults, the backoff bounds, which losses are
+ * worth reconnecting for, host list parsing, and the gate where operations wait.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseHost } from '../../lib/connector.js';
+import { AbortError, ConnectionError } from '../../lib/engine/errors.js';
+import {
+  backoffDelay,
+  DisconnectedError,
+  isRecoverable,
+  ReadyGate,
+  resolveRecovery,
+} from '../../lib/recovery.js';
+
+const defaults = resolveRecovery(undefined);
+if (defaults === null) throw new Error('recovery is on by default');
+
+describe('resolveRecovery', () => {
+  it('is on by default, off with false, and fills the defaults', () => {
+    expect(resolveRecovery(false)).toBeNull();
+    expect(defaults).toEqual({
+      initialDelay: 100,
+      maxDelay: 30_000,
+      maxAttempts: Number.POSITIVE_INFINITY,
+      whileDisconnected: 'wait',
+      waitTimeout: 30_000,
+      maxWaitingPublishes: 10_000,
+      maxWaitingBytes: 64 * 1024 * 1024,
+    });
+    expect(resolveRecovery({ maxAttempts: 3, whileDisconnected: 'fail' })).toMatchObject({
+      maxAttempts: 3,
+      whileDisconnected: 'fail',
+    });
+  });
+
+  it.each([
+    [{ initialDelay: -1 }, RangeError],
+    [{ maxDelay: 2 ** 31 }, RangeError],
+    [{ maxAttempts: 0 }, RangeError],
+    [{ maxAttempts: 1.5 }, RangeError],
+    [{ maxWaitingPublishes: -1 }, RangeError],
+    [{ whileDisconnected: 'drop' }, RangeError],
+    ['yes', TypeError],
+  ])('refuses %j', (options, error) => {
+    expect(() => resolveRecovery(options as never)).toThrow(error);
+  });
+});
+
+describe('backoffDelay', () => {
+  it('stays below initialDelay × 2^attempt, capped by maxDelay, and is never negative', () => {
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const bound = Math.min(defaults.maxDelay, defaults.initialDelay * 2 ** attempt);
+      for (let i = 0; i < 50; i++) {
+        const delay = backoffDelay(attempt, defaults);
+        expect(delay).toBeGreaterThanOrEqual(0);
+        expect(delay).toBeLessThan(Math.max(bound, 1));
+      }
+    }
+  });
+
+  it('spreads the delays (jitter): 200 draws of one attempt are not all alike', () => {
+    const draws = new Set(Array.from({ length: 200 }, () => backoffDelay(8, defaults)));
+    expect(draws.size).toBeGreaterThan(50);
+  });
+});
+
+describe('isRecoverable', () => {
+  it.each([
+    ['CONNECTION_LOST', true],
+    ['HEARTBEAT_TIMEOUT', true],
+    ['CONNECTION_FORCED', true],
+    ['INTERNAL_ERROR', true],
+    ['FRAME_ERROR', true],
+    ['ACCESS_REFUSED', false],
+    ['NOT_ALLOWED', false],
+    ['NO_MECHANISM', false],
+    ['CONNECTION_CLOSED', false],
+  ])('%s → %s', (code, expected) => {
+    expect(isRecoverable(new ConnectionError(code, code))).toBe(expected);
+  });
+});
+
+describe('parseHost', () => {
+  it.each([
+    ['rabbit', { hostname: 'rabbit', port: 5672 }],
+    ['rabbit:5673', { hostname: 'rabbit', port: 5673 }],
+    ['10.0.0.2:1', { hostname: '10.0.0.2', port: 1 }],
+    ['[::1]', { hostname: '::1', port: 5672 }],
+    ['[::1]:5674', { hostname: '::1', port: 5674 }],
+  ])('%s', (entry, expected) => {
+    expect(parseHost(entry, 5672)).toEqual(expected);
+  });
+
+  it.each([
+    ['', TypeError],
+    [42, TypeError],
+    ['a:b:c', TypeError],
+    ['host:0', RangeError],
+    ['host:70000', RangeError],
+  ])('refuses %j', (entry, error) => {
+    expect(() => parseHost(entry, 5672)).toThrow(error);
+  });
+});
+
+describe('ReadyGate', () => {
+  const gate = (options = {}) => {
+    const recovery = resolveRecovery(options);
+    if (recovery === null) throw new Error('unreachable');
+    return new ReadyGate(recovery);
+  };
+
+  it('lets operations through while open, holds them while shut, releases them in order', async () => {
+    const g = gate();
+    await expect(g.wait(10, true, undefined)).resolves.toBeUndefined();
+    g.shut(new Error('lost'));
+    const order: number[] = [];
+    const waits = [1, 2, 3].map((n) => g.wait(1, true, undefined).then(() => order.push(n)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    g.reopen();
+    await Promise.all(waits);
+    expect(order).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a publish at once in fail mode, and past the count or byte limits', async () => {
+    const failing = gate({ whileDisconnected: 'fail' });
+    failing.shut(new Error('lost'));
+    await expect(failing.wait(1, true, undefined)).rejects.toBeInstanceOf(DisconnectedError);
+    // Other operations still wait in fail mode: only publishes fail fast.
+    const declare = failing.wait(0, false, undefined);
+    failing.reopen();
+    await expect(declare).resolves.toBeUndefined();
+
+    const bounded = gate({ maxWaitingPublishes: 2, maxWaitingBytes: 100 });
+    bounded.shut(new Error('lost'));
+    const first = bounded.wait(10, true, undefined);
+    const second = bounded.wait(10, true, undefined);
+    await expect(bounded.wait(10, true, undefined)).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    bounded.reopen();
+    await Promise.all([first, second]);
+    bounded.shut(new Error('lost again'));
+    const big = bounded.wait(90, true, undefined);
+    await expect(bounded.wait(11, true, undefined)).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    bounded.reopen();
+    await big;
+  });
+
+  it('gives up after waitTimeout with DISCONNECTED (the cause attached), and on abort', async () => {
+    const g = gate({ waitTimeout: 20 });
+    const lost = new Error('lost');
+    g.shut(lost);
+    const error = await g.wait(1, true, undefined).catch((reason: unknown) => reason);
+    expect(error).toBeInstanceOf(DisconnectedError);
+    expect((error as DisconnectedError).cause).toBe(lost);
+    const controller = new AbortController();
+    const aborted = g.wait(1, true, controller.signal);
+    controller.abort();
+    await expect(aborted).rejects.toBeInstanceOf(AbortError);
+    // Given-up waiters no longer count against the limits.
+    const g2 = gate({ maxWaitingPublishes: 1, waitTimeout: 20 });
+    g2.shut(lost);
+    await g2.wait(1, true, undefined).catch(() => {});
+    const next = g2.wait(1, true, undefined);
+    g2.reopen();
+    await expect(next).resolves.toBeUndefined();
+  });
+
+  it('fails every waiter, and every later operation, when closed for good', async () => {
+    const g = gate();
+    g.shut(new Error('lost'));
+    const waiting = g.wait(1, true, undefined);
+    const closed = new Error('closed');
+    g.close(closed);
+    await expect(waiting).rejects.toBe(closed);
+    await expect(g.wait(0, false, undefined)).rejects.toBe(closed);
+  });
+});
