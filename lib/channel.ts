@@ -218,7 +218,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.state = 'closed';
     this.closeError = error;
     this.unsettled.clear();
-    for (const consumer of [...this.consumers]) consumer.ended(error);
+    for (const consumer of [...this.consumers]) consumer.end(error);
     this.resolveClosed(error);
     callSafely('a close listener', () => this.emit('close', error));
   }
@@ -248,18 +248,24 @@ export class Channel extends EventEmitter<ChannelEvents> {
     report: (error: unknown, what: string) => void,
   ): Promise<void> {
     if (this.state !== 'recovering') return;
-    for (const consumer of [...this.consumers]) {
-      try {
-        await consumer.resume(this.current);
-      } catch (error) {
-        if (!this.connection.isEngineOpen) throw error;
-        report(error, `consumer ${consumer.tag} on queue '${consumer.queue.name}'`);
-        consumer.ended(
-          error instanceof AmqpError ? error : new AmqpError('RECOVERY_FAILED', String(error)),
-        );
-        if (!this.current.isOpen) {
-          this.state = 'recovering';
-          await this.reopen(open);
+    // A refusal closes the channel, and with it the consumers already resumed on it: reopen and
+    // start over with the rest. Each round ends at least one consumer, so this ends.
+    for (let done = false; !done; ) {
+      done = true;
+      for (const consumer of [...this.consumers]) {
+        try {
+          await consumer.resume(this.current);
+        } catch (error) {
+          if (!this.connection.isEngineOpen) throw error;
+          report(error, `consumer ${consumer.tag} on queue '${consumer.queue.name}'`);
+          consumer.end(
+            error instanceof AmqpError ? error : new AmqpError('RECOVERY_FAILED', String(error)),
+          );
+          if (!this.current.isOpen) {
+            await this.reopen(open);
+            done = false;
+            break;
+          }
         }
       }
     }

@@ -309,26 +309,38 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** @internal The broker cancelled the consumer (`error` undefined) or its channel closed. */
   ended(error: AmqpError | undefined): void {
     if (this.state === 'cancelled') return;
-    if (error instanceof ChannelError && this.channel.survives(error)) {
+    if (
+      error instanceof ChannelError &&
+      (this.channel.isRecovering || this.channel.survives(error))
+    ) {
       // The connection recovers, and the consumer with it. What waits was requeued by the broker.
       this.waiting.length = 0;
       this.pump();
       return;
     }
+    this.end(error);
+  }
+
+  /**
+   * @internal The consumer stops for good: the broker cancelled it
+   * (`reason` undefined), its channel closed, or recovery could not start it again.
+   */
+  end(reason: AmqpError | undefined): void {
+    if (this.state === 'cancelled') return;
     const wasActive = this.state !== 'stopping';
     this.state = 'cancelled';
     this.channel.forget(this as Consumer);
     // On a closed channel the broker has requeued them: their tags are stale.
-    if (error !== undefined) this.waiting.length = 0;
+    if (reason !== undefined) this.waiting.length = 0;
     this.pump();
     if (!wasActive) return;
-    const reason =
-      error ??
+    const error =
+      reason ??
       new AmqpError(
         'CONSUMER_CANCELLED',
         `the broker cancelled consumer ${this.tag} (was its queue deleted?)`,
       );
-    callSafely('a cancel listener', () => this.emit('cancel', reason));
+    callSafely('a cancel listener', () => this.emit('cancel', error));
   }
 
   /** Checks the body against the queue's schema; an invalid message is rejected and reported. */
