@@ -234,7 +234,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.current = engine;
     this.attach(engine);
     if (this.settings.confirm) await engine.selectConfirms();
-    if (this.settledInTx !== null) await engine.call('tx.select', {});
+    if (this.settledInTx !== null) {
+      await engine.call('tx.select', {});
+      // What the lost transaction settled went back to the queues with it: nothing to roll back.
+      this.beginTx();
+    }
     for (const qos of this.settings.qos.values()) await engine.call('basic.qos', qos);
   }
 
@@ -484,7 +488,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** @internal A consumer stopped. */
   forget(consumer: Consumer): void {
-    this.consumers.delete(consumer);
+    if (this.consumers.delete(consumer)) this.connection.consumerStopped(consumer.queue.name);
+  }
+
+  /** @internal Whether a consumer of the queue `name` runs on this channel. */
+  consumes(name: string): boolean {
+    for (const consumer of this.consumers) if (consumer.queue.name === name) return true;
+    return false;
   }
 
   /** Closes the channel, for `await using channel = …`. */

@@ -40,7 +40,11 @@ export interface ReconnectAttempt {
 
 /** Something recovery could not bring back; it went on with the rest. */
 export interface RecoveryFailure {
-  /** What it was: `exchange 'x'`, `queue 'q'`, `binding of 'q' to 'x'`, `consumer … on queue 'q'`, `channel 3`. */
+  /**
+   * What it was: `exchange 'x'`, `queue 'q'`, `binding of queue 'q' to exchange 'x'`,
+   * `binding of exchange 'd' to exchange 's'`, `consumer … on queue 'q'`, `channel 3`, or
+   * `connection` when a step failed for another reason than a refusal.
+   */
   readonly entity: string;
   /** Why, usually a `ChannelError` (NOT_FOUND, RESOURCE_LOCKED, PRECONDITION_FAILED). */
   readonly error: unknown;
@@ -187,6 +191,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #gate: ReadyGate;
   #blocked = false;
   #recovering = false;
+  /** When the last recovery ended, and how far its backoff had gone. */
+  #lastRecovery: { at: number; step: number } | undefined;
   #finalError: ConnectionError | undefined;
   #resolveClosed: (error: ConnectionError) => void = () => {};
   /** Stops the recovery loop's pauses and connects when the application closes. */
@@ -291,6 +297,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const recovery = this.#recovery as ResolvedRecovery;
     const stop = this.#stopRecovery.signal;
     let lastError: unknown = lost;
+    // A connection lost again soon after recovering (a broker that drops it after the handshake)
+    // goes on with the longer pauses, rather than hammering at initialDelay forever.
+    const recent = this.#lastRecovery;
+    const carried =
+      recent !== undefined && Date.now() - recent.at < recovery.maxDelay ? recent.step : 0;
     for (let attempt = 0; ; attempt++) {
       if (stop.aborted) return;
       if (attempt >= recovery.maxAttempts) {
@@ -300,7 +311,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const info = {
         attempt: attempt + 1,
         host: this.#connector.nextHost,
-        delay: backoffDelay(attempt, recovery),
+        delay: backoffDelay(carried + attempt, recovery),
       };
       callSafely('a reconnecting listener', () => this.emit('reconnecting', info));
       try {
@@ -325,6 +336,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         continue;
       }
       this.#recovering = false;
+      this.#lastRecovery = { at: Date.now(), step: carried + attempt + 1 };
       if (!this.#blocked) this.#gate.reopen();
       callSafely('a recovered listener', () => this.emit('recovered', info));
       return;
@@ -366,6 +378,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       );
   }
 
+  /** @internal A consumer of queue `name` stopped: the last one takes an auto-delete queue with it. */
+  consumerStopped(name: string): void {
+    for (const channel of this.#channels) if (channel.consumes(name)) return;
+    this.topology.lastConsumerGone(name);
+  }
+
   #report(error: unknown, entity: string): void {
     callSafely('a recoveryFailure listener', () => this.emit('recoveryFailure', { entity, error }));
   }
@@ -398,6 +416,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
     if (!this.isReady) await this.whenReady(0, false, options.signal);
     const engine = await this.#engine.openChannel(options.signal);
+    if (!engine.isOpen) {
+      throw engine.error ?? new ChannelError('CHANNEL_CLOSED', 'the channel closed as it opened');
+    }
     const channel = new Channel(this, engine);
     this.#channels.add(channel);
     channel.once('close', () => this.#channels.delete(channel));

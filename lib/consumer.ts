@@ -313,8 +313,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       error instanceof ChannelError &&
       (this.channel.isRecovering || this.channel.survives(error))
     ) {
-      // The connection recovers, and the consumer with it. What waits was requeued by the broker.
-      this.waiting.length = 0;
+      // The connection recovers, and the consumer with it. What waits was requeued by the broker;
+      // noAck messages were not (the broker counts them delivered), so they still run.
+      if (!this.noAck) this.waiting.length = 0;
       this.pump();
       return;
     }

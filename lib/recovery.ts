@@ -61,6 +61,11 @@ export function resolveRecovery(
   const given = options ?? {};
   checkTimeout(given.initialDelay, 'recovery.initialDelay');
   checkTimeout(given.maxDelay, 'recovery.maxDelay');
+  // 0 would reconnect in a tight loop against a broker that is down.
+  if (given.initialDelay === 0) throw new RangeError('recovery.initialDelay must be at least 1 ms');
+  if ((given.initialDelay ?? 100) > (given.maxDelay ?? 30_000)) {
+    throw new RangeError('recovery.initialDelay must not exceed recovery.maxDelay');
+  }
   checkTimeout(given.waitTimeout, 'recovery.waitTimeout');
   if (given.maxAttempts !== Number.POSITIVE_INFINITY) {
     checkCount(given.maxAttempts, 'recovery.maxAttempts', 1, Number.MAX_SAFE_INTEGER);
@@ -123,6 +128,8 @@ interface Waiter {
  */
 export class ReadyGate {
   private waiters: Waiter[] = [];
+  /** Publishes among the waiters, and their body bytes: what the limits count. */
+  private publishes = 0;
   private bytes = 0;
   private cause: unknown;
   private closed: Error | null = null;
@@ -147,6 +154,7 @@ export class ReadyGate {
     this.cause = undefined;
     const waiters = this.waiters;
     this.waiters = [];
+    this.publishes = 0;
     this.bytes = 0;
     for (const waiter of waiters) waiter.resolve();
   }
@@ -156,6 +164,7 @@ export class ReadyGate {
     this.closed = error;
     const waiters = this.waiters;
     this.waiters = [];
+    this.publishes = 0;
     this.bytes = 0;
     for (const waiter of waiters) waiter.reject(error);
   }
@@ -169,26 +178,28 @@ export class ReadyGate {
     if (this.isOpen) return Promise.resolve();
     const { recovery } = this;
     const options = { cause: this.cause };
+    const state =
+      this.cause instanceof AmqpError && this.cause.code === 'BLOCKED'
+        ? 'the broker blocks the connection'
+        : 'the connection is down';
     if (isPublish) {
       if (recovery.whileDisconnected === 'fail') {
         return Promise.reject(
-          new DisconnectedError(
-            'the connection is down: publish refused (whileDisconnected: fail)',
-            options,
-          ),
+          new DisconnectedError(`${state}: publish refused (whileDisconnected: fail)`, options),
         );
       }
       if (
-        this.waiters.length >= recovery.maxWaitingPublishes ||
+        this.publishes >= recovery.maxWaitingPublishes ||
         this.bytes + bytes > recovery.maxWaitingBytes
       ) {
         return Promise.reject(
           new DisconnectedError(
-            `the connection is down and ${this.waiters.length} publishes (${this.bytes} bytes) already wait for it`,
+            `${state} and ${this.publishes} publishes (${this.bytes} bytes) already wait`,
             options,
           ),
         );
       }
+      this.publishes++;
     }
     const waiter: Waiter = { bytes, resolve: () => {}, reject: () => {} };
     const waiting = new Promise<void>((resolve, reject) => {
@@ -203,10 +214,11 @@ export class ReadyGate {
       if (index >= 0) {
         this.waiters.splice(index, 1);
         this.bytes -= bytes;
+        if (isPublish) this.publishes--;
       }
       if (!(error instanceof TimeoutError)) throw error;
       throw new DisconnectedError(
-        `the connection did not come back within ${recovery.waitTimeout} ms`,
+        `${state}, and it did not change within ${recovery.waitTimeout} ms`,
         options,
       );
     });

@@ -44,12 +44,33 @@ export class Topology {
     this.queues.set(queue, args);
   }
 
-  /** The queue is gone: so are its bindings. */
+  /** The queue is gone: so are its bindings (and an auto-delete exchange they were the last of). */
   removeQueue(name: string): void {
     for (const queue of this.queues.keys()) if (queue.name === name) this.queues.delete(queue);
     for (const binding of this.queueBindings) {
-      if (binding.queue.name === name) this.queueBindings.delete(binding);
+      if (binding.queue.name === name) {
+        this.queueBindings.delete(binding);
+        this.dropIfUnused(binding.exchange);
+      }
     }
+  }
+
+  /**
+   * This connection's last consumer of the queue stopped: an auto-delete
+   * queue is then gone on the broker, and must not come back.
+   */
+  lastConsumerGone(name: string): void {
+    for (const [queue, args] of this.queues) {
+      if (queue.name === name && args.autoDelete) this.removeQueue(name);
+    }
+  }
+
+  /** An auto-delete exchange whose last recorded binding (as source) went is gone on the broker. */
+  private dropIfUnused(exchange: string): void {
+    if (this.exchanges.get(exchange)?.autoDelete !== true) return;
+    for (const binding of this.queueBindings) if (binding.exchange === exchange) return;
+    for (const binding of this.exchangeBindings) if (binding.source === exchange) return;
+    this.removeExchange(exchange);
   }
 
   addQueueBinding(binding: QueueBinding): void {
@@ -57,8 +78,10 @@ export class Topology {
   }
 
   removeQueueBinding(binding: QueueBinding): void {
-    for (const other of this.queueBindings)
+    for (const other of this.queueBindings) {
       if (sameQueueBinding(other, binding)) this.queueBindings.delete(other);
+    }
+    this.dropIfUnused(binding.exchange);
   }
 
   addExchangeBinding(binding: ExchangeBinding): void {
@@ -69,6 +92,7 @@ export class Topology {
     for (const other of this.exchangeBindings) {
       if (sameExchangeBinding(other, binding)) this.exchangeBindings.delete(other);
     }
+    this.dropIfUnused(binding.source);
   }
 
   /**

@@ -90,7 +90,9 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   /** @internal Sends channel.open; resolves when the broker has opened it. */
   async open(signal?: AbortSignal): Promise<void> {
     await this.rpc.call('channel.open', { outOfBand: '' }, { signal });
-    if (this.state === 'opening') this.state = 'open';
+    // A fatal frame right behind open-ok may have closed it already.
+    if (this.state !== 'opening') throw this.unusable();
+    this.state = 'open';
   }
 
   /** Sends a synchronous method and resolves with the broker's reply. */

@@ -125,8 +125,12 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
       this.handshakeFailure = reject;
     });
     failed.catch(() => {});
-    const next = <N extends MethodName>(name: N): Promise<MethodArgs<N>> =>
-      Promise.race([this.nextHandshakeMethod(name), failed]);
+    const next = async <N extends MethodName>(name: N): Promise<MethodArgs<N>> => {
+      const args = await Promise.race([this.nextHandshakeMethod(name), failed]);
+      // A fatal frame in the same chunk as the reply failed the connection after the reply came.
+      if (this.closeError !== null) throw this.closeError;
+      return args;
+    };
     try {
       this.socket.write(PROTOCOL_HEADER);
       const start = await next('connection.start');

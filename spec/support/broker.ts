@@ -38,6 +38,12 @@ export interface StartBrokerOptions {
   startTimeoutMs?: number;
   /** Adds a TLS (`amqps://`) listener on 127.0.0.1 beside the plain AMQP one. */
   tls?: BrokerTlsOptions;
+  /**
+   * The node's Erlang cookie, written to `<dir>/home/.erlang.cookie` (its `rabbitmqctl` reads
+   * the same file). Nodes that share a cookie can form a cluster. Defaults to a fresh one that
+   * Erlang generates at the first start.
+   */
+  erlangCookie?: string;
 }
 
 /**
@@ -74,7 +80,7 @@ export interface Broker {
   readonly distPort: number;
   /** The TLS port on 127.0.0.1 when started with {@link StartBrokerOptions.tls}; else undefined. */
   readonly tlsPort: number | undefined;
-  /** Pid of the `rabbitmq-server` script; the Erlang VM is its child. */
+  /** Pid of the `rabbitmq-server` script (of the latest start); the Erlang VM is its child. */
   readonly pid: number;
   /** The node's temporary folder (data, logs, home); removed by {@link Broker.stop}. */
   readonly dir: string;
@@ -83,6 +89,19 @@ export interface Broker {
    * Resolves with stdout; rejects with a {@link RabbitmqctlError} carrying stderr on failure.
    */
   rabbitmqctl(...args: string[]): Promise<string>;
+  /**
+   * Kills the node as a crash would: SIGKILL to the start script, the Erlang VM and its helpers
+   * at once, no shutdown of any kind (the kernel closes its sockets). Keeps the folder, so that
+   * {@link Broker.restart} can bring the same node back. Resolves once the process has exited;
+   * does nothing when it is not running.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts a node that {@link Broker.kill} killed (or that died) again: same name, ports, cookie
+   * and data, so a cluster member rejoins its cluster. Resolves once it accepts AMQP; rejects
+   * with the tail of its output and logs otherwise (the folder stays until {@link Broker.stop}).
+   */
+  restart(): Promise<void>;
   /**
    * Stops the node gracefully (SIGTERM, then SIGKILL of the whole process tree after 15 s),
    * removes its folder, and stops epmd if this process started it and no node uses it any more.
@@ -672,11 +691,18 @@ async function prepareFolder(
   info: BrokerInfo,
   runAs: RunAs | undefined,
   config: string | undefined,
+  erlangCookie: string | undefined,
 ) {
   const created = [dir];
   for (const sub of ['mnesia', 'log', 'home']) {
     await fs.mkdir(path.join(dir, sub));
     created.push(path.join(dir, sub));
+  }
+  if (erlangCookie !== undefined) {
+    // Erlang refuses a cookie file that others can read.
+    const cookieFile = path.join(dir, 'home', '.erlang.cookie');
+    await fs.writeFile(cookieFile, erlangCookie, { mode: 0o400 });
+    created.push(cookieFile);
   }
   await fs.writeFile(path.join(dir, 'enabled_plugins'), '[].\n');
   if (config !== undefined) {
@@ -766,38 +792,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   });
   const info: BrokerInfo = { nodeName, amqpPort, distPort, env };
 
-  const output = new OutputTail(OUTPUT_LIMIT_BYTES);
+  let output = new OutputTail(OUTPUT_LIMIT_BYTES);
   let node: NodeProcess;
   try {
-    await prepareFolder(dir, info, runAs, config);
-    const child = spawn(tools.server, [], {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
-      ...(runAs ?? {}),
-    });
-    // Assigned before any event can fire: child process events are always emitted later.
-    node = {
-      nodeName,
-      dir,
-      child,
-      pid: 0,
-      exitStatus: undefined,
-      knownDescendants: [],
-      exited: new Promise<void>((resolve) => {
-        child.once('exit', (code, signal) => {
-          node.exitStatus = signal === null ? `exit code ${code}` : `signal ${signal}`;
-          resolve();
-        });
-      }),
-    };
-    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
-    await once(child, 'spawn'); // rejects with the spawn error (ENOENT, EACCES, ...)
-    child.on('error', (error) => output.push(Buffer.from(`\n[harness] ${error.message}\n`)));
-    node.pid = child.pid ?? 0;
-    liveNodes.add(node);
+    await prepareFolder(dir, info, runAs, config, options.erlangCookie);
+    node = await spawnNode(tools.server, info, dir, runAs, output);
   } catch (error) {
     await fs.rm(dir, { recursive: true, force: true });
     await releaseEpmdAfterStop();
@@ -806,12 +805,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     });
   }
 
-  const fail = async (reason: string): Promise<never> => {
+  const failure = async (reason: string): Promise<Error> => {
     const consoleTail = output.lines(TAIL_LINES);
     await terminateProcess(node);
     const logs = await logFileTails(dir);
-    await removeNode(node);
-    await releaseEpmdAfterStop();
     const sections = [
       `RabbitMQ node ${nodeName} (${tools.server}, AMQP port ${amqpPort}, dist port ${distPort}` +
         `${tlsPort === undefined ? '' : `, TLS port ${tlsPort}`}) ${reason}.`,
@@ -819,37 +816,132 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
       consoleTail || '(none)',
       ...logs,
     ];
-    throw new Error(sections.join('\n'));
+    return new Error(sections.join('\n'));
   };
 
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (node.exitStatus !== undefined) {
-      return fail(`exited before accepting AMQP (${node.exitStatus})`);
-    }
-    if (await probeAmqp(amqpPort, HOST, 1_000)) break;
-    if (Date.now() >= deadline) {
-      return fail(`did not accept AMQP on ${HOST}:${amqpPort} within ${timeoutMs / 1000} s`);
-    }
-    await settlesWithin(node.exited, PROBE_INTERVAL_MS);
+  const failed = await awaitAmqp(node, amqpPort, timeoutMs);
+  if (failed !== undefined) {
+    const error = await failure(failed);
+    await removeNode(node);
+    await releaseEpmdAfterStop();
+    throw error;
   }
-  node.knownDescendants = descendants(node.pid);
 
   let stopping: Promise<void> | undefined;
+  let restarting: Promise<void> | undefined;
   return {
     url: `amqp://guest:guest@${HOST}:${amqpPort}/`,
     nodeName,
     amqpPort,
     distPort,
     tlsPort,
-    pid: node.pid,
+    get pid() {
+      return node.pid;
+    },
     dir,
     rabbitmqctl: ctlRunner(tools.ctl, dir, info, runAs),
+    async kill() {
+      if (node.exitStatus === undefined) {
+        killTree(node.pid);
+        await settlesWithin(node.exited, KILL_WAIT_MS);
+      }
+      for (const pid of node.knownDescendants) {
+        if (isAlive(pid)) signalPid(pid, 'SIGKILL');
+      }
+      node.child.stdout?.destroy();
+      node.child.stderr?.destroy();
+    },
+    restart() {
+      restarting ??= (async () => {
+        if (stopping !== undefined) throw new Error(`node ${nodeName} was stopped`);
+        if (node.exitStatus === undefined) {
+          throw new Error(`node ${nodeName} is still running: kill() it before restart()`);
+        }
+        output = new OutputTail(OUTPUT_LIMIT_BYTES);
+        const previous = node;
+        // The old process is gone; the new one takes its place (and its folder) in liveNodes.
+        node = await spawnNode(tools.server, info, dir, runAs, output);
+        liveNodes.delete(previous);
+        const reason = await awaitAmqp(node, amqpPort, timeoutMs);
+        if (reason !== undefined) throw await failure(`did not restart: ${reason}`);
+      })().finally(() => {
+        restarting = undefined;
+      });
+      return restarting;
+    },
     stop() {
-      stopping ??= removeNode(node).finally(() => releaseEpmdAfterStop());
+      // A restart under way finishes (or fails) first, so that its process is the one stopped.
+      stopping ??= (restarting ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => removeNode(node))
+        .finally(() => releaseEpmdAfterStop());
       return stopping;
     },
   };
+}
+
+/**
+ * Spawns `rabbitmq-server` for the node in `dir` and registers it in {@link liveNodes}; its
+ * output goes to `output`. Rejects with the spawn error (ENOENT, EACCES, ...).
+ */
+async function spawnNode(
+  server: string,
+  info: BrokerInfo,
+  dir: string,
+  runAs: RunAs | undefined,
+  output: OutputTail,
+): Promise<NodeProcess> {
+  const child = spawn(server, [], {
+    cwd: dir,
+    env: info.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: false,
+    ...(runAs ?? {}),
+  });
+  // Assigned before any event can fire: child process events are always emitted later.
+  const node: NodeProcess = {
+    nodeName: info.nodeName,
+    dir,
+    child,
+    pid: 0,
+    exitStatus: undefined,
+    knownDescendants: [],
+    exited: new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        node.exitStatus = signal === null ? `exit code ${code}` : `signal ${signal}`;
+        resolve();
+      });
+    }),
+  };
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk));
+  await once(child, 'spawn'); // rejects with the spawn error (ENOENT, EACCES, ...)
+  child.on('error', (error) => output.push(Buffer.from(`\n[harness] ${error.message}\n`)));
+  node.pid = child.pid ?? 0;
+  liveNodes.add(node);
+  return node;
+}
+
+/**
+ * Waits until the node answers AMQP on `port`, then notes its descendants. Resolves with why
+ * it did not (it exited, or the time ran out), or `undefined` once it does.
+ */
+async function awaitAmqp(
+  node: NodeProcess,
+  port: number,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (node.exitStatus !== undefined) return `exited before accepting AMQP (${node.exitStatus})`;
+    if (await probeAmqp(port, HOST, 1_000)) break;
+    if (Date.now() >= deadline) {
+      return `did not accept AMQP on ${HOST}:${port} within ${timeoutMs / 1000} s`;
+    }
+    await settlesWithin(node.exited, PROBE_INTERVAL_MS);
+  }
+  node.knownDescendants = descendants(node.pid);
+  return undefined;
 }
 
 /**
