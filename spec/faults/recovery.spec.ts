@@ -520,6 +520,35 @@ describe('deliveries across a recovery', () => {
     expect((await queueCounts(direct, name))?.messageCount).toBe(0);
   });
 
+  it('a transaction lost with the connection starts afresh: rolling back does not revive stale tags', async () => {
+    const { proxy, connection } = await throughProxy();
+    const channel = await connection.openChannel();
+    const name = uniqueName('rec-tx');
+    deleteLater('queue', name);
+    const queue = await channel.declareQueue(name, { arguments: EXPIRES });
+    await channel.exchange('').publish('in tx', name);
+    await channel.txSelect();
+    const before = await waitFor(() => queue.get(), 5_000, 'the message');
+    before.ack(); // inside the transaction, never committed
+
+    const recovered = nextRecovery(connection);
+    proxy.cut();
+    await recovered;
+    // The lost transaction's ack went with it; a rollback has nothing of it to undo.
+    await channel.txRollback();
+    expect(before.settled).toBe(true);
+    expect(() => before.ack()).toThrow(expect.objectContaining({ code: 'ALREADY_SETTLED' }));
+    // The channel is still transactional: the redelivered message is acked on commit.
+    const again = await waitFor(() => queue.get(), 5_000, 'the redelivery');
+    expect(again.redelivered).toBe(true);
+    again.ack();
+    await channel.txCommit();
+    expect(channel.isOpen).toBe(true);
+    expect((await queueCounts(direct, name))?.messageCount).toBe(0);
+    await channel.close();
+    expect((await queueCounts(direct, name))?.messageCount).toBe(0);
+  });
+
   it('survives a cut while a slow handler runs; its auto-ack is dropped and the message comes back', async () => {
     const { proxy, connection } = await throughProxy();
     const channel = await connection.openChannel();
