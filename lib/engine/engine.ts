@@ -449,10 +449,17 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   private onSocketClose(): void {
     const detail = this.socketError === undefined ? '' : `: ${this.socketError.message}`;
     const during = this.state === 'handshake' ? ' during the handshake' : '';
+    // With TLS 1.3 the broker refuses a client certificate only after our side of the TLS
+    // handshake is done: that is a failure to connect, as it is with TLS 1.2, not a lost connection.
+    const tlsRefusal =
+      this.state === 'handshake' &&
+      String((this.socketError as NodeJS.ErrnoException | undefined)?.code).startsWith('ERR_SSL');
     this.fail(
       new ConnectionError(
-        'CONNECTION_LOST',
-        `the connection to the broker was lost${during}${detail}`,
+        tlsRefusal ? 'CONNECTION_FAILED' : 'CONNECTION_LOST',
+        tlsRefusal
+          ? `the broker refused the TLS connection${detail}`
+          : `the connection to the broker was lost${during}${detail}`,
         undefined,
         {
           cause: this.socketError,

@@ -39,6 +39,18 @@ export interface StartBrokerOptions {
   /** Adds a TLS (`amqps://`) listener on 127.0.0.1 beside the plain AMQP one. */
   tls?: BrokerTlsOptions;
   /**
+   * Plugins to enable at boot, written to the node's `enabled_plugins` file, e.g.
+   * `rabbitmq_auth_mechanism_ssl` (SASL EXTERNAL). They must be installed: Debian's package ships
+   * them all under `/usr/lib/rabbitmq/lib/rabbitmq_server-<version>/plugins`. Defaults to none.
+   */
+  plugins?: string[];
+  /**
+   * More lines for the node's `rabbitmq.conf` (sysctl format), after the TLS ones, e.g.
+   * `auth_mechanisms.1 = EXTERNAL` or `ssl_cert_login_from = common_name`. The file is written,
+   * and passed as `RABBITMQ_CONFIG_FILE`, only when there is TLS or such a line.
+   */
+  extraConfig?: string[];
+  /**
    * The node's Erlang cookie, written to `<dir>/home/.erlang.cookie` (its `rabbitmqctl` reads
    * the same file). Nodes that share a cookie can form a cluster. Defaults to a fresh one that
    * Erlang generates at the first start.
@@ -49,15 +61,18 @@ export interface StartBrokerOptions {
 /**
  * A TLS listener for {@link startBroker}, written as `rabbitmq.conf` in the node's folder and
  * passed as `RABBITMQ_CONFIG_FILE` (an `extraEnv` of that name wins). The broker does not ask
- * for a client certificate (`verify_none`, `fail_if_no_peer_cert = false`).
+ * for a client certificate (`verify_none`, `fail_if_no_peer_cert = false`) unless
+ * {@link BrokerTlsOptions.verifyPeer} says so.
  *
  * The files are PEM and must be readable by the node's user, `rabbitmq` when this process is
  * root: chown them to {@link resolveRunAs}'s uid/gid, folders included. RabbitMQ checks them at
  * boot: a file it cannot read fails the start (`failed_to_prepare_configuration`).
  *
- * Client-certificate tests (SASL EXTERNAL) would add options here for `ssl_options.verify =
- * verify_peer` and `fail_if_no_peer_cert = true`, plus the `rabbitmq_auth_mechanism_ssl` plugin
- * in `enabled_plugins` and `auth_mechanisms.1 = EXTERNAL`.
+ * For SASL EXTERNAL (log in as the client certificate's subject), add `verifyPeer: true`, the
+ * {@link StartBrokerOptions.plugins} `['rabbitmq_auth_mechanism_ssl']` and the
+ * {@link StartBrokerOptions.extraConfig} lines `auth_mechanisms.1 = EXTERNAL` (plus
+ * `auth_mechanisms.2 = PLAIN` to keep user name and password logins) and
+ * `ssl_cert_login_from = common_name`; the user must exist (`rabbitmqctl add_user`).
  */
 export interface BrokerTlsOptions {
   /** TLS port on 127.0.0.1. Defaults to a free port. */
@@ -68,6 +83,11 @@ export interface BrokerTlsOptions {
   keyFile: string;
   /** The CA certificates the broker trusts and sends with its chain (`ssl_options.cacertfile`). */
   caFile: string;
+  /**
+   * Requires a client certificate signed by a CA in {@link caFile}: without one the TLS handshake
+   * fails (`ssl_options.verify = verify_peer`, `fail_if_no_peer_cert = true`). Defaults to false.
+   */
+  verifyPeer?: boolean;
 }
 
 /** A running RabbitMQ node started by {@link startBroker}. */
@@ -673,17 +693,33 @@ interface BrokerInfo {
   env: Record<string, string>;
 }
 
-/** `rabbitmq.conf` (new-style, sysctl format) for a TLS listener; see {@link BrokerTlsOptions}. */
-function tlsConfig(port: number, tls: BrokerTlsOptions): string {
+/** `rabbitmq.conf` lines (new-style, sysctl format) for a TLS listener; see {@link BrokerTlsOptions}. */
+function tlsConfig(port: number, tls: BrokerTlsOptions): string[] {
   return [
     `listeners.ssl.default = ${HOST}:${port}`,
     `ssl_options.cacertfile = ${tls.caFile}`,
     `ssl_options.certfile = ${tls.certFile}`,
     `ssl_options.keyfile = ${tls.keyFile}`,
-    'ssl_options.verify = verify_none',
-    'ssl_options.fail_if_no_peer_cert = false',
-    '',
-  ].join('\n');
+    `ssl_options.verify = ${tls.verifyPeer === true ? 'verify_peer' : 'verify_none'}`,
+    `ssl_options.fail_if_no_peer_cert = ${tls.verifyPeer === true}`,
+  ];
+}
+
+/** The node's `rabbitmq.conf`, or `undefined` when there is nothing to configure. */
+function nodeConfig(tlsPort: number | undefined, options: StartBrokerOptions): string | undefined {
+  const lines = [
+    ...(options.tls === undefined ? [] : tlsConfig(tlsPort ?? 0, options.tls)),
+    ...(options.extraConfig ?? []),
+  ];
+  return lines.length === 0 ? undefined : `${lines.join('\n')}\n`;
+}
+
+/** The `enabled_plugins` file: an Erlang list of plugin names. @throws TypeError for a bad name. */
+function enabledPlugins(plugins: readonly string[]): string {
+  for (const plugin of plugins) {
+    if (!/^[a-z][a-z0-9_]*$/.test(plugin)) throw new TypeError(`not a plugin name: '${plugin}'`);
+  }
+  return `[${plugins.join(',')}].\n`;
 }
 
 async function prepareFolder(
@@ -692,6 +728,7 @@ async function prepareFolder(
   runAs: RunAs | undefined,
   config: string | undefined,
   erlangCookie: string | undefined,
+  plugins: string,
 ) {
   const created = [dir];
   for (const sub of ['mnesia', 'log', 'home']) {
@@ -704,7 +741,7 @@ async function prepareFolder(
     await fs.writeFile(cookieFile, erlangCookie, { mode: 0o400 });
     created.push(cookieFile);
   }
-  await fs.writeFile(path.join(dir, 'enabled_plugins'), '[].\n');
+  await fs.writeFile(path.join(dir, 'enabled_plugins'), plugins);
   if (config !== undefined) {
     await fs.writeFile(path.join(dir, CONFIG_FILE), config);
     created.push(path.join(dir, CONFIG_FILE));
@@ -773,6 +810,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const distPort = options.distPort ?? free.shift() ?? 0;
   const tlsPort = options.tls === undefined ? undefined : (options.tls.port ?? free.shift() ?? 0);
   const timeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
+  const plugins = enabledPlugins(options.plugins ?? []);
 
   installExitHooks();
   await noteEpmdBeforeStart();
@@ -783,7 +821,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     await releaseEpmdAfterStop();
     throw error;
   }
-  const config = options.tls === undefined ? undefined : tlsConfig(tlsPort ?? 0, options.tls);
+  const config = nodeConfig(tlsPort, options);
   const configEnv =
     config === undefined ? {} : { RABBITMQ_CONFIG_FILE: path.join(dir, CONFIG_FILE) };
   const env = nodeEnvironment(dir, nodeName, amqpPort, distPort, {
@@ -795,7 +833,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   let output = new OutputTail(OUTPUT_LIMIT_BYTES);
   let node: NodeProcess;
   try {
-    await prepareFolder(dir, info, runAs, config, options.erlangCookie);
+    await prepareFolder(dir, info, runAs, config, options.erlangCookie, plugins);
     node = await spawnNode(tools.server, info, dir, runAs, output);
   } catch (error) {
     await fs.rm(dir, { recursive: true, force: true });
