@@ -361,15 +361,17 @@ export function redactUrl(url: string): string {
 /**
  * A one-line description of where the options lead, without the password:
  * `amqp://guest@localhost:5672/%2F` (`amqps://` when TLS is on; the user name
- * and vhost are percent-encoded as in a URL).
+ * and vhost are percent-encoded as in a URL; no user name with EXTERNAL,
+ * where the client certificate names the user).
  */
 export function describeEndpoint(options: ResolvedOptions): string {
   const scheme = options.tls === undefined ? 'amqp' : 'amqps';
   const host = options.hostname.includes(':')
     ? `[${options.hostname.replaceAll('%', '%25')}]`
     : encodeURIComponent(options.hostname);
-  const user = encodeURIComponent(options.username);
-  return `${scheme}://${user}@${host}:${options.port}/${encodeURIComponent(options.vhost)}`;
+  // With EXTERNAL the certificate says who logs in, not the user name.
+  const user = options.mechanism === 'EXTERNAL' ? '' : `${encodeURIComponent(options.username)}@`;
+  return `${scheme}://${user}${host}:${options.port}/${encodeURIComponent(options.vhost)}`;
 }
 
 /** The options the caller gave, checked; absent ones are `undefined`. */

@@ -688,6 +688,12 @@ describe('describeEndpoint', () => {
     expectNoSecret(describeEndpoint(resolveOptions({ password: SECRET, tls: true })));
   });
 
+  test('no user name with EXTERNAL: the client certificate names the user', () => {
+    expect(describeEndpoint(resolveOptions('amqps://host?auth_mechanism=external'))).toBe(
+      'amqps://host:5671/%2F',
+    );
+  });
+
   test('amqps when TLS is on', () => {
     expect(describeEndpoint(resolveOptions('amqps://host'))).toBe('amqps://guest@host:5671/%2F');
     expect(describeEndpoint(resolveOptions({ tls: { ca: 'x' }, port: 6000 }))).toBe(
