@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Connection,
   ConnectionError,
@@ -37,6 +37,7 @@ import { waitFor } from '../support/amqp-helpers.js';
 import { type Broker, startBroker } from '../support/broker.js';
 import {
   closedPort,
+  connectionPid,
   FakeServer,
   rejectionOf,
   rejectionReason,
@@ -45,22 +46,15 @@ import {
   watch,
   within,
 } from '../support/fault-helpers.js';
+import { useFaultSuite } from '../support/fault-suite.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 /** Quick reconnects, so that a test spends its time on the fault, not on backoff. */
 const FAST: RecoveryOptions = { initialDelay: 50, maxDelay: 300 };
 
 let broker: Broker;
-/** Undone after each test, last first: connections, proxies, fake servers, broker settings. */
-const cleanups: (() => Promise<unknown>)[] = [];
-/** Unhandled rejections and uncaught exceptions seen during the current test. */
-const faults: string[] = [];
-const onRejection = (reason: unknown): void => {
-  faults.push(`unhandledRejection: ${inspect(reason)}`);
-};
-const onException = (error: unknown): void => {
-  faults.push(`uncaughtException: ${inspect(error)}`);
-};
+/** `later` undoes, after each test, what it made: connections, proxies, fake servers, broker settings. */
+const { later } = useFaultSuite({ failOnWarrenWarnings: false });
 
 beforeAll(async () => {
   broker = await startBroker();
@@ -70,28 +64,10 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-beforeEach(() => {
-  faults.length = 0;
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-});
-
-afterEach(async () => {
-  try {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-    // A rejection nobody handled is reported once the microtask queue has drained.
-    await sleep(50);
-    expect(faults, 'unhandled rejections / uncaught exceptions').toEqual([]);
-  } finally {
-    process.off('unhandledRejection', onRejection);
-    process.off('uncaughtException', onException);
-  }
-});
-
 /** A connection closed after the test. */
 async function own(connecting: Promise<Connection>): Promise<Connection> {
   const connection = await connecting;
-  cleanups.push(() => connection.close());
+  later(() => connection.close());
   return connection;
 }
 
@@ -134,29 +110,9 @@ function next<E extends keyof ConnectionEvents>(
   });
 }
 
-/**
- * The broker's pid of the connection whose `connection_name` is `name` (RabbitMQ 3.10 lists it
- * among the client properties, as Erlang terms).
- */
-async function connectionPid(name: string): Promise<string> {
-  const listing = await broker.rabbitmqctl(
-    '-q',
-    '--no-table-headers',
-    'list_connections',
-    'pid',
-    'client_properties',
-  );
-  const line = listing.split('\n').find((row) => row.includes(`{"connection_name","${name}"}`));
-  const pid = line?.split('\t')[0];
-  if (pid === undefined || !pid.startsWith('<')) {
-    throw new Error(`no connection named ${name} in:\n${listing}`);
-  }
-  return pid;
-}
-
 /** Has the broker close the connection named `name` (or with broker pid `pid`), as an operator would. */
 async function forceClose(name: string, reason: string, pid?: string): Promise<void> {
-  await broker.rabbitmqctl('close_connection', pid ?? (await connectionPid(name)), reason);
+  await broker.rabbitmqctl('close_connection', pid ?? (await connectionPid(broker, name)), reason);
 }
 
 /** What `rabbitmqctl list_queues` says about `queue`: ready messages and consumers. */
@@ -223,7 +179,7 @@ describe('rabbitmqctl close_connection (CONNECTION_FORCED 320)', () => {
     const channelRecovered = new Promise<void>((resolve) => channel.once('recovered', resolve));
     await channel.exchange('').publish('before', queue.name);
     await waitFor(() => received.length === 1, 5_000, 'the first delivery');
-    const pidBefore = await connectionPid(name);
+    const pidBefore = await connectionPid(broker, name);
 
     const recovered = next(connection, 'recovered');
     await forceClose(name, 'operator closed it', pidBefore);
@@ -241,7 +197,7 @@ describe('rabbitmqctl close_connection (CONNECTION_FORCED 320)', () => {
     expect(connection.isOpen).toBe(true);
     expect(channel.isOpen).toBe(true);
     // The broker sees a new connection under the same name, and the consumer back on the queue.
-    expect(await connectionPid(name)).not.toBe(pidBefore);
+    expect(await connectionPid(broker, name)).not.toBe(pidBefore);
     expect((await queueInfo(queue.name)).consumers).toBe(1);
 
     await within(channel.exchange('').publish('after', queue.name), 5_000, 'the confirm');
@@ -287,7 +243,7 @@ describe('the broker application restarts (stop_app, start_app)', () => {
         await sleep(5);
       }
     })();
-    cleanups.push(async () => {
+    later(async () => {
       keepPublishing = false;
       await publisher;
     });
@@ -300,8 +256,12 @@ describe('the broker application restarts (stop_app, start_app)', () => {
       stopped = true;
       const [consumerLoss, publisherLoss] = await within(lost, 10_000, 'both disconnecting');
       for (const loss of [consumerLoss, publisherLoss]) {
-        expect(loss).toMatchObject({ code: 'CONNECTION_FORCED', replyCode: 320 });
-        expect(loss.replyText).toContain('shutdown');
+        // RabbitMQ says goodbye (320); under load it may drop a busy connection's socket first.
+        expect(['CONNECTION_FORCED', 'CONNECTION_LOST']).toContain(loss.code);
+        if (loss.code === 'CONNECTION_FORCED') {
+          expect(loss).toMatchObject({ replyCode: 320 });
+          expect(loss.replyText).toContain('shutdown');
+        }
       }
 
       // Published while the broker is down: they wait for it (whileDisconnected 'wait').
@@ -403,7 +363,7 @@ describe('no reconnect storm on ACCESS_REFUSED', () => {
     const user = await addUser(oldPassword);
     // A proxy the test owns counts the TCP connections the client makes.
     const proxy = await TcpProxy.for(broker.url);
-    cleanups.push(() => proxy.close());
+    later(() => proxy.close());
     const name = uniqueName('refused');
     const connection = await own(
       connect(proxy.url(urlWith({ username: user, password: oldPassword })), {
@@ -635,7 +595,7 @@ describe('the password never shows on an error path of connect', () => {
   it('CONNECT_TIMEOUT (a server that accepts and says nothing)', async () => {
     const server = new FakeServer();
     const port = await server.listen();
-    cleanups.push(() => server.close());
+    later(() => server.close());
     await expectRedactedRejection(
       connect(`amqp://guest:${secret}@127.0.0.1:${port}/`, { connectionTimeout: 300 }),
       'CONNECT_TIMEOUT',
@@ -706,7 +666,7 @@ describe('the password never shows on an error path of connect', () => {
 
   it('recovery that gives up (RECOVERY_FAILED): no event argument and no error shows it', async () => {
     const proxy = await TcpProxy.for(broker.url);
-    cleanups.push(() => proxy.close());
+    later(() => proxy.close());
     const connection = await own(
       connect(proxy.url(urlWith({ username: user, password: secret })), {
         recovery: { ...FAST, maxAttempts: 2 },
@@ -850,7 +810,7 @@ class FakeBroker {
   static async start(trailers: Trailers = {}): Promise<FakeBroker> {
     const fake = new FakeBroker(trailers);
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => fake.close());
+    later(() => fake.close());
     return fake;
   }
 
@@ -1086,7 +1046,7 @@ describe('malformed frames from a fake broker', () => {
     const settled = await within(outcome.result, 5_000, 'connect settling');
     if (settled.status === 'fulfilled') {
       const connection = settled.value;
-      cleanups.push(() => connection.close());
+      later(() => connection.close());
       // Acceptable only if the connection then reports what happened.
       const error = await within(connection.closed, 5_000, 'the connection closing');
       expect(error.code, 'the close reason of the connection connect() handed out').toBe(

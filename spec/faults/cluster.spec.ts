@@ -3,8 +3,10 @@
  * holds the connection crashes and warren moves to another one with its quorum queue and
  * consumer; then the figure, 50,000 confirmed messages through a dozen connection cuts and a node
  * crash, with nothing confirmed lost.
+ *
+ * Every test also fails when the process saw an unhandled rejection or an uncaught exception.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AmqpError,
   type Channel,
@@ -16,20 +18,14 @@ import {
 import { queueCounts, uniqueName, waitFor } from '../support/amqp-helpers.js';
 import { type Cluster, startCluster } from '../support/cluster.js';
 import { sleep, within } from '../support/fault-helpers.js';
+import { useFaultSuite } from '../support/fault-suite.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const QUORUM = { durable: true, arguments: { 'x-queue-type': 'quorum' } } as const;
 const RECOVERY = { initialDelay: 50, maxDelay: 500 } as const;
 
 let cluster: Cluster;
-const cleanups: (() => Promise<void>)[] = [];
-const unexpected: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unexpected.push(reason);
-};
-const onUncaught = (error: Error): void => {
-  unexpected.push(error);
-};
+const { later } = useFaultSuite({ failOnWarrenWarnings: false });
 
 beforeAll(async () => {
   cluster = await startCluster(3);
@@ -38,19 +34,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
-});
-
-beforeEach(() => {
-  unexpected.length = 0;
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtException', onUncaught);
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  process.off('unhandledRejection', onUnhandled);
-  process.off('uncaughtException', onUncaught);
-  expect(unexpected, 'unhandled rejections and uncaught exceptions').toEqual([]);
 });
 
 /** `127.0.0.1:<port>`, as `hosts` takes it. */
@@ -62,7 +45,7 @@ function hostOf(url: string): string {
 /** Connects and closes the connection after the test. */
 async function connectFor(url: string, hosts: string[]): Promise<Connection> {
   const connection = await connect(url, { hosts, recovery: RECOVERY });
-  cleanups.push(() => connection.close());
+  later(() => connection.close());
   return connection;
 }
 
@@ -93,7 +76,7 @@ describe('a three-node cluster', () => {
     const [urlA, urlB, urlC] = cluster.urls as [string, string, string];
     // The next test wants three nodes again, whatever happens here.
     let restarted = false;
-    cleanups.push(async () => {
+    later(async () => {
       if (!restarted) await cluster.restart(0);
     });
     const connection = await connectFor(urlA, [hostOf(urlB), hostOf(urlC)]);
@@ -171,7 +154,7 @@ describe('a three-node cluster', () => {
     const began = performance.now();
 
     const proxies = await Promise.all(cluster.urls.map((url) => TcpProxy.for(url)));
-    cleanups.push(async () => {
+    later(async () => {
       await Promise.all(proxies.map((proxy) => proxy.close()));
     });
     const proxied = proxies.map((proxy, i) => proxy.url(cluster.urls[i] as string));

@@ -9,114 +9,29 @@
  * Every test also fails when the process saw an unhandled rejection, an uncaught exception or a
  * warren warning while it ran.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   AmqpError,
   type Channel,
   ChannelError,
-  type ConnectCallOptions,
   type Connection,
   ConnectionError,
-  type ConnectionEvents,
-  connect,
   DisconnectedError,
   type IncomingMessage,
   PublishUnconfirmedError,
-  type RecoveryOptions,
 } from '../../lib/index.js';
 import { drain, queueCounts, queueExists, uniqueName, waitFor } from '../support/amqp-helpers.js';
 import { rejectionReason, sleep, type Watched, watch, within } from '../support/fault-helpers.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import { EXPIRES, nextEvent, useFaultSuite, useProxiedBroker } from '../support/fault-suite.js';
+import type { TcpProxy } from '../support/tcp-proxy.js';
 
-const brokerUrl = inject('amqpUrl');
-const cleanups: (() => Promise<void>)[] = [];
-/** Queues that are not exclusive go away by themselves a minute after their last use, should a test fail. */
-const EXPIRES = { 'x-expires': 60_000 };
-
-/** A connection straight to the broker, not through any proxy: the test's view of the broker. */
-let direct: Connection;
-
-beforeAll(async () => {
-  direct = await connect(brokerUrl, { recovery: false });
-});
-
-afterAll(async () => {
-  await direct.close();
-});
-
-// ------------------------------------------------------------------------------------------------
-// What the process saw while a test ran
-// ------------------------------------------------------------------------------------------------
-
-const processFaults: { kind: string; error: unknown }[] = [];
-const warrenWarnings: Error[] = [];
-const onRejection = (error: unknown): void => {
-  processFaults.push({ kind: 'unhandledRejection', error });
-};
-const onException = (error: unknown): void => {
-  processFaults.push({ kind: 'uncaughtException', error });
-};
-const onWarning = (warning: Error): void => {
-  if (String((warning as { code?: unknown }).code).startsWith('WARREN_')) {
-    warrenWarnings.push(warning);
-  }
-};
-
-beforeEach(() => {
-  processFaults.length = 0;
-  warrenWarnings.length = 0;
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-  process.on('warning', onWarning);
-});
-
-afterEach(async () => {
-  try {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-    // A rejection left unhandled by the cleanup is reported on a later turn.
-    await sleep(20);
-  } finally {
-    process.off('unhandledRejection', onRejection);
-    process.off('uncaughtException', onException);
-    process.off('warning', onWarning);
-  }
-  expect(processFaults, 'unhandled rejections and uncaught exceptions').toEqual([]);
-  expect(
-    warrenWarnings.map((warning) => warning.message),
-    'warren warnings',
-  ).toEqual([]);
-});
+const { later } = useFaultSuite();
+const broker = useProxiedBroker(inject('amqpUrl'), later);
+const { throughProxy, directChannel, deleteLater } = broker;
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
 // ------------------------------------------------------------------------------------------------
-
-/** A proxy to the broker and a connection through it with quick recovery, both closed after the test. */
-async function throughProxy(
-  recovery: RecoveryOptions = {},
-  options: ConnectCallOptions = {},
-): Promise<{ proxy: TcpProxy; connection: Connection }> {
-  const proxy = await TcpProxy.for(brokerUrl);
-  cleanups.push(() => proxy.close());
-  const connection = await connect(proxy.url(brokerUrl), {
-    ...options,
-    recovery: { initialDelay: 50, maxDelay: 500, ...recovery },
-  });
-  cleanups.push(() => connection.close());
-  return { proxy, connection };
-}
-
-/** Resolves with the arguments of the next `name` event; fails after `ms` rather than hang. */
-function nextEvent<K extends keyof ConnectionEvents>(
-  connection: Connection,
-  name: K,
-  ms = 15_000,
-): Promise<ConnectionEvents[K]> {
-  const happened = new Promise<ConnectionEvents[K]>((resolve) => {
-    connection.once(name, ((...args: ConnectionEvents[K]) => resolve(args)) as never);
-  });
-  return within(happened, ms, `the connection's '${name}' event`);
-}
 
 /**
  * Takes the broker away: new connections are refused, and the open one is cut. Resolves once
@@ -150,25 +65,9 @@ async function restore(proxy: TcpProxy, connection: Connection): Promise<void> {
 /** A queue that is not exclusive (the direct connection can look at it), deleted after the test. */
 async function ownQueue(channel: Channel, prefix: string, durable = false): Promise<string> {
   const name = uniqueName(prefix);
-  cleanups.push(async () => {
-    const cleaner = await direct.openChannel();
-    try {
-      await cleaner.queue(name).delete();
-    } finally {
-      if (cleaner.isOpen) await cleaner.close();
-    }
-  });
+  deleteLater('queue', name);
   await channel.declareQueue(name, { durable, arguments: EXPIRES });
   return name;
-}
-
-/** A channel of the direct connection, closed after the test. */
-async function directChannel(confirm = false): Promise<Channel> {
-  const channel = await direct.openChannel({ confirm });
-  cleanups.push(async () => {
-    if (channel.isOpen) await channel.close();
-  });
-  return channel;
 }
 
 /** The texts of every message in queue `name`, taken (no-ack) over the direct connection. */
@@ -253,7 +152,7 @@ describe('publishes awaiting confirms when the connection is cut', () => {
       'republishing the unconfirmed',
     );
 
-    const total = (await queueCounts(direct, name))?.messageCount ?? 0;
+    const total = (await queueCounts(broker.direct, name))?.messageCount ?? 0;
     const seen = new Map<number, number>();
     const consumer = await directChannel();
     let taken = 0;
@@ -293,7 +192,7 @@ describe('publishes while the connection is down', () => {
     );
     await sleep(300);
     expect(publishes.filter((publish) => publish.settled)).toEqual([]);
-    expect(await queueCounts(direct, name)).toEqual({ messageCount: 0, consumerCount: 0 });
+    expect(await queueCounts(broker.direct, name)).toEqual({ messageCount: 0, consumerCount: 0 });
 
     await restore(proxy, connection);
     await expectFulfilled(publishes, 10_000, 'the waiting publishes');
@@ -301,7 +200,7 @@ describe('publishes while the connection is down', () => {
   });
 
   it("with whileDisconnected: 'fail', reject at once with DISCONNECTED", async () => {
-    const { proxy, connection } = await throughProxy({ whileDisconnected: 'fail' });
+    const { proxy, connection } = await throughProxy({ recovery: { whileDisconnected: 'fail' } });
     const channel = await connection.openChannel({ confirm: true });
     const name = await ownQueue(channel, 'pub-fail');
     await outage(proxy, connection);
@@ -318,7 +217,7 @@ describe('publishes while the connection is down', () => {
   });
 
   it('with waitTimeout: 200, reject with DISCONNECTED once the timeout has passed', async () => {
-    const { proxy, connection } = await throughProxy({ waitTimeout: 200 });
+    const { proxy, connection } = await throughProxy({ recovery: { waitTimeout: 200 } });
     const channel = await connection.openChannel({ confirm: true });
     const name = await ownQueue(channel, 'pub-timeout');
     await outage(proxy, connection);
@@ -338,7 +237,7 @@ describe('publishes while the connection is down', () => {
   });
 
   it('with maxWaitingPublishes: 5, reject the 6th at once; the first 5 go through later', async () => {
-    const { proxy, connection } = await throughProxy({ maxWaitingPublishes: 5 });
+    const { proxy, connection } = await throughProxy({ recovery: { maxWaitingPublishes: 5 } });
     const channel = await connection.openChannel({ confirm: true });
     const name = await ownQueue(channel, 'pub-count');
     await outage(proxy, connection);
@@ -356,7 +255,7 @@ describe('publishes while the connection is down', () => {
   });
 
   it('with maxWaitingBytes, reject the publish that would go over at once; the others go through later', async () => {
-    const { proxy, connection } = await throughProxy({ maxWaitingBytes: 1_000 });
+    const { proxy, connection } = await throughProxy({ recovery: { maxWaitingBytes: 1_000 } });
     const channel = await connection.openChannel({ confirm: true });
     const name = await ownQueue(channel, 'pub-bytes');
     await outage(proxy, connection);
@@ -395,11 +294,7 @@ describe('other operations while the connection is down', () => {
     await publisher.exchange('').publish('fetched later', name);
 
     const declaredName = uniqueName('ops-declared');
-    cleanups.push(async () => {
-      const cleaner = await direct.openChannel();
-      await cleaner.queue(declaredName).delete();
-      await cleaner.close();
-    });
+    deleteLater('queue', declaredName);
     const declare = watch(channel.declareQueue(declaredName, { arguments: EXPIRES }));
     const get = watch(channel.queue(name).get());
     const opened = watch(connection.openChannel());
@@ -413,7 +308,7 @@ describe('other operations while the connection is down', () => {
       'the waiting operations',
     );
     expect(declared.status).toBe('fulfilled');
-    expect(await queueExists(direct, declaredName)).toBe(true);
+    expect(await queueExists(broker.direct, declaredName)).toBe(true);
     expect(fetched.status).toBe('fulfilled');
     const message = fetched.status === 'fulfilled' ? fetched.value : null;
     expect(message?.text()).toBe('fetched later');
@@ -422,7 +317,7 @@ describe('other operations while the connection is down', () => {
     if (newChannel.status === 'fulfilled') expect(newChannel.value.isOpen).toBe(true);
     // The ack went through on the recovered channel: nothing is left once it closes.
     await channel.close();
-    expect((await queueCounts(direct, name))?.messageCount).toBe(0);
+    expect((await queueCounts(broker.direct, name))?.messageCount).toBe(0);
   });
 });
 
@@ -443,7 +338,7 @@ describe('request/reply across a cut', () => {
       if (text === 'slow') await slow;
       return `echo ${text}`;
     });
-    cleanups.push(async () => {
+    later(async () => {
       releaseSlow();
       await server.cancel();
       await serverChannel.queue(serviceName).delete();

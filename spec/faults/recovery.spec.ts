@@ -9,15 +9,13 @@
  * Every test also fails when the process saw an unhandled rejection, an uncaught exception or a
  * warren warning while it ran.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   type AmqpError,
   type Channel,
   ChannelError,
-  type ConnectCallOptions,
   type Connection,
   type ConnectionError,
-  type ConnectionEvents,
   connect,
   type Exchange,
   type IncomingMessage,
@@ -41,116 +39,21 @@ import {
   watch,
   within,
 } from '../support/fault-helpers.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
+import {
+  EXPIRES,
+  nextEvent,
+  nextRecovery,
+  useFaultSuite,
+  useProxiedBroker,
+} from '../support/fault-suite.js';
 
-const brokerUrl = inject('amqpUrl');
-const cleanups: (() => Promise<void>)[] = [];
-/** Queues that are not exclusive go away by themselves a minute after their last use, should a test fail. */
-const EXPIRES = { 'x-expires': 60_000 };
-
-/** A connection straight to the broker, not through any proxy: the test's view of the broker. */
-let direct: Connection;
-
-beforeAll(async () => {
-  direct = await connect(brokerUrl, { recovery: false });
-});
-
-afterAll(async () => {
-  await direct.close();
-});
-
-// ------------------------------------------------------------------------------------------------
-// What the process saw while a test ran
-// ------------------------------------------------------------------------------------------------
-
-const processFaults: { kind: string; error: unknown }[] = [];
-const warrenWarnings: Error[] = [];
-const onRejection = (error: unknown): void => {
-  processFaults.push({ kind: 'unhandledRejection', error });
-};
-const onException = (error: unknown): void => {
-  processFaults.push({ kind: 'uncaughtException', error });
-};
-const onWarning = (warning: Error): void => {
-  if (String((warning as { code?: unknown }).code).startsWith('WARREN_')) {
-    warrenWarnings.push(warning);
-  }
-};
-
-beforeEach(() => {
-  processFaults.length = 0;
-  warrenWarnings.length = 0;
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-  process.on('warning', onWarning);
-});
-
-afterEach(async () => {
-  try {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-    // A rejection left unhandled by the cleanup is reported on a later turn.
-    await sleep(20);
-  } finally {
-    process.off('unhandledRejection', onRejection);
-    process.off('uncaughtException', onException);
-    process.off('warning', onWarning);
-  }
-  expect(processFaults, 'unhandled rejections and uncaught exceptions').toEqual([]);
-  expect(
-    warrenWarnings.map((warning) => warning.message),
-    'warren warnings',
-  ).toEqual([]);
-});
+const { later } = useFaultSuite();
+const broker = useProxiedBroker(inject('amqpUrl'), later);
+const { newProxy, connectThrough, throughProxy, directChannel, deleteLater } = broker;
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
 // ------------------------------------------------------------------------------------------------
-
-/** A proxy to the broker, closed after the test. */
-async function newProxy(): Promise<TcpProxy> {
-  const proxy = await TcpProxy.for(brokerUrl);
-  cleanups.push(() => proxy.close());
-  return proxy;
-}
-
-/** Connects through `proxy` with quick recovery (unless `options` says otherwise); closed after the test. */
-async function connectThrough(
-  proxy: TcpProxy,
-  options: ConnectCallOptions = {},
-): Promise<Connection> {
-  const connection = await connect(proxy.url(brokerUrl), {
-    recovery: { initialDelay: 50, maxDelay: 500 },
-    ...options,
-  });
-  cleanups.push(() => connection.close());
-  return connection;
-}
-
-/** A proxy to the broker and a connection through it, both closed after the test. */
-async function throughProxy(
-  options: ConnectCallOptions = {},
-): Promise<{ proxy: TcpProxy; connection: Connection }> {
-  const proxy = await newProxy();
-  const connection = await connectThrough(proxy, options);
-  return { proxy, connection };
-}
-
-/** Resolves with the arguments of the next `name` event; fails after `ms` rather than hang. */
-function nextEvent<K extends keyof ConnectionEvents>(
-  connection: Connection,
-  name: K,
-  ms = 15_000,
-): Promise<ConnectionEvents[K]> {
-  const happened = new Promise<ConnectionEvents[K]>((resolve) => {
-    connection.once(name, ((...args: ConnectionEvents[K]) => resolve(args)) as never);
-  });
-  return within(happened, ms, `the connection's '${name}' event`);
-}
-
-/** Resolves with the next `recovered` event. */
-function nextRecovery(connection: Connection): Promise<ReconnectAttempt> {
-  return nextEvent(connection, 'recovered').then(([attempt]) => attempt);
-}
 
 /** What a connection reported, in order. */
 interface Recorded {
@@ -177,21 +80,6 @@ function record(connection: Connection): Recorded {
     recorded.events.push(`close ${error.code}`);
   });
   return recorded;
-}
-
-/** Deletes a queue or an exchange after the test, over the direct connection; gone already is fine. */
-function deleteLater(kind: 'queue' | 'exchange', name: string): void {
-  cleanups.push(async () => {
-    const channel = await direct.openChannel();
-    try {
-      if (kind === 'queue') await channel.queue(name).delete();
-      else await channel.exchange(name).delete();
-    } catch (error) {
-      if ((error as ChannelError).replyCode !== 404) throw error;
-    } finally {
-      if (channel.isOpen) await channel.close();
-    }
-  });
 }
 
 /** Declares a direct exchange that recovery must declare again, deleted after the test. */
@@ -221,15 +109,6 @@ async function boundConsumer(
     message.ack();
   });
   return { channel, exchange, queue, inbox };
-}
-
-/** A channel of the direct connection, closed after the test. */
-async function directChannel(confirm = false): Promise<Channel> {
-  const channel = await direct.openChannel({ confirm });
-  cleanups.push(async () => {
-    if (channel.isOpen) await channel.close();
-  });
-  return channel;
 }
 
 /** Waits for `count` texts in `inbox`, more patiently than {@link Inbox.until}. */
@@ -364,8 +243,12 @@ describe('what recovery declares again', () => {
     await exchange.publish('after', 'key');
     expect(await received(inbox, 1)).toEqual(['after']);
     // The old queue died with the old connection; the new one exists (exclusive to ours).
-    await waitFor(async () => !(await queueExists(direct, oldName)), 10_000, 'the old queue gone');
-    expect(await queueExists(direct, queue.name)).toBe(true);
+    await waitFor(
+      async () => !(await queueExists(broker.direct, oldName)),
+      10_000,
+      'the old queue gone',
+    );
+    expect(await queueExists(broker.direct, queue.name)).toBe(true);
   });
 
   it('brings back an exclusive named queue, which died with the old connection, and its consumer', async () => {
@@ -386,7 +269,11 @@ describe('what recovery declares again', () => {
     proxy.refuse(true);
     proxy.cut();
     await disconnected;
-    await waitFor(async () => !(await queueExists(direct, name)), 10_000, 'the old queue gone');
+    await waitFor(
+      async () => !(await queueExists(broker.direct, name)),
+      10_000,
+      'the old queue gone',
+    );
     const recovered = nextRecovery(connection);
     proxy.refuse(false);
     await recovered;
@@ -398,7 +285,7 @@ describe('what recovery declares again', () => {
     await other.exchange('').publish('from elsewhere', name);
     expect(await received(inbox, 1)).toEqual(['from elsewhere']);
     // Exclusive to our recovered connection: locked for the other one.
-    const probe = await direct.openChannel();
+    const probe = await broker.direct.openChannel();
     const locked = await rejectionReason(watch(probe.declareQueue(name, { passive: true })));
     expect((locked as ChannelError).replyCode).toBe(405);
   });
@@ -431,9 +318,9 @@ describe('what recovery declares again', () => {
     await recovered;
 
     expect(recorded.failures).toEqual([]);
-    expect(await queueExists(direct, goneQueueName)).toBe(false);
-    expect(await exchangeExists(direct, goneExchange.name)).toBe(false);
-    expect((await queueCounts(direct, keptName))?.consumerCount).toBe(0);
+    expect(await queueExists(broker.direct, goneQueueName)).toBe(false);
+    expect(await exchangeExists(broker.direct, goneExchange.name)).toBe(false);
+    expect((await queueCounts(broker.direct, keptName))?.consumerCount).toBe(0);
     const publisher = await directChannel(true);
     expect(await route(publisher.exchange(source.name), 'unbound')).toBe('NO_ROUTE');
     expect(await route(publisher.exchange(source.name), 'e2e')).toBe('NO_ROUTE');
@@ -461,7 +348,8 @@ describe('what recovery declares again', () => {
     await binding.unbind();
     await waitFor(
       async () =>
-        !(await queueExists(direct, queueName)) && !(await exchangeExists(direct, exchangeName)),
+        !(await queueExists(broker.direct, queueName)) &&
+        !(await exchangeExists(broker.direct, exchangeName)),
       5_000,
       'the broker deleting them',
     );
@@ -473,8 +361,8 @@ describe('what recovery declares again', () => {
     expect(recorded.failures).toEqual([]);
     // Declared again, they would stay for good: nothing would consume from or bind to them.
     expect({
-      queue: await queueExists(direct, queueName),
-      exchange: await exchangeExists(direct, exchangeName),
+      queue: await queueExists(broker.direct, queueName),
+      exchange: await exchangeExists(broker.direct, exchangeName),
     }).toEqual({ queue: false, exchange: false });
   });
 });
@@ -517,7 +405,7 @@ describe('deliveries across a recovery', () => {
     expect(cancels).toEqual([]);
     // Closing the channel would requeue an unacked message: the queue stays empty.
     await channel.close();
-    expect((await queueCounts(direct, name))?.messageCount).toBe(0);
+    expect((await queueCounts(broker.direct, name))?.messageCount).toBe(0);
   });
 
   it('a transaction lost with the connection starts afresh: rolling back does not revive stale tags', async () => {
@@ -544,9 +432,9 @@ describe('deliveries across a recovery', () => {
     again.ack();
     await channel.txCommit();
     expect(channel.isOpen).toBe(true);
-    expect((await queueCounts(direct, name))?.messageCount).toBe(0);
+    expect((await queueCounts(broker.direct, name))?.messageCount).toBe(0);
     await channel.close();
-    expect((await queueCounts(direct, name))?.messageCount).toBe(0);
+    expect((await queueCounts(broker.direct, name))?.messageCount).toBe(0);
   });
 
   it('survives a cut while a slow handler runs; its auto-ack is dropped and the message comes back', async () => {
@@ -590,7 +478,7 @@ describe('deliveries across a recovery', () => {
     await channel.declareQueue(name, { passive: true });
     expect(channel.isOpen).toBe(true);
     await channel.close();
-    expect((await queueCounts(direct, name))?.messageCount).toBe(0);
+    expect((await queueCounts(broker.direct, name))?.messageCount).toBe(0);
   });
 });
 
@@ -673,8 +561,8 @@ describe('what recovery cannot bring back', () => {
     proxy.cut();
     await disconnected;
     // Another connection takes the name as soon as the broker has dropped our old connection.
-    const grabber = await connect(brokerUrl, { recovery: false });
-    cleanups.push(() => grabber.close());
+    const grabber = await connect(broker.url, { recovery: false });
+    later(() => grabber.close());
     await waitFor(
       async () => {
         const attempt = await grabber.openChannel();

@@ -14,6 +14,7 @@ import {
 import { type Broker, startBroker } from '../support/broker.js';
 import {
   ConnectionPool,
+  connectionPid,
   rejectionOf,
   rejectionReason,
   sleep,
@@ -43,30 +44,9 @@ function urlWith(change: (url: URL) => void): string {
   return url.toString();
 }
 
-/**
- * The broker's pid of the connection whose `connection_name` client property is `name`.
- * RabbitMQ 3.10's `list_connections` has no `user_provided_name` column, so look in
- * `client_properties`, which it prints as Erlang terms: `{"connection_name","…"}`.
- */
-async function connectionPid(name: string): Promise<string> {
-  const listing = await broker.rabbitmqctl(
-    '-q',
-    '--no-table-headers',
-    'list_connections',
-    'pid',
-    'client_properties',
-  );
-  const line = listing.split('\n').find((row) => row.includes(`{"connection_name","${name}"}`));
-  const pid = line?.split('\t')[0];
-  if (pid === undefined || !pid.startsWith('<')) {
-    throw new Error(`no connection named ${name} in:\n${listing}`);
-  }
-  return pid;
-}
-
 /** Has the broker close the connection named `name`, as an operator would. */
 async function forceClose(name: string, reason: string): Promise<void> {
-  await broker.rabbitmqctl('close_connection', await connectionPid(name), reason);
+  await broker.rabbitmqctl('close_connection', await connectionPid(broker, name), reason);
 }
 
 describe('permissions', () => {
@@ -183,7 +163,7 @@ describe('a connection the broker closes (rabbitmqctl close_connection)', () => 
         publish: watch(confirming.exchange('').publish('unconfirmed', queue.name)),
         openChannel: watch(connection.openChannel()),
       };
-      const pid = await connectionPid(name);
+      const pid = await connectionPid(broker, name);
       for (const [what, watched] of Object.entries(pending)) {
         expect(watched.settled, `${what} settled before the close`).toBe(false);
       }

@@ -151,6 +151,26 @@ export async function exchangeExists(connection: Connection, name: string): Prom
 }
 
 /**
+ * Deletes a queue or an exchange now, on a channel of its own that it
+ * closes again. Gone already is fine.
+ */
+export async function deleteIfExists(
+  connection: Connection,
+  kind: 'queue' | 'exchange',
+  name: string,
+): Promise<void> {
+  const channel = await connection.openChannel();
+  try {
+    if (kind === 'queue') await channel.queue(name).delete();
+    else await channel.exchange(name).delete();
+  } catch (error) {
+    if ((error as ChannelError).replyCode !== 404) throw error;
+  } finally {
+    if (channel.isOpen) await channel.close();
+  }
+}
+
+/**
  * Deletes a queue or an exchange when the current test finishes, on a
  * channel of its own, whether the test passed or not. Gone already is fine.
  */
@@ -161,15 +181,7 @@ export function deleteAfterTest(
 ): void {
   onTestFinished(async () => {
     if (!connection.isOpen) return;
-    const channel = await connection.openChannel();
-    try {
-      if (kind === 'queue') await channel.queue(name).delete();
-      else await channel.exchange(name).delete();
-    } catch (error) {
-      if ((error as ChannelError).replyCode !== 404) throw error;
-    } finally {
-      await channel.close();
-    }
+    await deleteIfExists(connection, kind, name);
   });
 }
 

@@ -1,7 +1,8 @@
 /**
- * Small helpers for the fault tests (spec/integration/faults*.spec.ts): connections that are
- * closed after each test, unique names, and ways to look at how a promise settled without ever
- * leaving a rejection unhandled.
+ * Small helpers for the fault tests (spec/faults, spec/integration/faults*.spec.ts): connections
+ * that are closed after each test, unique names, ways to look at how a promise settled without
+ * ever leaving a rejection unhandled, fake servers, and what `rabbitmqctl` says about a
+ * connection. (The per-test frame of spec/faults is in fault-suite.ts.)
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { type ConnectCallOptions, type Connection, connect } from '../../lib/index.js';
+import type { Broker } from './broker.js';
 
 /** A name no other test (or test file running at the same time) uses. */
 export function uniqueName(prefix: string): string {
@@ -200,4 +202,31 @@ export class Inbox {
     const arrived = new Promise<void>((resolve) => this.waiters.push({ count, resolve }));
     return within(arrived, 5_000, () => `message ${count} arriving (got ${this.texts.join(', ')})`);
   }
+}
+
+/**
+ * Runs `rabbitmqctl` against one node with `args` and resolves with what it printed, as
+ * {@link Broker.rabbitmqctl} does.
+ */
+export type Rabbitmqctl = (...args: string[]) => Promise<string>;
+
+/**
+ * The broker's pid (`<rabbit@host.1.2345.0>`) of the connection whose `connection_name` client
+ * property is `name`, from `node`: a {@link Broker} or a {@link Rabbitmqctl} function. RabbitMQ
+ * 3.10's `list_connections` has no `user_provided_name` column, so this looks in
+ * `client_properties`, which it prints as Erlang terms: `{"connection_name","…"}`. Rejects when
+ * no connection has that name.
+ */
+export async function connectionPid(
+  node: Rabbitmqctl | Pick<Broker, 'rabbitmqctl'>,
+  name: string,
+): Promise<string> {
+  const args = ['-q', '--no-table-headers', 'list_connections', 'pid', 'client_properties'];
+  const listing = await (typeof node === 'function' ? node(...args) : node.rabbitmqctl(...args));
+  const line = listing.split('\n').find((row) => row.includes(`{"connection_name","${name}"}`));
+  const pid = line?.split('\t')[0];
+  if (pid === undefined || !pid.startsWith('<')) {
+    throw new Error(`no connection named ${name} in:\n${listing}`);
+  }
+  return pid;
 }
