@@ -13,6 +13,7 @@
  * @module
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -25,7 +26,7 @@ import { redactUrl } from '../../lib/options.js';
 export interface StartBrokerOptions {
   /**
    * Erlang node name; `@localhost` is appended when it has no host part.
-   * Defaults to `warren-<pid>-<counter>@localhost`.
+   * Defaults to `warren-<pid>-<counter>-<random>@localhost` (unique even across module copies).
    */
   nodeName?: string;
   /** AMQP port on 127.0.0.1. Defaults to a free port. */
@@ -802,7 +803,9 @@ function ctlRunner(
 export async function startBroker(options: StartBrokerOptions = {}): Promise<Broker> {
   const tools = await locateTools();
   const runAs = await resolveRunAs();
-  const nodeName = qualifyNodeName(options.nodeName ?? `warren-${process.pid}-${++nodeCounter}`);
+  const nodeName = qualifyNodeName(
+    options.nodeName ?? `warren-${process.pid}-${++nodeCounter}-${randomBytes(3).toString('hex')}`,
+  );
   const free = (await freePorts(4)).filter(
     (port) => port !== options.amqpPort && port !== options.distPort && port !== options.tls?.port,
   );
