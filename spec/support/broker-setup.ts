@@ -19,7 +19,8 @@ const KEY = Symbol.for('warren.test-broker');
 const shared = globalThis as typeof globalThis & { [KEY]?: SharedLease };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const entry = (shared[KEY] ??= { lease: findOrStartBroker(), users: 0 });
+  shared[KEY] ??= { lease: findOrStartBroker(), users: 0 };
+  const entry = shared[KEY];
   entry.users++;
   const lease = await entry.lease;
   project.provide('amqpUrl', lease.url);
