@@ -289,7 +289,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#recovering = true;
     this.#gate.shut(error);
     callSafely('a disconnected listener', () => this.emit('disconnected', error));
-    void this.#recover(error);
+    this.#recover(error).catch((failure: unknown) => {
+      // Never expected: recovery catches what its steps throw. Close rather than hang.
+      this.#finish(giveUp(0, failure));
+    });
   }
 
   /** Reconnects with backoff until it works, the attempts run out, or the application closes. */
