@@ -1,0 +1,56 @@
+/**
+ * What every benchmarked client implements: one function per scenario, each run in a fresh
+ * process by bench/worker.ts. A function does the work and verifies it (counts, sizes, content),
+ * throwing on any mismatch; timing and CPU are measured around it by the worker.
+ */
+
+/** Where and what: the broker URL, a queue made for this run (declared, empty), and sizes. */
+export interface ScenarioInput {
+  readonly url: string;
+  /** A durable-less, exclusive-less queue created by the orchestrator for this run, empty. */
+  readonly queue: string;
+  /** How many messages. */
+  readonly count: number;
+  /** Body size in bytes. */
+  readonly size: number;
+  /** Confirm window (publishConfirm) or prefetch (consume). */
+  readonly window: number;
+}
+
+/** What a scenario reports besides the worker's own measurements. */
+export interface ScenarioOutput {
+  /** Messages handled (published and queued, or consumed and acked). */
+  readonly messages: number;
+  /** Per-operation latencies in µs, for request/reply. */
+  readonly latenciesUs?: readonly number[];
+}
+
+export interface BenchClient {
+  /** Publishes `count` bodies of `size` bytes to `queue` without confirms, respecting the client's backpressure; resolves when the broker holds them all. */
+  publish(input: ScenarioInput): Promise<ScenarioOutput>;
+  /** Publishes with confirms, at most `window` unconfirmed; resolves when all are confirmed. */
+  publishConfirm(input: ScenarioInput): Promise<ScenarioOutput>;
+  /** Consumes `count` messages already in `queue` with prefetch `window`, one ack per message. */
+  consume(input: ScenarioInput): Promise<ScenarioOutput>;
+  /** `count` sequential request/reply round trips through `queue` (server and client in this process). */
+  rpc(input: ScenarioInput): Promise<ScenarioOutput>;
+  /** Publishes `count` bodies of `size` bytes to `queue` and consumes them concurrently, verifying each. */
+  large(input: ScenarioInput): Promise<ScenarioOutput>;
+}
+
+/** A body of `size` bytes whose first 8 bytes carry `index` (so content can be checked). */
+export function body(size: number, index: number): Buffer {
+  const buffer = Buffer.alloc(size, 0x61);
+  if (size >= 8) buffer.writeBigUInt64BE(BigInt(index), 0);
+  return buffer;
+}
+
+/** The index a {@link body} carries; throws when the size is wrong. */
+export function indexOf(message: Uint8Array, size: number): number {
+  if (message.length !== size)
+    throw new Error(`expected a ${size}-byte body, got ${message.length}`);
+  if (size < 8) return -1;
+  return Number(
+    Buffer.from(message.buffer, message.byteOffset, message.byteLength).readBigUInt64BE(0),
+  );
+}

@@ -1,0 +1,105 @@
+/** warren, used as its guides show. */
+import { connect, type IncomingMessage } from '../../lib/index.js';
+import { type BenchClient, body, indexOf, type ScenarioInput } from '../client.js';
+
+async function waitUntilQueued(
+  input: ScenarioInput,
+  channel: import('../../lib/index.js').Channel,
+) {
+  for (;;) {
+    const queue = await channel.declareQueue(input.queue, { passive: true });
+    if ((queue.declared?.messageCount ?? 0) >= input.count) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export const client: BenchClient = {
+  async publish(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const channel = await connection.openChannel();
+    const exchange = channel.exchange('');
+    for (let i = 0; i < input.count; i++) {
+      // Resolves at once unless the socket is full: that is the backpressure.
+      await exchange.publish(body(input.size, i), input.queue);
+    }
+    await waitUntilQueued(input, channel);
+    return { messages: input.count };
+  },
+
+  async publishConfirm(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const channel = await connection.openChannel({ confirm: true });
+    const exchange = channel.exchange('');
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 0; i < input.count; i++) {
+      const confirmed = exchange.publish(body(input.size, i), input.queue);
+      inFlight.add(confirmed);
+      void confirmed.finally(() => inFlight.delete(confirmed)).catch(() => {});
+      if (inFlight.size >= input.window) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    return { messages: input.count };
+  },
+
+  async consume(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const channel = await connection.openChannel();
+    let received = 0;
+    let resolve = (): void => {};
+    const done = new Promise<void>((settle) => {
+      resolve = settle;
+    });
+    await channel.queue(input.queue).consume(
+      (message: IncomingMessage) => {
+        indexOf(message.body, input.size);
+        message.ack();
+        if (++received === input.count) resolve();
+      },
+      { prefetch: input.window },
+    );
+    await done;
+    return { messages: received };
+  },
+
+  async rpc(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const serving = await connection.openChannel();
+    await serving.queue(input.queue).serve((request) => request.data);
+    const rpc = await connection.rpcClient();
+    const latenciesUs: number[] = [];
+    for (let i = 0; i < input.count; i++) {
+      const start = process.hrtime.bigint();
+      const reply = await rpc.call(input.queue, { i });
+      latenciesUs.push(Number(process.hrtime.bigint() - start) / 1000);
+      if ((reply as { i: number }).i !== i)
+        throw new Error(`reply ${i} carried ${JSON.stringify(reply)}`);
+    }
+    return { messages: input.count, latenciesUs };
+  },
+
+  async large(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const consuming = await connection.openChannel();
+    const publishing = await connection.openChannel({ confirm: true });
+    let received = 0;
+    let resolve = (): void => {};
+    let reject = (_error: Error): void => {};
+    const done = new Promise<void>((settle, fail) => {
+      resolve = settle;
+      reject = fail;
+    });
+    await consuming.queue(input.queue).consume(
+      (message: IncomingMessage) => {
+        const index = indexOf(message.body, input.size);
+        if (index !== received) reject(new Error(`message ${index} arrived as number ${received}`));
+        message.ack();
+        if (++received === input.count) resolve();
+      },
+      { prefetch: input.window },
+    );
+    const exchange = publishing.exchange('');
+    for (let i = 0; i < input.count; i++) await exchange.publish(body(input.size, i), input.queue);
+    await done;
+    return { messages: received };
+  },
+};
