@@ -30,14 +30,23 @@ export const client: BenchClient = {
     await using connection = await connect(input.url, { recovery: false });
     const channel = await connection.openChannel({ confirm: true });
     const exchange = channel.exchange('');
-    const inFlight = new Set<Promise<void>>();
+    let inFlight = 0;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const settled = (): void => {
+      inFlight--;
+      wake?.();
+    };
     for (let i = 0; i < input.count; i++) {
-      const confirmed = exchange.publish(body(input.size, i), input.queue);
-      inFlight.add(confirmed);
-      void confirmed.finally(() => inFlight.delete(confirmed)).catch(() => {});
-      if (inFlight.size >= input.window) await Promise.race(inFlight);
+      inFlight++;
+      exchange.publish(body(input.size, i), input.queue).then(settled, (error: unknown) => {
+        failure ??= error;
+        settled();
+      });
+      while (inFlight >= input.window) await new Promise<void>((resolve) => (wake = resolve));
     }
-    await Promise.all(inFlight);
+    while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure !== undefined) throw failure;
     return { messages: input.count };
   },
 
