@@ -1,0 +1,85 @@
+/**
+ * The benchmark cannot rot: `bench/run.ts --smoke` runs every client through every scenario
+ * with tiny counts (2,000 / 500 / 2,000 messages, 50 round trips, 3 × 1 MiB) against the test
+ * broker, each run in a fresh worker process and checked against what the broker holds. It must
+ * exit 0 and report every client × scenario as measured or n/a ("not measured" by that client).
+ * No timing is asserted: the figures of a smoke run mean nothing.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { SCENARIOS } from '../../bench/worker.js';
+
+const url = inject('amqpUrl');
+const ROOT = path.resolve(import.meta.dirname, '../..');
+/** Every adapter of bench/clients/: a missing one fails here. */
+const CLIENTS = ['warren', 'amqplib', 'cloudamqp', 'rabbitmq-client', 'reference'];
+
+interface SmokeReport {
+  failures: number;
+  scenarios: { name: string; cells: { client: string; status: string; reason?: string }[] }[];
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'warren-bench-smoke-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+it('runs every client through every scenario and reports each as measured or n/a', async () => {
+  const json = path.join(dir, 'results.json');
+  const { code, output } = await runBench([
+    '--smoke',
+    '--rounds',
+    '1',
+    '--url',
+    url,
+    '--out',
+    dir,
+    '--json',
+    json,
+  ]);
+  expect(code, output).toBe(0);
+
+  const report = JSON.parse(await readFile(json, 'utf8')) as SmokeReport;
+  expect(report.failures).toBe(0);
+  expect(report.scenarios.map((scenario) => scenario.name)).toEqual([...SCENARIOS]);
+  for (const scenario of report.scenarios) {
+    expect(scenario.cells.map((cell) => cell.client)).toEqual(CLIENTS);
+    for (const cell of scenario.cells) {
+      expect(['measured', 'n/a'], `${cell.client} ${scenario.name}: ${cell.reason}`).toContain(
+        cell.status,
+      );
+    }
+  }
+
+  const markdown = await readFile(path.join(dir, 'benchmarks.md'), 'utf8');
+  expect(markdown).toContain('](benchmarks.svg)');
+  for (const name of SCENARIOS) expect(markdown).toContain(`### ${name}:`);
+  const svg = await readFile(path.join(dir, 'benchmarks.svg'), 'utf8');
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+}, 120_000);
