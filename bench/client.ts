@@ -54,3 +54,50 @@ export function indexOf(message: Uint8Array, size: number): number {
     Buffer.from(message.buffer, message.byteOffset, message.byteLength).readBigUInt64BE(0),
   );
 }
+
+/** Polls the queue's message count (`messageCount()`) until the broker holds `count` messages. */
+export async function waitUntilQueued(
+  count: number,
+  messageCount: () => Promise<number>,
+): Promise<void> {
+  while ((await messageCount()) < count) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Publishes messages 0 … `count - 1` with at most `window` unconfirmed: `publishOne(index)`
+ * publishes one and resolves on its confirm. The first rejection is thrown once all settled.
+ */
+export async function publishWindowed(
+  count: number,
+  window: number,
+  publishOne: (index: number) => Promise<unknown>,
+): Promise<void> {
+  // A counter, not a race over the set of pending promises: that would cost O(window) per wait.
+  let outstanding = 0;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const settled = (): void => {
+    outstanding--;
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  const failed = (error: unknown): void => {
+    failure ??= { error };
+    settled();
+  };
+  const room = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  for (let index = 0; index < count; index++) {
+    while (outstanding >= Math.max(1, window)) await room();
+    if (failure !== undefined) break;
+    outstanding++;
+    publishOne(index).then(settled, failed);
+  }
+  while (outstanding > 0) await room();
+  if (failure !== undefined) throw failure.error;
+}

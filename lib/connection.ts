@@ -419,9 +419,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
     if (!this.isReady) await this.whenReady(0, false, options.signal);
     const engine = await this.#engine.openChannel(options.signal);
-    if (!engine.isOpen) {
-      throw engine.error ?? new ChannelError('CHANNEL_CLOSED', 'the channel closed as it opened');
-    }
     const channel = new Channel(this, engine);
     this.#channels.add(channel);
     channel.once('close', () => this.#channels.delete(channel));

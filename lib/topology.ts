@@ -79,7 +79,7 @@ export class Topology {
 
   removeQueueBinding(binding: QueueBinding): void {
     for (const other of this.queueBindings) {
-      if (sameQueueBinding(other, binding)) this.queueBindings.delete(other);
+      if (sameBinding(other, binding)) this.queueBindings.delete(other);
     }
     this.dropIfUnused(binding.exchange);
   }
@@ -90,7 +90,7 @@ export class Topology {
 
   removeExchangeBinding(binding: ExchangeBinding): void {
     for (const other of this.exchangeBindings) {
-      if (sameExchangeBinding(other, binding)) this.exchangeBindings.delete(other);
+      if (sameBinding(other, binding)) this.exchangeBindings.delete(other);
     }
     this.dropIfUnused(binding.source);
   }
@@ -153,20 +153,17 @@ export class Topology {
   }
 }
 
-function sameQueueBinding(a: QueueBinding, b: QueueBinding): boolean {
-  return (
-    a.queue.name === b.queue.name &&
-    a.exchange === b.exchange &&
-    a.routingKey === b.routingKey &&
-    JSON.stringify(a.arguments) === JSON.stringify(b.arguments)
-  );
+/** Two records of the same binding: same ends, key and arguments (the queue under its current name). */
+function sameBinding(
+  a: QueueBinding | ExchangeBinding,
+  b: QueueBinding | ExchangeBinding,
+): boolean {
+  return key(a) === key(b);
 }
 
-function sameExchangeBinding(a: ExchangeBinding, b: ExchangeBinding): boolean {
-  return (
-    a.destination.name === b.destination.name &&
-    a.source === b.source &&
-    a.routingKey === b.routingKey &&
-    JSON.stringify(a.arguments) === JSON.stringify(b.arguments)
+function key(binding: QueueBinding | ExchangeBinding): string {
+  // Field tables may hold bigints, which JSON.stringify refuses.
+  return JSON.stringify(binding.bindArgs(), (_, value: unknown) =>
+    typeof value === 'bigint' ? `${value}n` : value,
   );
 }

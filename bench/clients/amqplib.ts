@@ -8,14 +8,8 @@
 
 import type { EventEmitter } from 'node:events';
 import { once } from 'node:events';
-import {
-  type Channel,
-  type ChannelModel,
-  type ConfirmChannel,
-  type ConsumeMessage,
-  connect,
-} from 'amqplib';
-import { type BenchClient, body, indexOf, type ScenarioInput } from '../client.js';
+import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from 'amqplib';
+import { type BenchClient, body, indexOf, type ScenarioInput, waitUntilQueued } from '../client.js';
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -53,15 +47,6 @@ async function withConnection<T>(
     return await work(connection);
   } finally {
     await connection.close().catch(() => {});
-  }
-}
-
-/** Polls the queue's message count until the broker holds `count` messages. */
-async function waitUntilQueued(channel: Channel, input: ScenarioInput): Promise<void> {
-  for (;;) {
-    const { messageCount } = await channel.checkQueue(input.queue);
-    if (messageCount >= input.count) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -111,7 +96,13 @@ export const client: BenchClient = {
           await Promise.race([once(channel, 'drain'), failed]);
         }
       }
-      await Promise.race([waitUntilQueued(channel, input), failed]);
+      await Promise.race([
+        waitUntilQueued(
+          input.count,
+          async () => (await channel.checkQueue(input.queue)).messageCount,
+        ),
+        failed,
+      ]);
       return { messages: input.count };
     }),
 

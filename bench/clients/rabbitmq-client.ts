@@ -7,7 +7,14 @@
  * (bodies go out in 8 KiB frames); only Nagle is turned off, with its documented `noDelay`.
  */
 import { type AsyncMessage, Connection, ConsumerStatus, type Publisher } from 'rabbitmq-client';
-import { type BenchClient, body, indexOf, type ScenarioInput } from '../client.js';
+import {
+  type BenchClient,
+  body,
+  indexOf,
+  publishWindowed,
+  type ScenarioInput,
+  waitUntilQueued,
+} from '../client.js';
 
 /**
  * large: one publish in flight at a time (each waits for its confirm), as warren's large does;
@@ -35,44 +42,15 @@ async function withConnection<T>(
   }
 }
 
-/** Polls the queue's message count until the broker holds `count` messages. */
-async function waitUntilQueued(rabbit: Connection, input: ScenarioInput): Promise<void> {
-  for (;;) {
-    const { messageCount } = await rabbit.queueDeclare({ queue: input.queue, passive: true });
-    if (messageCount >= input.count) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** Sends on a confirming publisher, at most `window` unconfirmed. */
-async function publishConfirmed(
+function publishConfirmed(
   publisher: Publisher,
   input: ScenarioInput,
-  window = Math.max(1, input.window),
+  window = input.window,
 ): Promise<void> {
-  // A counter, not a race over the set of pending promises: that would cost O(window) per wait.
-  let outstanding = 0;
-  let failure: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  const settled = (): void => {
-    outstanding--;
-    const resume = wake;
-    wake = undefined;
-    resume?.();
-  };
-  const failed = (error: unknown): void => {
-    failure ??= { error };
-    settled();
-  };
-  const room = () => new Promise<void>((resolve) => (wake = resolve));
-  for (let i = 0; i < input.count; i++) {
-    while (outstanding >= window) await room();
-    if (failure !== undefined) throw failure.error;
-    outstanding++;
-    publisher.send(input.queue, body(input.size, i)).then(settled, failed);
-  }
-  while (outstanding > 0) await room();
-  if (failure !== undefined) throw failure.error;
+  return publishWindowed(input.count, window, (i) =>
+    publisher.send(input.queue, body(input.size, i)),
+  );
 }
 
 /**
@@ -132,7 +110,10 @@ export const client: BenchClient = {
       } finally {
         await publisher.close();
       }
-      await waitUntilQueued(rabbit, input);
+      await waitUntilQueued(
+        input.count,
+        async () => (await rabbit.queueDeclare({ queue: input.queue, passive: true })).messageCount,
+      );
       return { messages: input.count };
     }),
 

@@ -1,17 +1,6 @@
 /** warren, used as its guides show. */
 import { connect, type IncomingMessage } from '../../lib/index.js';
-import { type BenchClient, body, indexOf, type ScenarioInput } from '../client.js';
-
-async function waitUntilQueued(
-  input: ScenarioInput,
-  channel: import('../../lib/index.js').Channel,
-) {
-  for (;;) {
-    const queue = await channel.declareQueue(input.queue, { passive: true });
-    if ((queue.declared?.messageCount ?? 0) >= input.count) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { type BenchClient, body, indexOf, publishWindowed, waitUntilQueued } from '../client.js';
 
 export const client: BenchClient = {
   async publish(input) {
@@ -22,7 +11,10 @@ export const client: BenchClient = {
       // Resolves at once unless the socket is full: that is the backpressure.
       await exchange.publish(body(input.size, i), input.queue);
     }
-    await waitUntilQueued(input, channel);
+    await waitUntilQueued(input.count, async () => {
+      const queue = await channel.declareQueue(input.queue, { passive: true });
+      return queue.declared?.messageCount ?? 0;
+    });
     return { messages: input.count };
   },
 
@@ -30,23 +22,9 @@ export const client: BenchClient = {
     await using connection = await connect(input.url, { recovery: false });
     const channel = await connection.openChannel({ confirm: true });
     const exchange = channel.exchange('');
-    let inFlight = 0;
-    let failure: unknown;
-    let wake: (() => void) | undefined;
-    const settled = (): void => {
-      inFlight--;
-      wake?.();
-    };
-    for (let i = 0; i < input.count; i++) {
-      inFlight++;
-      exchange.publish(body(input.size, i), input.queue).then(settled, (error: unknown) => {
-        failure ??= error;
-        settled();
-      });
-      while (inFlight >= input.window) await new Promise<void>((resolve) => (wake = resolve));
-    }
-    while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
-    if (failure !== undefined) throw failure;
+    await publishWindowed(input.count, input.window, (i) =>
+      exchange.publish(body(input.size, i), input.queue),
+    );
     return { messages: input.count };
   },
 
