@@ -314,8 +314,15 @@ describe('a three-node cluster', () => {
           );
           await bothUp('both connections to be up after the crash');
         }
+        const losses = [publisherTrack.lost.length, consumerTrack.lost.length] as const;
         for (const proxy of proxies) proxy.cut();
         cuts++;
+        // Each cut counts once both sides have noticed it (the socket closes asynchronously).
+        await waitFor(
+          () => publisherTrack.lost.length > losses[0] && consumerTrack.lost.length > losses[1],
+          10_000,
+          'both sides to notice the cut',
+        );
       }
     })();
     chaos.catch(() => {});
