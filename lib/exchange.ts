@@ -1,6 +1,6 @@
 import type { Channel } from './channel.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
-import { Message } from './message.js';
+import { Message, type MessageProperties } from './message.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type Schema, validate } from './schema.js';
@@ -93,35 +93,56 @@ export class Exchange<T = unknown> {
    * @throws PublishNackedError / MessageReturnedError on a confirm channel
    * @throws AbortError when `options.signal` aborts
    */
-  async publish(
-    message: T | Message<T>,
-    routingKey = '',
-    options: PublishOptions = {},
-  ): Promise<void> {
-    checkShortString(routingKey, 'routing key');
-    const { signal } = options;
-    throwIfAborted(signal, 'publish');
-    let outgoing = message instanceof Message ? message : undefined;
-    if (this.schema !== undefined) {
-      // The input is what travels, as JSON: the consumer's schema parses it and applies any transform.
-      const value = outgoing === undefined ? message : outgoing.data;
-      validate(
-        this.schema,
-        value,
-        `the message for exchange '${this.name}' does not match its schema`,
-      );
-      outgoing = Message.asJson(message);
+  publish(message: T | Message<T>, routingKey = '', options: PublishOptions = {}): Promise<void> {
+    // Not an async function: on the hot path (a live channel, no signal) the engine's promise is
+    // returned as it is, one promise per publish, and none at all without confirms.
+    try {
+      checkShortString(routingKey, 'routing key');
+      const { signal } = options;
+      throwIfAborted(signal, 'publish');
+      const { properties, body } = this.#outgoing(message);
+      const args: MethodArgs<'basic.publish'> = {
+        exchange: this.name,
+        routingKey,
+        mandatory: options.mandatory ?? false,
+        immediate: false,
+      };
+      const { channel } = this;
+      if (channel.isLive && signal === undefined) {
+        return channel.engine.publish(args, properties, body);
+      }
+      return this.#publishWhenLive(args, properties, body, signal);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const { properties, body } = outgoing ?? new Message(message);
+  }
+
+  /** The message to send: validated against the schema (and then sent as JSON), or made from the body. */
+  #outgoing(message: T | Message<T>): Message<T> {
+    if (this.schema === undefined) {
+      return message instanceof Message ? message : new Message(message);
+    }
+    // The input is what travels, as JSON: the consumer's schema parses it and applies any transform.
+    const value = message instanceof Message ? message.data : message;
+    validate(
+      this.schema,
+      value,
+      `the message for exchange '${this.name}' does not match its schema`,
+    );
+    return Message.asJson(message);
+  }
+
+  /** A publish that may wait: for recovery (or the broker to unblock us), or with a signal. */
+  async #publishWhenLive(
+    args: MethodArgs<'basic.publish'>,
+    properties: MessageProperties,
+    body: Buffer,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const { channel } = this;
     // While the connection recovers (or the broker blocks it), wait within the recovery's limits.
     const engine = channel.isLive ? channel.engine : await channel.live(body.length, true, signal);
-    const sent = engine.publish(
-      { exchange: this.name, routingKey, mandatory: options.mandatory ?? false, immediate: false },
-      properties,
-      body,
-      signal,
-    );
+    const sent = engine.publish(args, properties, body, signal);
     await (signal === undefined ? sent : waitWithin(sent, { signal }, 'publish'));
   }
 

@@ -121,23 +121,39 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   /**
    * Publishes a message. With confirms, resolves when the broker acks it and
    * rejects on nack or return; without, resolves once the socket takes more
-   * writes (at once unless it is full).
+   * writes (at once unless it is full). Never throws: every failure is a rejection.
    */
-  async publish(
+  publish(
     args: MethodArgs<'basic.publish'>,
     properties: BasicProperties,
     body: Uint8Array,
     signal?: AbortSignal,
   ): Promise<void> {
-    if (!this.flowActive) {
-      await new Promise<void>((resolve) => this.flowWaiters.push(resolve));
-      // Aborted while the broker held publishing: it must not go out now.
-      throwIfAborted(signal, 'publish');
+    // Not an async function: a publish is the hot path, and each async layer costs a promise.
+    if (!this.flowActive) return this.publishAfterFlow(args, properties, body, signal);
+    try {
+      if (this.state !== 'open') throw this.unusable();
+      this.host.sendContent(this.id, args, properties, body);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (this.state !== 'open') throw this.unusable();
-    this.host.sendContent(this.id, args, properties, body);
     if (this.confirms === null) return this.host.whenWritable();
     return this.confirms.track(args.mandatory, args.exchange, args.routingKey);
+  }
+
+  /** A publish while the broker holds publishing (channel.flow): it goes out on resume. */
+  private async publishAfterFlow(
+    args: MethodArgs<'basic.publish'>,
+    properties: BasicProperties,
+    body: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    while (!this.flowActive && this.state === 'open') {
+      await new Promise<void>((resolve) => this.flowWaiters.push(resolve));
+    }
+    // Aborted while the broker held publishing: it must not go out now.
+    throwIfAborted(signal, 'publish');
+    return this.publish(args, properties, body, signal);
   }
 
   /** Starts a consumer; `sink` receives its deliveries from the first one on. Resolves with the tag. */

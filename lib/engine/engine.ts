@@ -56,6 +56,12 @@ type State = 'handshake' | 'open' | 'closing' | 'closed';
 const RESOLVED: Promise<void> = Promise.resolve();
 /** How long a close waits for the broker's close-ok before the socket is cut. */
 const CLOSE_TIMEOUT_MS = 5_000;
+/**
+ * Body bytes that make a batch worth writing before the turn ends. Larger batches mean fewer
+ * write calls: 64 KiB cost a quarter less CPU per small publish than 16 KiB (Node's socket
+ * buffer) in bench/, and bound what a publisher looping on `await publish()` holds in memory.
+ */
+const WRITE_BATCH_BYTES = 64 * 1024;
 /** Largest channel number AMQP can carry. */
 const CHANNEL_LIMIT = 0xffff;
 
@@ -254,11 +260,11 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   ): void {
     if (this.state !== 'open') throw this.unusable();
     this.encoder.content(channel, 'basic.publish', args, properties, body);
-    // A batch as large as the socket's buffer goes out now, so that whenWritable() tells the
-    // truth: a publisher awaiting each publish in a loop never yields to the batched flush,
-    // and would otherwise pile every message up in memory.
+    // A full batch goes out now, so that whenWritable() tells the truth: a publisher awaiting
+    // each publish in a loop never yields to the batched flush, and would otherwise pile every
+    // message up in memory.
     this.batchedBytes += body.length;
-    if (this.batchedBytes >= this.socket.writableHighWaterMark) this.flush();
+    if (this.batchedBytes >= WRITE_BATCH_BYTES) this.flush();
     else this.scheduleFlush();
   }
 

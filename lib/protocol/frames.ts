@@ -16,7 +16,7 @@ import {
   type MethodName,
   methodEncoders,
 } from './spec.js';
-import { ByteWriter } from './writer.js';
+import { ByteWriter, writeLongAt, writeShortAt } from './writer.js';
 
 /** What a client sends first: `AMQP` 0 0 9 1. */
 export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
@@ -204,11 +204,13 @@ export class FrameEncoder {
     const w = this.writer;
     const max = this.maxFrameSize - FRAME_OVERHEAD;
     for (let offset = 0; offset < body.length; offset += max) {
-      const piece = body.subarray(offset, Math.min(offset + max, body.length));
+      // A body that fits one frame (the common case) goes as it is, without a view made of it.
+      const piece =
+        body.length <= max ? body : body.subarray(offset, Math.min(offset + max, body.length));
       w.reserve(FRAME_OVERHEAD);
       w.buf[w.pos] = FRAME_BODY;
-      w.buf.writeUInt16BE(channel, w.pos + 1);
-      w.buf.writeUInt32BE(piece.length, w.pos + 3);
+      writeShortAt(w.buf, w.pos + 1, channel);
+      writeLongAt(w.buf, w.pos + 3, piece.length);
       w.pos += FRAME_HEADER_SIZE;
       if (piece.length <= BODY_COPY_LIMIT) {
         w.raw(piece);
@@ -229,7 +231,7 @@ export class FrameEncoder {
     w.reserve(FRAME_HEADER_SIZE);
     const at = w.length;
     w.buf[w.pos] = type;
-    w.buf.writeUInt16BE(channel, w.pos + 1);
+    writeShortAt(w.buf, w.pos + 1, channel);
     w.pos += FRAME_HEADER_SIZE;
     return at;
   }
@@ -243,7 +245,7 @@ export class FrameEncoder {
         `${what} frame would be ${size + FRAME_OVERHEAD} bytes, more than frame_max (${this.maxFrameSize})`,
       );
     }
-    w.buf.writeUInt32BE(size, w.start + at + 3);
+    writeLongAt(w.buf, w.start + at + 3, size);
     w.reserve(1);
     w.buf[w.pos++] = FRAME_END;
   }

@@ -1,4 +1,5 @@
-const DEFAULT_SLAB_SIZE = 64 * 1024;
+/** Large enough for several write batches (see the engine's FLUSH_BYTES), so a slab rarely splits one. */
+const DEFAULT_SLAB_SIZE = 256 * 1024;
 
 /**
  * An append-only byte buffer that hands out what was written with
@@ -60,13 +61,15 @@ export class ByteWriter {
   short(value: number, what: string): void {
     checkInteger(value, 0, 0xffff, what);
     this.reserve(2);
-    this.pos = this.buf.writeUInt16BE(value, this.pos);
+    writeShortAt(this.buf, this.pos, value);
+    this.pos += 2;
   }
 
   long(value: number, what: string): void {
     checkInteger(value, 0, 0xffff_ffff, what);
     this.reserve(4);
-    this.pos = this.buf.writeUInt32BE(value, this.pos);
+    writeLongAt(this.buf, this.pos, value);
+    this.pos += 4;
   }
 
   /** An unsigned 64-bit integer from a safe non-negative integer. */
@@ -121,6 +124,7 @@ export class ByteWriter {
     if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
     // UTF-8 needs at most 3 bytes per UTF-16 unit; encode straight into place.
     this.reserve(1 + 3 * value.length);
+    if (this.asciiShortstr(value)) return;
     const length = this.buf.write(value, this.pos + 1, 'utf8');
     if (length > 0xff) {
       throw new RangeError(
@@ -129,6 +133,26 @@ export class ByteWriter {
     }
     this.buf[this.pos] = length;
     this.pos += 1 + length;
+  }
+
+  /**
+   * Writes a short ASCII string byte by byte and returns true, or returns false (having written
+   * nothing that counts) at the first non-ASCII character. Names and keys are short and ASCII
+   * nearly always, and for them this loop is cheaper than a call into the UTF-8 encoder.
+   */
+  private asciiShortstr(value: string): boolean {
+    const n = value.length;
+    if (n > ASCII_LOOP_LIMIT) return false;
+    const { buf } = this;
+    const at = this.pos + 1;
+    for (let i = 0; i < n; i++) {
+      const code = value.charCodeAt(i);
+      if (code > 0x7f) return false;
+      buf[at + i] = code;
+    }
+    buf[this.pos] = n;
+    this.pos = at + n;
+    return true;
   }
 
   /** A long string: a 32-bit length, then the bytes (a string is written as UTF-8). */
@@ -159,6 +183,23 @@ export class ByteWriter {
     this.buf.set(value, this.pos);
     this.pos += value.length;
   }
+}
+
+/** Strings up to this length are tried as ASCII first (see `asciiShortstr`). */
+const ASCII_LOOP_LIMIT = 64;
+
+/** Writes an unsigned 16-bit big-endian integer at `at`; the caller has checked its range. */
+export function writeShortAt(buf: Buffer, at: number, value: number): void {
+  buf[at] = value >>> 8;
+  buf[at + 1] = value & 0xff;
+}
+
+/** Writes an unsigned 32-bit big-endian integer at `at`; the caller has checked its range. */
+export function writeLongAt(buf: Buffer, at: number, value: number): void {
+  buf[at] = value >>> 24;
+  buf[at + 1] = (value >>> 16) & 0xff;
+  buf[at + 2] = (value >>> 8) & 0xff;
+  buf[at + 3] = value & 0xff;
 }
 
 function checkInteger(value: number, min: number, max: number, what: string): void {
