@@ -36,7 +36,8 @@ import { indexOf, type ScenarioInput } from './client.js';
 import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const WORKER = path.join(ROOT, 'bench', 'worker.ts');
+/** Where the workers are compiled to: inside the project, so that packages resolve from node_modules. */
+const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'warren-bench');
 const MiB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
@@ -403,7 +404,38 @@ interface WorkerRun {
   readonly brokerUs: readonly [number | undefined, number | undefined];
 }
 
+/**
+ * Compiles bench/worker.ts and every client to plain JavaScript (warren's lib/ bundled in, as an
+ * application would ship it; packages left to node_modules), so that a run measures the client
+ * and not a TypeScript loader: tsx's hooks thread would add its memory to every peak RSS.
+ * Returns the compiled worker's path.
+ */
+async function buildWorkers(clients: readonly string[]): Promise<string> {
+  const { build } = await import('tsup');
+  const entry: Record<string, string> = { worker: path.join(ROOT, 'bench', 'worker.ts') };
+  for (const client of clients) {
+    entry[`clients/${client}`] = path.join(ROOT, 'bench', 'clients', `${client}.ts`);
+  }
+  await build({
+    entry,
+    outDir: BUILD_DIR,
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    bundle: true,
+    skipNodeModulesBundle: true,
+    splitting: false,
+    sourcemap: false,
+    dts: false,
+    clean: true,
+    silent: true,
+    config: false,
+  });
+  return path.join(BUILD_DIR, 'worker.js');
+}
+
 function runWorker(
+  worker: string,
   client: string,
   scenario: Scenario,
   input: ScenarioInput,
@@ -414,7 +446,7 @@ function runWorker(
   return new Promise((resolve) => {
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', WORKER, client, scenario, JSON.stringify(input)],
+      [worker, client, scenario, JSON.stringify(input)],
       {
         cwd: ROOT,
         env: { ...process.env, BENCH_SYNC: sync ? '1' : '0' },
@@ -478,6 +510,8 @@ class Mismatch extends Error {}
 
 interface Context {
   readonly options: Options;
+  /** The compiled bench/worker.ts. */
+  readonly worker: string;
   readonly url: string;
   readonly admin: Admin;
   readonly broker: BrokerCpu | undefined;
@@ -496,6 +530,7 @@ function describeFailure(run: WorkerRun, what: string): string {
 async function prefill(context: Context, input: ScenarioInput): Promise<void> {
   const { options } = context;
   const run = await runWorker(
+    context.worker,
     options.prefill,
     'publish',
     input,
@@ -575,6 +610,7 @@ async function measure(
     if (spec.name === 'consume') await prefill(context, input);
     await quiesce(context.broker);
     const run = await runWorker(
+      context.worker,
       client.name,
       spec.name,
       input,
@@ -1203,7 +1239,9 @@ async function main(argv: readonly string[]): Promise<number> {
         ? `n/a: ${found}`
         : `read from /proc of beam.smp ${found.pids.join(', ')}`;
     progress.log(`[bench] broker CPU: ${brokerCpu}`);
-    const context: Context = { options, url: lease.url, admin, broker };
+    const names = new Set([...present.map((client) => client.name), options.prefill]);
+    const worker = await buildWorkers([...names]);
+    const context: Context = { options, worker, url: lease.url, admin, broker };
 
     const reports: ScenarioReport[] = options.scenarios.map((spec) => ({
       spec,

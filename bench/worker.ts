@@ -15,6 +15,7 @@
  *
  * @module
  */
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { BenchClient, ScenarioInput, ScenarioOutput } from './client.js';
@@ -83,7 +84,10 @@ async function main(argv: readonly string[]): Promise<WorkerResult> {
   }
   const input = JSON.parse(json) as ScenarioInput;
   const module = (await import(
-    pathToFileURL(`${import.meta.dirname}/clients/${clientName}.ts`).href
+    // Next to this file: bench/clients/*.ts, or the compiled *.js next to the compiled worker.
+    pathToFileURL(
+      `${import.meta.dirname}/clients/${clientName}${path.extname(import.meta.filename)}`,
+    ).href
   )) as {
     client?: BenchClient;
   };

@@ -9,15 +9,16 @@
 import type { EventEmitter } from 'node:events';
 import { once } from 'node:events';
 import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from 'amqplib';
-import { type BenchClient, body, indexOf, type ScenarioInput, waitUntilQueued } from '../client.js';
+import {
+  type BenchClient,
+  body,
+  indexOf,
+  LARGE_PUBLISH_WINDOW,
+  type ScenarioInput,
+  waitUntilQueued,
+} from '../client.js';
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
-
-/**
- * large: one publish in flight at a time (each waits for its confirm), as warren's large does;
- * a window of 8 MiB bodies would hold that many bodies in memory, and RSS is measured.
- */
-const LARGE_WINDOW = 1;
 
 /**
  * A promise that rejects when any of `emitters` errors or closes: raced against every wait, so
@@ -228,7 +229,7 @@ export const client: BenchClient = {
       // Publishing stops too when the consumer finds a mismatch.
       const broken = Promise.race([failed, done.then(() => failed)]);
       broken.catch(() => {});
-      await publishConfirmed(publishing, input, broken, LARGE_WINDOW);
+      await publishConfirmed(publishing, input, broken, LARGE_PUBLISH_WINDOW);
       await Promise.race([done, failed]);
       await consuming.close();
       return { messages: received };

@@ -19,16 +19,11 @@ import {
   type BenchClient,
   body,
   indexOf,
+  LARGE_PUBLISH_WINDOW,
   publishWindowed,
   type ScenarioInput,
   waitUntilQueued,
 } from '../client.js';
-
-/**
- * large: one publish in flight at a time (each waits for its confirm), as warren's large does;
- * a window of 8 MiB bodies would hold that many bodies in memory, and RSS is measured.
- */
-const LARGE_WINDOW = 1;
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
@@ -195,7 +190,7 @@ export const client: BenchClient = {
         const index = indexOf(bodyOf(message), input.size);
         if (index !== received) throw new Error(`message ${index} arrived as number ${received}`);
       });
-      const published = publishConfirmed(publishing, input, LARGE_WINDOW);
+      const published = publishConfirmed(publishing, input, LARGE_PUBLISH_WINDOW);
       published.catch(() => {});
       // Whichever fails first fails the scenario: a mismatch the consumer finds stops it early.
       await Promise.race([published, consumed]);

@@ -11,16 +11,11 @@ import {
   type BenchClient,
   body,
   indexOf,
+  LARGE_PUBLISH_WINDOW,
   publishWindowed,
   type ScenarioInput,
   waitUntilQueued,
 } from '../client.js';
-
-/**
- * large: one publish in flight at a time (each waits for its confirm), as warren's large does;
- * a window of 8 MiB bodies would hold that many bodies in memory, and RSS is measured.
- */
-const LARGE_WINDOW = 1;
 
 /** Opens a connection, runs `work`, and always closes it; a connection error fails the run. */
 async function withConnection<T>(
@@ -180,7 +175,7 @@ export const client: BenchClient = {
       });
       const publisher = rabbit.createPublisher({ confirm: true });
       try {
-        const published = publishConfirmed(publisher, input, LARGE_WINDOW);
+        const published = publishConfirmed(publisher, input, LARGE_PUBLISH_WINDOW);
         published.catch(() => {});
         // Whichever fails first fails the scenario: a mismatch the consumer finds stops it early.
         await Promise.race([published, consumed]);

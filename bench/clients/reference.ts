@@ -34,7 +34,7 @@ import {
   type MethodName,
   PROTOCOL_HEADER,
 } from '../../lib/protocol/index.js';
-import { type BenchClient, body, type ScenarioInput } from '../client.js';
+import { type BenchClient, body, LARGE_PUBLISH_WINDOW, type ScenarioInput } from '../client.js';
 
 /** Aim for socket writes of about this many bytes when publishing small messages. */
 const BATCH_BYTES = 256 * 1024;
@@ -609,8 +609,7 @@ export const client: BenchClient = {
       };
       await connection.consume(2, input.queue, input.window, false);
       const message = connection.encodePublish(1, input.queue, {}, body(input.size, 0));
-      const window = Math.max(1, input.window);
-      await publishCopies(connection, message, input.count, publishing, window);
+      await publishCopies(connection, message, input.count, publishing, LARGE_PUBLISH_WINDOW);
       await until(connection, () => finished && publishing.confirmed >= input.count);
       checkReceived(consuming, input.count, input.size);
       return { messages: consuming.completed };

@@ -1,6 +1,13 @@
 /** warren, used as its guides show. */
 import { connect, type IncomingMessage } from '../../lib/index.js';
-import { type BenchClient, body, indexOf, publishWindowed, waitUntilQueued } from '../client.js';
+import {
+  type BenchClient,
+  body,
+  indexOf,
+  LARGE_PUBLISH_WINDOW,
+  publishWindowed,
+  waitUntilQueued,
+} from '../client.js';
 
 export const client: BenchClient = {
   async publish(input) {
@@ -85,7 +92,9 @@ export const client: BenchClient = {
       { prefetch: input.window },
     );
     const exchange = publishing.exchange('');
-    for (let i = 0; i < input.count; i++) await exchange.publish(body(input.size, i), input.queue);
+    await publishWindowed(input.count, LARGE_PUBLISH_WINDOW, (i) =>
+      exchange.publish(body(input.size, i), input.queue),
+    );
     await done;
     return { messages: received };
   },

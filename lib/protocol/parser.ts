@@ -1,6 +1,12 @@
 import { ProtocolError } from './errors.js';
-import { decodeFrame, FRAME_HEADER_SIZE, FRAME_OVERHEAD, type Frame } from './frames.js';
-import { FRAME_MIN_SIZE } from './spec.js';
+import {
+  type BodyFrame,
+  decodeFrame,
+  FRAME_HEADER_SIZE,
+  FRAME_OVERHEAD,
+  type Frame,
+} from './frames.js';
+import { FRAME_BODY, FRAME_END, FRAME_MIN_SIZE } from './spec.js';
 
 const EMPTY = Buffer.alloc(0);
 /** The first byte of `AMQP`: a broker that refuses our protocol version answers with its own header. */
@@ -10,8 +16,12 @@ const PROTOCOL_HEADER_START = 0x41;
  * Turns a stream of arbitrary chunks into decoded frames. Feed a chunk with
  * {@link FrameParser.push}, then call {@link FrameParser.next} until it returns
  * `null`. A frame that lies inside one chunk is decoded in place (its body is
- * a view of the chunk); a frame split across chunks is copied once, into a
- * buffer allocated at its final size after its size field was checked against
+ * a view of the chunk). A body frame split across chunks comes out as several
+ * body frames, one per chunk, each a view: the content assembler copies the
+ * pieces once, into the message's body, so a large message is not copied twice.
+ * The last piece comes out only once the frame's end octet has been checked.
+ * Any other frame split across chunks is copied once, into a buffer allocated
+ * at its final size after its size field was checked against
  * {@link FrameParser.frameMax}.
  *
  * Malformed input throws a {@link ProtocolError}; the parser then stays failed
@@ -29,6 +39,8 @@ export class FrameParser {
   /** The 7-byte frame header, when it spans chunks itself. */
   private readonly head = Buffer.alloc(FRAME_HEADER_SIZE);
   private headFilled = 0;
+  /** A body frame split across chunks, passed on piece by piece (see {@link FrameParser.readBodyPiece}). */
+  private body: { readonly channel: number; left: number; last: Buffer | null } | null = null;
   private failure: ProtocolError | null = null;
 
   /** Adds the next chunk. Call only after {@link FrameParser.next} has returned `null`; once failed, throws the error again. */
@@ -53,6 +65,7 @@ export class FrameParser {
   }
 
   private read(): Frame | null {
+    if (this.body !== null) return this.readBodyPiece();
     if (this.partial === null && this.headFilled === 0) {
       const chunk = this.chunk;
       const offset = this.offset;
@@ -75,6 +88,10 @@ export class FrameParser {
         this.offset = offset + total;
         return decodeFrame(chunk, offset, total);
       }
+      if (chunk[offset] === FRAME_BODY) {
+        this.offset = offset + FRAME_HEADER_SIZE;
+        return this.startBody(chunk.readUInt16BE(offset + 1), total);
+      }
       this.partial = Buffer.allocUnsafe(total);
       this.filled = chunk.copy(this.partial, 0, offset);
       this.offset = chunk.length;
@@ -92,6 +109,7 @@ export class FrameParser {
       if (this.headFilled < FRAME_HEADER_SIZE) return null;
       this.headFilled = 0;
       const total = this.checkedTotal(this.head.readUInt32BE(3));
+      if (this.head[0] === FRAME_BODY) return this.startBody(this.head.readUInt16BE(1), total);
       this.partial = Buffer.allocUnsafe(total);
       this.filled = this.head.copy(this.partial);
     }
@@ -107,6 +125,42 @@ export class FrameParser {
     if (this.filled < partial.length) return null;
     this.partial = null;
     return decodeFrame(partial, 0, partial.length);
+  }
+
+  /** Begins passing on a body frame of `total` bytes whose 7-byte header has been read. */
+  private startBody(channel: number, total: number): BodyFrame | null {
+    const left = total - FRAME_OVERHEAD;
+    this.body = { channel, left, last: left === 0 ? EMPTY : null };
+    return this.readBodyPiece();
+  }
+
+  /**
+   * The next piece of a split body frame: what this chunk holds of its payload. The piece that
+   * completes the payload is held back until the end octet after it has arrived and been checked.
+   */
+  private readBodyPiece(): BodyFrame | null {
+    const body = this.body as NonNullable<typeof this.body>;
+    const chunk = this.chunk;
+    if (body.left > 0) {
+      const n = Math.min(body.left, chunk.length - this.offset);
+      if (n === 0) return null;
+      const piece = chunk.subarray(this.offset, this.offset + n);
+      this.offset += n;
+      body.left -= n;
+      if (body.left > 0) return { type: FRAME_BODY, channel: body.channel, payload: piece };
+      body.last = piece;
+    }
+    if (this.offset === chunk.length) return null;
+    const end = chunk[this.offset];
+    if (end !== FRAME_END) {
+      throw new ProtocolError(
+        'FRAME_ERROR',
+        `frame end octet is 0x${(end ?? 0).toString(16)}, not 0xce`,
+      );
+    }
+    this.offset++;
+    this.body = null;
+    return { type: FRAME_BODY, channel: body.channel, payload: body.last ?? EMPTY };
   }
 
   /** The whole frame's length for a payload `size`, refused before anything is allocated for it. */
