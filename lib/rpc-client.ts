@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Channel } from './channel.js';
 import type { Connection } from './connection.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
+import { MessageReturnedError, type ReturnedMessage } from './engine/errors.js';
 import type { Exchange } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
 import { Message, type MessageProperties } from './message.js';
@@ -67,6 +68,8 @@ export class RpcClient<Req = unknown, Res = unknown> {
     };
     channel.on('disconnected', rejectAll);
     channel.once('close', rejectAll);
+    // Requests go out mandatory: one no queue takes comes back, and its call fails at once.
+    channel.on('return', (returned) => this.onReturn(returned));
   }
 
   /** @internal Use {@link Connection.rpcClient}. */
@@ -75,8 +78,9 @@ export class RpcClient<Req = unknown, Res = unknown> {
     options: RpcClientOptions<Schema | undefined, Schema | undefined>,
   ): Promise<RpcClient<Req, Res>> {
     checkTimeout(options.timeout, 'timeout');
-    // Confirms make an unroutable request (no queue by that name) fail at once, not time out.
-    const channel = await connection.openChannel({ confirm: true });
+    // No confirms: a round trip would wait on the confirm's extra frame and the broker's
+    // extra work; an unroutable request still fails at once, through its return.
+    const channel = await connection.openChannel();
     try {
       const client = new RpcClient<Req, Res>(channel, options);
       // RabbitMQ requires the reply consumer before the first request, with no-ack.
@@ -159,6 +163,12 @@ export class RpcClient<Req = unknown, Res = unknown> {
   /** Closes the client, for `await using rpc = …`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private onReturn(returned: ReturnedMessage): void {
+    const id = returned.properties.correlationId;
+    const call = id === undefined ? undefined : this.pending.get(id);
+    call?.reject(new MessageReturnedError(returned));
   }
 
   private onReply(reply: IncomingMessage): void {

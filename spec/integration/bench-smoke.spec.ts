@@ -3,7 +3,8 @@
  * with tiny counts (2,000 / 500 / 2,000 messages, 50 round trips, 3 × 1 MiB) against the test
  * broker, each run in a fresh worker process and checked against what the broker holds. It must
  * exit 0 and report every client × scenario as measured or n/a ("not measured" by that client).
- * No timing is asserted: the figures of a smoke run mean nothing.
+ * The memory check (bench/memory.ts) runs too, with 2,000 messages. No timing or memory figure
+ * is asserted: the figures of a smoke run mean nothing.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -32,9 +33,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+function runNode(args: readonly string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -51,7 +52,10 @@ function runBench(args: readonly string[]): Promise<{ code: number | null; outpu
 
 it('runs every client through every scenario and reports each as measured or n/a', async () => {
   const json = path.join(dir, 'results.json');
-  const { code, output } = await runBench([
+  const { code, output } = await runNode([
+    '--import',
+    'tsx',
+    'bench/run.ts',
     '--smoke',
     '--rounds',
     '1',
@@ -82,4 +86,29 @@ it('runs every client through every scenario and reports each as measured or n/a
   const svg = await readFile(path.join(dir, 'benchmarks.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+}, 120_000);
+
+it('runs the memory check and reports the heap at every checkpoint', async () => {
+  const { code, output } = await runNode([
+    '--expose-gc',
+    '--import',
+    'tsx',
+    'bench/memory.ts',
+    '--count',
+    '2000',
+    '--url',
+    url,
+    '--out',
+    dir,
+  ]);
+  expect(code, output).toBe(0);
+  const markdown = await readFile(path.join(dir, 'benchmarks-memory.md'), 'utf8');
+  // Before the first message, after the first 1%, then every tenth: 12 checkpoints.
+  const rows = markdown.split('\n').filter((line) => /^\| [\d,]+ \| [\d.]+ \|/.test(line));
+  expect(rows.map((row) => row.split('|')[1]?.trim())).toEqual([
+    '0',
+    '20',
+    ...Array.from({ length: 10 }, (_, i) => ((i + 1) * 200).toLocaleString('en-US')),
+  ]);
+  expect(markdown).toMatch(/\| memory: the heap after 2,000 consumed messages within 10% /);
 }, 120_000);
