@@ -518,6 +518,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
       // The channel closed or recovered since: the broker has requeued it, so the tag is stale.
       return;
     }
+    if (
+      settlement.kind === 'ack' &&
+      !settlement.multiple &&
+      this.settledInTx === null &&
+      this.unsettled.keys().next().value === tag
+    ) {
+      // The oldest unsettled message: its ack joins the channel's run of acks, written as one
+      // multiple-ack at the end of the turn (a consumer acking each message in turn sends one
+      // frame per socket write, not one per message). Any other settlement writes the run first.
+      this.unsettled.delete(tag);
+      this.current.ackInRun(tag);
+      return;
+    }
     if (settlement.kind !== 'reject' && settlement.multiple) {
       for (const [earlier, other] of this.unsettled) {
         if (earlier > tag) break;

@@ -21,6 +21,8 @@ export interface ChannelHost {
   whenWritable(): Promise<void>;
   /** The channel has finished closing: its number may be used again. */
   release(channel: number): void;
+  /** The channel holds a run of acks: have it write them (flushAckRun) before the next write. */
+  holdsAcks(channel: ChannelEngine): void;
   readonly maxBodySize: number;
 }
 
@@ -61,6 +63,9 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   private resolveClosed: (() => void) | null = null;
   /** Both sides sent channel.close: ours is still owed its close-ok, so the number stays taken. */
   private closeOkOwed = false;
+  /** The highest tag of a run of acks not yet written (see {@link ChannelEngine.ackInRun}), and its length. */
+  private ackRunTag = 0;
+  private ackRunLength = 0;
 
   constructor(
     id: number,
@@ -69,7 +74,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     super();
     this.id = id;
     this.assembler = new ContentAssembler(host.maxBodySize);
-    this.rpc = new RpcQueue((name, args) => host.sendMethod(id, name, args));
+    this.rpc = new RpcQueue((name, args) => this.write(name, args));
   }
 
   /** Whether the channel is open for operations. */
@@ -108,6 +113,38 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   /** Sends an asynchronous method (ack, nack, reject, recover-async). Throws when the channel is closed. */
   send<N extends MethodName>(name: N, args: MethodArgs<N>): void {
     if (this.state !== 'open') throw this.unusable();
+    this.write(name, args);
+  }
+
+  /**
+   * Acknowledges `deliveryTag` as part of a run: the run goes out as one `basic.ack` (with
+   * `multiple` when it holds more than one) before the connection next writes, or before
+   * anything else on this channel. Only for a tag that is the oldest the application has not
+   * settled on this channel, so that acking every tag up to the run's highest acks exactly the
+   * run. Throws when the channel is closed.
+   */
+  ackInRun(deliveryTag: number): void {
+    if (this.state !== 'open') throw this.unusable();
+    if (this.ackRunLength === 0) this.host.holdsAcks(this);
+    this.ackRunTag = deliveryTag;
+    this.ackRunLength++;
+  }
+
+  /** @internal Writes the run of acks held, if any (dropped once the channel is not open: the broker requeues). */
+  flushAckRun(): void {
+    const length = this.ackRunLength;
+    if (length === 0) return;
+    this.ackRunLength = 0;
+    if (this.state !== 'open') return;
+    this.host.sendMethod(this.id, 'basic.ack', {
+      deliveryTag: this.ackRunTag,
+      multiple: length > 1,
+    });
+  }
+
+  /** Writes a method on this channel, after the run of acks it holds. */
+  private write<N extends MethodName>(name: N, args: MethodArgs<N>): void {
+    if (this.ackRunLength > 0) this.flushAckRun();
     this.host.sendMethod(this.id, name, args);
   }
 
@@ -133,6 +170,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     if (!this.flowActive) return this.publishAfterFlow(args, properties, body, signal);
     try {
       if (this.state !== 'open') throw this.unusable();
+      this.flushAckRun();
       this.host.sendContent(this.id, args, properties, body);
     } catch (error) {
       return Promise.reject(error);
@@ -195,7 +233,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
       deliver: (command) => {
         if (noAck || this.state !== 'open') return;
         const { deliveryTag } = command.method.args as MethodArgs<'basic.deliver'>;
-        this.host.sendMethod(this.id, 'basic.reject', { deliveryTag, requeue: true });
+        this.write('basic.reject', { deliveryTag, requeue: true });
       },
       ended: () => {},
     };
@@ -205,12 +243,14 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   close(): Promise<void> {
     if (this.closing !== null) return this.closing;
     if (this.state === 'closed') return Promise.resolve();
+    // Acks the application made before closing go out before the close.
+    this.flushAckRun();
     this.state = 'closing';
     this.closing = new Promise<void>((resolve) => {
       this.resolveClosed = resolve;
     });
     try {
-      this.host.sendMethod(this.id, 'channel.close', {
+      this.write('channel.close', {
         replyCode: 200,
         replyText: 'closed by the application',
         classId: 0,
@@ -270,11 +310,13 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
         this.onBrokerCancel(method.args.consumerTag, method.args.nowait);
         return;
       case 'channel.flow':
-        this.host.sendMethod(this.id, 'channel.flow-ok', { active: method.args.active });
+        this.write('channel.flow-ok', { active: method.args.active });
         this.setFlow(method.args.active);
         return;
       case 'channel.close':
-        this.host.sendMethod(this.id, 'channel.close-ok', {});
+        // The broker discards what follows its close, and requeues what the run would ack.
+        this.ackRunLength = 0;
+        this.write('channel.close-ok', {});
         this.finish(ChannelError.fromBroker(method.args));
         return;
       default:
@@ -299,7 +341,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
       // Both sides closed at once: answer, and settle everything with the broker's reason. The
       // broker still answers our close with close-ok, so the number is released only then: a
       // close-ok for a released number would be an unexpected frame, fatal to the connection.
-      this.host.sendMethod(this.id, 'channel.close-ok', {});
+      this.write('channel.close-ok', {});
       this.closeOkOwed = true;
       this.fail(ChannelError.fromBroker(method.args));
     }
@@ -325,7 +367,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   private onBrokerCancel(consumerTag: string, nowait: boolean): void {
     const sink = this.consumers.get(consumerTag);
     this.consumers.delete(consumerTag);
-    if (!nowait) this.host.sendMethod(this.id, 'basic.cancel-ok', { consumerTag });
+    if (!nowait) this.write('basic.cancel-ok', { consumerTag });
     sink?.ended(undefined);
   }
 

@@ -93,6 +93,8 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   private closing: Promise<void> | null = null;
   private socketError: Error | undefined;
   private lastChannel = 0;
+  /** Channels holding a run of acks, written at the next flush. */
+  private readonly ackRuns: ChannelEngine[] = [];
   /** Body bytes encoded since the last flush. */
   private batchedBytes = 0;
 
@@ -223,6 +225,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
       this.fail(new ConnectionError('CONNECTION_CLOSED', 'connection closed by the application'));
       return this.closing;
     }
+    this.writeAckRuns();
     this.state = 'closing';
     this.writeNow(0, 'connection.close', {
       replyCode: 200,
@@ -271,6 +274,12 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   /** @internal */
   whenWritable(): Promise<void> {
     return this.drain === null ? RESOLVED : this.drain.promise;
+  }
+
+  /** @internal */
+  holdsAcks(channel: ChannelEngine): void {
+    this.ackRuns.push(channel);
+    this.scheduleFlush();
   }
 
   /** @internal */
@@ -486,6 +495,13 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     this.flush();
   }
 
+  /** Encodes the acks the channels hold; once the connection is closing, they are dropped. */
+  private writeAckRuns(): void {
+    const channels = this.ackRuns.splice(0);
+    if (this.state !== 'open') return;
+    for (const channel of channels) channel.flushAckRun();
+  }
+
   /**
    * Writes what was encoded once the current turn's work is done: process.nextTick runs after
    * the promise continuations of the turn, so a loop of `await publish()` or a batch of acks
@@ -500,6 +516,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
 
   /** Hands everything encoded to the socket in one corked batch. */
   private readonly flush = (): void => {
+    if (this.ackRuns.length > 0) this.writeAckRuns();
     this.flushScheduled = false;
     this.batchedBytes = 0;
     if (!this.encoder.pending) return;
