@@ -27,7 +27,7 @@ export class Message<T = unknown> {
   readonly body: Buffer;
   /** The message's properties. */
   readonly properties: MessageProperties;
-  readonly #value: T;
+  #value: T;
   /** Whether the body is a string sent as UTF-8 (rather than JSON, or bytes given as they are). */
   readonly #isText: boolean;
 
@@ -60,11 +60,21 @@ export class Message<T = unknown> {
   /**
    * @internal A message whose body is the JSON of `value`, strings included:
    * what schema exchanges and RPC send, since their receivers parse JSON. A
-   * message made from a string is encoded again; one made from bytes goes as it is.
+   * message made from a string is encoded again; one made from bytes goes as
+   * it is. `extra` properties are added to the message's own (and win).
    */
-  static asJson<V>(value: V | Message<V>): Message<V> {
-    if (!(value instanceof Message)) return Message.#encodeAsJson(value, {});
-    return value.#isText ? Message.#encodeAsJson(value.data, value.properties) : value;
+  static asJson<V>(value: V | Message<V>, extra?: MessageProperties): Message<V> {
+    if (!(value instanceof Message)) return Message.#encodeAsJson(value, extra ?? {});
+    const properties = extra === undefined ? value.properties : { ...value.properties, ...extra };
+    if (value.#isText) return Message.#encodeAsJson(value.data, properties);
+    return extra === undefined ? value : value.#withProperties(properties);
+  }
+
+  /** The same body and value, other properties. */
+  #withProperties(properties: MessageProperties): Message<T> {
+    const copy = new Message<unknown>(this.body, properties) as Message<T>;
+    copy.#value = this.#value;
+    return copy;
   }
 
   static #encodeAsJson<V>(value: V, properties: MessageProperties): Message<V> {

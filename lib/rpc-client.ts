@@ -123,12 +123,10 @@ export class RpcClient<Req = unknown, Res = unknown> {
       const value = outgoing === undefined ? request : outgoing.data;
       validate(requestSchema, value, 'the request does not match its schema');
     }
-    // The server parses requests as JSON: a string request travels as a JSON string.
-    const encoded = Message.asJson(request);
     const timeout = options.timeout ?? this.options.timeout ?? 30_000;
     const correlationId = this.idPrefix + String(this.nextId++);
-    const message = new Message(encoded.body, {
-      ...encoded.properties,
+    // The server parses requests as JSON: a string request travels as a JSON string.
+    const message = Message.asJson(request, {
       ...options.properties,
       correlationId,
       replyTo: DIRECT_REPLY_TO,

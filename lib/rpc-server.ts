@@ -53,11 +53,10 @@ export async function serve<T, S extends Schema | undefined>(
           validate(replySchema, value, 'the reply does not match its schema');
         }
         // A handler that returns nothing replies null: JSON has no `undefined`.
-        const body = Message.asJson(value === undefined ? null : value);
-        reply = new Message(body.body, {
-          ...body.properties,
-          ...(correlationId === undefined ? {} : { correlationId }),
-        });
+        reply = Message.asJson(
+          value === undefined ? null : value,
+          correlationId === undefined ? undefined : { correlationId },
+        );
       } catch (error) {
         failure = { error };
         reply = errorReply(error, correlationId);
