@@ -6,6 +6,9 @@ import type { MethodArgs } from './protocol/spec.js';
 import { type Schema, validate } from './schema.js';
 import { checkShortString } from './validate.js';
 
+/** The properties of a message published as bare bytes. */
+const NO_PROPERTIES: MessageProperties = Object.freeze({});
+
 /** The exchange types RabbitMQ ships, or a plugin's type by name. */
 export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers' | (string & {});
 
@@ -68,6 +71,7 @@ export class Exchange<T = unknown> {
   readonly type: ExchangeType | undefined;
   /** The schema published messages must match, if any. */
   readonly schema: Schema | undefined;
+  #lastArgs: MethodArgs<'basic.publish'> | undefined;
 
   /** @internal */
   constructor(
@@ -93,20 +97,23 @@ export class Exchange<T = unknown> {
    * @throws PublishNackedError / MessageReturnedError on a confirm channel
    * @throws AbortError when `options.signal` aborts
    */
-  publish(message: T | Message<T>, routingKey = '', options: PublishOptions = {}): Promise<void> {
+  publish(message: T | Message<T>, routingKey = '', options?: PublishOptions): Promise<void> {
     // Not an async function: on the hot path (a live channel, no signal) the engine's promise is
     // returned as it is, one promise per publish, and none at all without confirms.
     try {
       checkShortString(routingKey, 'routing key');
-      const { signal } = options;
+      const signal = options?.signal;
       throwIfAborted(signal, 'publish');
-      const { properties, body } = this.#outgoing(message);
-      const args: MethodArgs<'basic.publish'> = {
-        exchange: this.name,
-        routingKey,
-        mandatory: options.mandatory ?? false,
-        immediate: false,
-      };
+      let body: Buffer;
+      let properties: MessageProperties;
+      if (this.schema === undefined && Buffer.isBuffer(message)) {
+        // Bytes as they are, with no properties: nothing to make a Message of.
+        body = message;
+        properties = NO_PROPERTIES;
+      } else {
+        ({ body, properties } = this.#outgoing(message));
+      }
+      const args = this.#publishArgs(routingKey, options?.mandatory ?? false);
       const { channel } = this;
       if (channel.isLive && signal === undefined) {
         return channel.engine.publish(args, properties, body);
@@ -115,6 +122,17 @@ export class Exchange<T = unknown> {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The `basic.publish` arguments, the same object again while the routing key and flag repeat. */
+  #publishArgs(routingKey: string, mandatory: boolean): MethodArgs<'basic.publish'> {
+    const last = this.#lastArgs;
+    if (last !== undefined && last.routingKey === routingKey && last.mandatory === mandatory) {
+      return last;
+    }
+    const args = Object.freeze({ exchange: this.name, routingKey, mandatory, immediate: false });
+    this.#lastArgs = args;
+    return args;
   }
 
   /** The message to send: validated against the schema (and then sent as JSON), or made from the body. */
