@@ -32,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { type Channel, type Connection, connect } from '../lib/index.js';
 import { redactUrl } from '../lib/options.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
-import { indexOf, type ScenarioInput } from './client.js';
+import { indexOf, LARGE_PUBLISH_WINDOW, type ScenarioInput } from './client.js';
 import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -1006,8 +1006,13 @@ function markdown(
     `| clients | ${versions} |`,
     `| rounds | ${options.rounds} per client and scenario, clients interleaved round by round |`,
     '',
-    'Every run is a fresh process (bench/worker.ts) with a fresh queue, and is checked afterwards: ' +
-      'counts, sizes and content. Figures are the median of the runs, their range in parentheses. ' +
+    'Every run is a fresh process (bench/worker.ts and the clients, compiled to JavaScript first, so ' +
+      'that no TypeScript loader runs beside the client) with a fresh queue, and is checked afterwards: ' +
+      'counts, sizes and content. Every client publishes the same bodies, made cheaply by ' +
+      'bench/client.ts (the 8 MiB ones from a ring of two buffers, rewritten once their publish is ' +
+      `confirmed); in the large scenario every client, the reference included, keeps at most ` +
+      `${LARGE_PUBLISH_WINDOW} publishes unconfirmed. ` +
+      'Figures are the median of the runs, their range in parentheses. ' +
       '**Client CPU** is the process CPU (user + system, all threads) over the scenario, per ' +
       "message; **broker CPU** is the RabbitMQ VM's CPU over the same window, per message " +
       `(${environment.brokerCpu}); **peak RSS** is the worker process's high-water mark. ` +
