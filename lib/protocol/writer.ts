@@ -1,4 +1,4 @@
-/** Large enough for several write batches (see the engine's FLUSH_BYTES), so a slab rarely splits one. */
+/** Large enough for several write batches (see the engine's WRITE_BATCH_BYTES), so a slab rarely splits one. */
 const DEFAULT_SLAB_SIZE = 256 * 1024;
 
 /**
