@@ -262,6 +262,16 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     return this.closing;
   }
 
+  /** @internal Where the next bytes of the body being received go (see ContentAssembler.window). */
+  bodyWindow(max: number): Buffer | null {
+    return this.assembler.window(max);
+  }
+
+  /** @internal Body bytes still to come for the message being received. */
+  get bodyLeft(): number {
+    return this.assembler.bodyLeft;
+  }
+
   /** @internal Handles one frame addressed to this channel. Throws a ProtocolError for the connection. */
   handleFrame(frame: MethodFrame | HeaderFrame | BodyFrame): void {
     const command = this.assembler.push(frame);

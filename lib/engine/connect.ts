@@ -1,6 +1,9 @@
 import { Engine, type EngineOptions } from './engine.js';
 import { AbortError, ConnectionError } from './errors.js';
-import { type Endpoint, openSocket } from './transport.js';
+import { type Endpoint, openSocket, type SocketReader } from './transport.js';
+
+/** Where reads go before the engine exists. */
+const EARLY_READ_BYTES = 16 * 1024;
 
 /**
  * Opens a socket to `endpoint` and runs the AMQP handshake over it, all
@@ -29,10 +32,23 @@ export async function connectEngine(
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const socket = await openSocket(endpoint, controller.signal).catch((error: unknown) => {
+    // The engine decides where reads go once it exists. A broker sends nothing before our
+    // protocol header, which the engine writes; what some other server sends first is kept.
+    let reading: Engine | undefined;
+    const early: Buffer[] = [];
+    const reader: SocketReader = {
+      buffer: () => reading?.readBuffer() ?? Buffer.allocUnsafe(EARLY_READ_BYTES),
+      read: (chunk) => {
+        if (reading === undefined) early.push(chunk);
+        else reading.receive(chunk);
+      },
+    };
+    const socket = await openSocket(endpoint, controller.signal, reader).catch((error: unknown) => {
       throw socketError(error, where);
     });
     const engine = new Engine(socket, options);
+    reading = engine;
+    for (const chunk of early.splice(0)) engine.receive(chunk);
     const abandon = (): void => {
       const reason = controller.signal.reason;
       engine.fail(reason instanceof ConnectionError ? reason : toConnectionError(reason));

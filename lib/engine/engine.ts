@@ -1,15 +1,16 @@
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
-import type { Command } from '../protocol/assembler.js';
+import { type Command, DIRECT_READ_MIN } from '../protocol/assembler.js';
 import { AmqpError, ProtocolError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-types.js';
-import { type Frame, FrameEncoder, PROTOCOL_HEADER } from '../protocol/frames.js';
+import { FRAME_OVERHEAD, type Frame, FrameEncoder, PROTOCOL_HEADER } from '../protocol/frames.js';
 import { FrameParser } from '../protocol/parser.js';
 import type { BasicProperties, MethodArgs, MethodName } from '../protocol/spec.js';
 import { ChannelEngine, type ChannelHost } from './channel.js';
 import { ChannelError, ConnectionError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
+import { ReadSlab } from './read-slab.js';
 import { RpcQueue } from './rpc.js';
 import { chooseMechanism, type SaslMechanism, saslResponse } from './sasl.js';
 
@@ -93,6 +94,8 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   private closing: Promise<void> | null = null;
   private socketError: Error | undefined;
   private lastChannel = 0;
+  /** The buffers socket reads go into (see readBuffer). */
+  private readonly reads = new ReadSlab();
   /** Channels holding a run of acks, written at the next flush. */
   private readonly ackRuns: ChannelEngine[] = [];
   /** Body bytes encoded since the last flush. */
@@ -379,6 +382,31 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
       }
     }
     return undefined;
+  }
+
+  /**
+   * @internal Where the socket reads next (a socket read through a SocketReader): straight into
+   * the body being received when a large one is waiting for its bytes, else the read slab.
+   */
+  readBuffer(): Buffer {
+    const pending = this.parser.pendingBody();
+    const channel = pending === null ? undefined : this.channels.get(pending.channel);
+    if (pending !== null && channel !== undefined && channel.bodyLeft >= DIRECT_READ_MIN) {
+      if (pending.left >= DIRECT_READ_MIN) {
+        const window = channel.bodyWindow(pending.left);
+        if (window !== null) return window;
+      }
+      // The last bytes of this frame, its end octet and the next frame's header: read just
+      // those, so that the next frame's payload goes straight in place too.
+      return this.reads.next().subarray(0, pending.left + FRAME_OVERHEAD);
+    }
+    return this.reads.next();
+  }
+
+  /** @internal What the socket read into a buffer from {@link Engine.readBuffer}. */
+  receive(chunk: Buffer): void {
+    this.reads.taken(chunk);
+    this.onData(chunk);
   }
 
   private onData(chunk: Buffer): void {

@@ -10,15 +10,45 @@ export interface Endpoint {
 }
 
 /**
+ * Reads a plain TCP socket without its stream machinery: `buffer()` says where each read goes
+ * (so a large body can be read straight into place), `read()` gets what was read.
+ */
+export interface SocketReader {
+  buffer(): Buffer;
+  read(chunk: Buffer): void;
+}
+
+/**
  * Opens a TCP or TLS socket to `endpoint`. Resolves once it is connected
  * (for TLS: once the handshake has verified the broker); rejects with the
  * socket's error, or when `signal` aborts, destroying the socket either way.
+ * A plain TCP socket is read through `reader` when one is given; a TLS
+ * socket always emits 'data'.
  */
-export function openSocket(endpoint: Endpoint, signal: AbortSignal): Promise<net.Socket> {
+export function openSocket(
+  endpoint: Endpoint,
+  signal: AbortSignal,
+  reader?: SocketReader,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket =
       endpoint.tls === undefined
-        ? net.connect({ host: endpoint.host, port: endpoint.port })
+        ? net.connect({
+            host: endpoint.host,
+            port: endpoint.port,
+            // With a reader, reads go where it says and no 'data' event is emitted.
+            ...(reader === undefined
+              ? {}
+              : {
+                  onread: {
+                    buffer: () => reader.buffer(),
+                    callback: (bytes: number, buffer: Uint8Array) => {
+                      reader.read((buffer as Buffer).subarray(0, bytes));
+                      return true; // keep reading
+                    },
+                  },
+                }),
+          })
         : tls.connect({
             servername: net.isIP(endpoint.host) === 0 ? endpoint.host : undefined,
             ...endpoint.tls,

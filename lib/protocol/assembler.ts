@@ -95,9 +95,29 @@ export class ContentAssembler {
     }
     if (received === this.bodySize && this.body === null) return this.complete(payload);
     if (this.body === null) this.body = Buffer.allocUnsafe(this.bodySize);
-    payload.copy(this.body, this.received);
+    // Bytes read straight into place (through window()) need no copy.
+    if (!isAt(payload, this.body, this.received)) payload.copy(this.body, this.received);
     this.received = received;
     return received === this.bodySize ? this.complete(this.body) : null;
+  }
+
+  /** Body bytes still to come for the message being received (0 when none is). */
+  get bodyLeft(): number {
+    return this.properties === null ? 0 : this.bodySize - this.received;
+  }
+
+  /**
+   * Where the next bytes of the body being received go, at most `max` of them: a view of the
+   * body's buffer (allocated now if it was not yet), for a reader to read into directly. Null
+   * when no body is being received.
+   */
+  window(max: number): Buffer | null {
+    if (this.properties === null) return null;
+    this.body ??= Buffer.allocUnsafe(this.bodySize);
+    return this.body.subarray(
+      this.received,
+      this.received + Math.min(max, this.bodySize - this.received),
+    );
   }
 
   private complete(body: Buffer): Command {
@@ -110,6 +130,14 @@ export class ContentAssembler {
     this.body = null;
     return command;
   }
+}
+
+/** A body with fewer bytes than this still to come is read as usual, and copied. */
+export const DIRECT_READ_MIN = 16 * 1024;
+
+/** Whether `view` is the bytes of `buffer` from `offset` on. */
+function isAt(view: Buffer, buffer: Buffer, offset: number): boolean {
+  return view.buffer === buffer.buffer && view.byteOffset === buffer.byteOffset + offset;
 }
 
 function unexpected(message: string): ProtocolError {

@@ -127,6 +127,17 @@ export class FrameParser {
     return decodeFrame(partial, 0, partial.length);
   }
 
+  /**
+   * When everything pushed so far is consumed and the parser is inside a body frame split
+   * across reads: the frame's channel and how many payload bytes it still waits for (0: only
+   * its end octet). A reader may then read those bytes straight into where they end up (see
+   * ContentAssembler.window).
+   */
+  pendingBody(): { readonly channel: number; readonly left: number } | null {
+    if (this.body === null || this.offset < this.chunk.length) return null;
+    return this.body;
+  }
+
   /** Begins passing on a body frame of `total` bytes whose 7-byte header has been read. */
   private startBody(channel: number, total: number): BodyFrame | null {
     const left = total - FRAME_OVERHEAD;

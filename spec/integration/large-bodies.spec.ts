@@ -75,3 +75,66 @@ describe.each(['get', 'consume'] as const)('received by %s', (mode) => {
     received.ack();
   });
 });
+
+describe('large bodies read straight into place', () => {
+  it('arrive byte for byte while confirms, other channels and heartbeats interleave', async () => {
+    // warren reads the payload of a large body's frames straight into the body's buffer; frames
+    // of other channels, confirms and heartbeats come between them on the same connection.
+    const connection = await connect(url, { heartbeat: 1 });
+    open.push(connection);
+    const { frameMax } = connection.tuning;
+    const sizes = [
+      5 * MiB,
+      MiB + 13,
+      3 * frameMax,
+      3 * frameMax + 1,
+      200 * 1024 + 1,
+      17 * 1024 - 3,
+      2 * MiB - 1,
+      frameMax - 8,
+      4 * MiB + 7,
+    ];
+    const bodies = sizes.map((size) => randomFillSync(Buffer.allocUnsafe(size)));
+    const consuming = await connection.openChannel();
+    const queue = await consuming.declareQueue('', { exclusive: true });
+    const received = new Map<string, Buffer>();
+    const all = new Promise<void>((resolve, reject) => {
+      queue
+        .consume(
+          (message) => {
+            received.set(message.properties.messageId ?? '?', message.body);
+            message.ack();
+            if (received.size === bodies.length) resolve();
+          },
+          { prefetch: 3 },
+        )
+        .catch(reject);
+    });
+    // Small traffic on a third channel all along.
+    const chatter = await connection.openChannel({ confirm: true });
+    const side = await chatter.declareQueue('', { exclusive: true });
+    let talking = true;
+    const talk = (async () => {
+      let n = 0;
+      while (talking) {
+        await chatter.exchange('').publish({ n: n++ }, side.name);
+        await side.get().then((message) => message?.ack());
+      }
+      return n;
+    })();
+    const publishing = await connection.openChannel({ confirm: true });
+    await Promise.all(
+      bodies.map((body, i) =>
+        publishing.exchange('').publish(new Message(body, { messageId: String(i) }), queue.name),
+      ),
+    );
+    await all;
+    talking = false;
+    expect(await talk).toBeGreaterThan(0);
+    for (const [i, body] of bodies.entries()) {
+      const got = received.get(String(i));
+      if (got === undefined) throw new Error(`message ${i} did not arrive`);
+      expectSameBytes(got, body);
+    }
+  });
+});

@@ -369,6 +369,29 @@ describe('ContentAssembler', () => {
     expect(assembler.busy).toBe(false);
   });
 
+  test('window() is where the next body bytes go, and bytes read there are not copied', () => {
+    const assembler = new ContentAssembler();
+    expect(assembler.window(10)).toBeNull();
+    assembler.push(methodFrame(deliver));
+    assembler.push(headerFrame(10));
+    expect(assembler.bodyLeft).toBe(10);
+    assembler.push(bodyFrame(Buffer.from('abc')));
+    const window = assembler.window(4) as Buffer;
+    expect(window).toHaveLength(4);
+    window.write('defg');
+    expect(assembler.push(bodyFrame(window))).toBeNull();
+    expect(assembler.bodyLeft).toBe(3);
+    // At most what is left, however much is asked for.
+    const last = assembler.window(100) as Buffer;
+    expect(last).toHaveLength(3);
+    last.write('hij');
+    const body = assembler.push(bodyFrame(last))?.content?.body as Buffer;
+    expect(body.toString()).toBe('abcdefghij');
+    expect(body.buffer).toBe(window.buffer);
+    expect(assembler.bodyLeft).toBe(0);
+    expect(assembler.window(1)).toBeNull();
+  });
+
   test('a zero-size body completes at the header', () => {
     const assembler = new ContentAssembler();
     assembler.push(methodFrame(deliver));

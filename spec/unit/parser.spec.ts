@@ -264,6 +264,23 @@ describe('zero copy', () => {
     expect(frame).toMatchObject({ method: { args: { deliveryTag: 7, multiple: true } } });
   });
 
+  test('pendingBody() says what a split body frame still waits for, once a read is used up', () => {
+    const frame = frameBytes(FRAME_BODY, 2, Buffer.from('abcdef'));
+    const parser = new FrameParser();
+    expect(parser.pendingBody()).toBeNull();
+    parser.push(frame.subarray(0, 9));
+    expect(parser.pendingBody()).toBeNull(); // the read is not used up yet
+    expect(parser.next()).toMatchObject({ payload: Buffer.from('ab') });
+    expect(parser.next()).toBeNull();
+    expect(parser.pendingBody()).toMatchObject({ channel: 2, left: 4 });
+    parser.push(frame.subarray(9, 13));
+    expect(parser.next()).toBeNull();
+    expect(parser.pendingBody()).toMatchObject({ channel: 2, left: 0 }); // only the end octet
+    parser.push(frame.subarray(13));
+    expect(parser.next()).toMatchObject({ payload: Buffer.from('cdef') });
+    expect(parser.pendingBody()).toBeNull();
+  });
+
   test('the last piece of a split body frame waits for its end octet', () => {
     const frame = frameBytes(FRAME_BODY, 2, Buffer.from('abcdef'));
     const parser = new FrameParser();
