@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { connect, type IncomingMessage } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
 import { body, indexOf } from './client.js';
+import { formatMarkdown } from './markdown.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 256;
@@ -164,7 +165,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await using admin = await connect(lease.url, { recovery: false });
       await (await admin.openChannel()).queue(queue).delete();
     }
-    const markdown = report(checkpoints, count, seconds);
+    const markdown = formatMarkdown(report(checkpoints, count, seconds));
     const file = path.join(values.out, 'benchmarks-memory.md');
     await writeFile(file, markdown);
     console.log(markdown);

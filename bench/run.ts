@@ -33,6 +33,7 @@ import { type Channel, type Connection, connect } from '../lib/index.js';
 import { redactUrl } from '../lib/options.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
 import { indexOf, LARGE_PUBLISH_WINDOW, type ScenarioInput } from './client.js';
+import { formatMarkdown } from './markdown.js';
 import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -1034,22 +1035,6 @@ function markdown(
     targetsTable(reports),
     '',
   ].join('\n');
-}
-
-/**
- * The markdown as the project's formatter (Biome, a dev dependency) writes it, so that
- * `npm run lint` passes on docs/benchmarks.md; unchanged when Biome cannot be run.
- */
-function formatMarkdown(text: string): string {
-  try {
-    return execFileSync(
-      path.join(ROOT, 'node_modules', '.bin', 'biome'),
-      ['format', '--stdin-file-path=docs/benchmarks.md'],
-      { cwd: ROOT, input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] },
-    );
-  } catch {
-    return text;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ it('runs the memory check and reports the heap at every checkpoint', async () =>
   expect(code, output).toBe(0);
   const markdown = await readFile(path.join(dir, 'benchmarks-memory.md'), 'utf8');
   // Before the first message, after the first 1%, then every tenth: 12 checkpoints.
-  const rows = markdown.split('\n').filter((line) => /^\| [\d,]+ \| [\d.]+ \|/.test(line));
+  const rows = markdown.split('\n').filter((line) => /^\|\s*[\d,]+\s*\|\s*[\d.]+\s*\|/.test(line));
   expect(rows.map((row) => row.split('|')[1]?.trim())).toEqual([
     '0',
     '20',
