@@ -59,8 +59,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const CLOSE_TIMEOUT_MS = 5_000;
 /**
  * Body bytes that make a batch worth writing before the turn ends. Larger batches mean fewer
- * write calls: 64 KiB cost a quarter less CPU per small publish than 16 KiB (Node's socket
- * buffer) in bench/, and bound what a publisher looping on `await publish()` holds in memory.
+ * write calls: 64 KiB cost about an eighth less CPU per small publish than 16 KiB (Node's
+ * socket buffer) in bench/, and bound what a publisher looping on `await publish()` holds.
  */
 const WRITE_BATCH_BYTES = 64 * 1024;
 /** Largest channel number AMQP can carry. */
