@@ -20,7 +20,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, type IncomingMessage } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
-import { body, indexOf } from './client.js';
+import { indexOf } from './client.js';
+import { client as warren } from './clients/warren.js';
 import { formatMarkdown } from './markdown.js';
 
 const MiB = 1024 * 1024;
@@ -51,19 +52,6 @@ function slope(points: readonly Checkpoint[]): number {
     den += (p.messages - mx) ** 2;
   }
   return den === 0 ? 0 : num / den;
-}
-
-async function prefill(url: string, queue: string, count: number): Promise<void> {
-  await using connection = await connect(url, { recovery: false });
-  const channel = await connection.openChannel({ confirm: true });
-  const exchange = channel.exchange('');
-  // Confirmed in windows, so that the queue holds them all when this returns.
-  const window: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    window.push(exchange.publish(body(SIZE, i), queue));
-    if (window.length === 1_000) await Promise.all(window.splice(0));
-  }
-  await Promise.all(window);
 }
 
 async function consume(url: string, queue: string, count: number): Promise<Checkpoint[]> {
@@ -156,7 +144,8 @@ async function main(argv: readonly string[]): Promise<void> {
       await (await admin.openChannel()).declareQueue(queue);
     }
     console.log(`[memory] filling ${queue} with ${count.toLocaleString('en-US')} messages`);
-    await prefill(lease.url, queue, count);
+    // Filled by warren's publishConfirm scenario: confirmed, so the queue holds them all after.
+    await warren.publishConfirm({ url: lease.url, queue, count, size: SIZE, window: 1_000 });
     console.log('[memory] consuming');
     const began = performance.now();
     const checkpoints = await consume(lease.url, queue, count);

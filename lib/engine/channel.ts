@@ -144,7 +144,7 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
 
   /** Writes a method on this channel, after the run of acks it holds. */
   private write<N extends MethodName>(name: N, args: MethodArgs<N>): void {
-    if (this.ackRunLength > 0) this.flushAckRun();
+    this.flushAckRun();
     this.host.sendMethod(this.id, name, args);
   }
 

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
-import { type Command, DIRECT_READ_MIN } from '../protocol/assembler.js';
+import type { Command } from '../protocol/assembler.js';
 import { AmqpError, ProtocolError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-types.js';
 import { FRAME_OVERHEAD, type Frame, FrameEncoder, PROTOCOL_HEADER } from '../protocol/frames.js';
@@ -63,6 +63,8 @@ const CLOSE_TIMEOUT_MS = 5_000;
  * socket buffer) in bench/, and bound what a publisher looping on `await publish()` holds.
  */
 const WRITE_BATCH_BYTES = 64 * 1024;
+/** A body with fewer bytes than this still to come is read into the read slab, and copied. */
+const DIRECT_READ_MIN = 16 * 1024;
 /** Largest channel number AMQP can carry. */
 const CHANNEL_LIMIT = 0xffff;
 

@@ -132,9 +132,6 @@ export class ContentAssembler {
   }
 }
 
-/** A body with fewer bytes than this still to come is read as usual, and copied. */
-export const DIRECT_READ_MIN = 16 * 1024;
-
 /** Whether `view` is the bytes of `buffer` from `offset` on. */
 function isAt(view: Buffer, buffer: Buffer, offset: number): boolean {
   return view.buffer === buffer.buffer && view.byteOffset === buffer.byteOffset + offset;

@@ -177,13 +177,7 @@ export class FrameEncoder {
 
   /** Encodes a heartbeat frame. */
   heartbeat(): void {
-    const w = this.writer;
-    w.reserve(FRAME_OVERHEAD);
-    w.buf[w.pos] = FRAME_HEARTBEAT;
-    w.buf.writeUInt16BE(0, w.pos + 1);
-    w.buf.writeUInt32BE(0, w.pos + 3);
-    w.buf[w.pos + 7] = FRAME_END;
-    w.pos += FRAME_OVERHEAD;
+    this.closeFrame(this.openFrame(FRAME_HEARTBEAT, 0), 'heartbeat');
   }
 
   /** Returns everything encoded since the last call, in order, ready for one vectored write. */
