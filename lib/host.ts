@@ -3,8 +3,9 @@
  * the authority of an AMQP URL (`amqp://user:pw@host:port/`) and in an entry
  * of the `hosts` option (`'host:port'`):
  *
- * - a host name: letters, digits, `-`, `.` and `_`, percent-encoding allowed
- *   (`ho%61st` is `hoast`); no empty label, but a final dot is allowed;
+ * - a host name: letters (of any script), digits, `-`, `.` and `_`,
+ *   percent-encoding allowed (`ho%61st` is `hoast`); no empty label, but a
+ *   final dot is allowed;
  * - an IPv4 address: a host whose last label is a number (decimal, or hex
  *   after `0x`) must be four decimal numbers from 0 to 255, as `192.0.2.1`
  *   (no `127.1`, no leading zeros, no hex), so that no name is read as an

@@ -22,6 +22,7 @@ import { ByteWriter } from './protocol/writer.js';
 import { type RecoveryOptions, type ResolvedRecovery, resolveRecovery } from './recovery.js';
 import { parseUrl } from './url.js';
 
+// The URL's own helper, kept importable from here where the tools have always found it.
 export { redactUrl } from './url.js';
 
 /**
