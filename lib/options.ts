@@ -309,11 +309,14 @@ const OPTIONS = {
 
 const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
 
-/** The URL query parameters, and the option each one sets. */
-const QUERY_PARAMETERS = new Map<string, OptionName>();
-for (const name of OPTION_NAMES) {
-  const { query } = OPTIONS[name] as OptionSpec<unknown>;
-  if (query !== undefined) QUERY_PARAMETERS.set(query, name);
+/** The URL query parameters: the option each one sets, and how it reads the text. */
+const QUERY_PARAMETERS = new Map<
+  string,
+  { readonly option: OptionName; readonly read: (text: string, parameter: string) => unknown }
+>();
+for (const option of OPTION_NAMES) {
+  const spec: OptionSpec<unknown> = OPTIONS[option];
+  if (spec.query !== undefined) QUERY_PARAMETERS.set(spec.query, { option, read: spec.read });
 }
 
 /** RabbitMQ's TLS query parameters, which warren takes through the `tls` option instead. */
@@ -505,8 +508,8 @@ function optionsFromUrl(url: string): { secure: boolean; options: ConnectOptions
   const { secure, query, ...parts } = parseUrl(url);
   const options: Record<string, unknown> = { ...parts };
   for (const [parameter, value] of query) {
-    const name = QUERY_PARAMETERS.get(parameter);
-    if (name === undefined) {
+    const known = QUERY_PARAMETERS.get(parameter);
+    if (known === undefined) {
       const hint = TLS_QUERY_PARAMETERS.has(parameter)
         ? ': pass TLS settings in the tls option'
         : `; warren knows ${[...QUERY_PARAMETERS.keys()].join(', ')}`;
@@ -514,8 +517,7 @@ function optionsFromUrl(url: string): { secure: boolean; options: ConnectOptions
         `unknown query parameter ${JSON.stringify(parameter)} in the AMQP URL${hint}`,
       );
     }
-    const spec = OPTIONS[name] as OptionSpec<unknown>;
-    if (spec.query !== undefined) options[name] = spec.read(value, parameter);
+    options[known.option] = known.read(value, parameter);
   }
   return { secure, options: options as ConnectOptions };
 }

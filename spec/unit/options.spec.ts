@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -72,6 +73,26 @@ describe('resolveOptions: defaults', () => {
     expect(resolveOptions({})).toEqual(DEFAULTS);
     expect(resolveOptions(undefined, {})).toEqual(DEFAULTS);
     expect(resolveOptions(undefined, undefined)).toEqual(DEFAULTS);
+  });
+
+  test('every default is the one ConnectOptions documents with @default', () => {
+    const source = readFileSync(new URL('../../lib/options.ts', import.meta.url), 'utf8');
+    const declaration = source.slice(source.indexOf('export interface ConnectOptions {'));
+    // Each option's doc comment: the first word after @default, then the `name?:` it documents.
+    const documented = new Map<string, string>();
+    for (const [, value, name] of declaration.matchAll(
+      /@default (\S+).*\n(?:\s*\*.*\n)*?\s*\*\/\n\s*(\w+)\?:/g,
+    )) {
+      if (!documented.has(name as string)) documented.set(name as string, value as string);
+    }
+    // How a default is written: a string quoted, an object as JSON; two are told in prose.
+    const prose: Record<string, string> = { tls: 'on', mechanism: 'PLAIN' };
+    for (const [name, value] of Object.entries(resolveOptions())) {
+      const written =
+        prose[name] ??
+        (typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? 'undefined'));
+      expect(documented.get(name)?.replace(/,$/, ''), name).toBe(written);
+    }
   });
 
   test('the result is frozen', () => {
