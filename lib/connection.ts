@@ -1,15 +1,15 @@
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import { Channel, type ChannelOptions, type CloseOptions } from './channel.js';
-import { Connector, type CredentialsProvider, parseHost } from './connector.js';
+import { Connector } from './connector.js';
 import { waitWithin } from './engine/abort.js';
 import type { Engine, Tuning } from './engine/engine.js';
 import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
 import {
-  type ConnectOptions,
+  type ConnectCallOptions,
   describeEndpoint,
   type ResolvedOptions,
-  resolveOptions,
+  resolveConnectOptions,
 } from './options.js';
 import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
@@ -18,7 +18,6 @@ import {
   backoffDelay,
   isRecoverable,
   ReadyGate,
-  type RecoveryOptions,
   type ResolvedRecovery,
   resolveRecovery,
 } from './recovery.js';
@@ -74,26 +73,7 @@ export interface ConnectionEvents {
   unblocked: [];
 }
 
-/** Options of {@link connect}: the connection's options, recovery, and a signal to abort connecting. */
-export interface ConnectCallOptions extends ConnectOptions {
-  /** Aborts connecting (the socket and the handshake). */
-  signal?: AbortSignal;
-  /**
-   * More brokers to try, in turn, after the URL's (or `hostname`'s): `'host'`,
-   * `'host:port'` or `'[::1]:port'`. The first connect tries each once;
-   * recovery goes round them.
-   * @default []
-   */
-  hosts?: readonly string[];
-  /** Automatic recovery after a lost connection; `false` turns it off. @default on, with {@link RecoveryOptions}' defaults */
-  recovery?: RecoveryOptions | false;
-  /**
-   * Called before every connection attempt, the first and each reconnect,
-   * for credentials that expire (OAuth 2 tokens): its `password` (and
-   * `username`, when given) replace the configured ones.
-   */
-  credentials?: CredentialsProvider;
-}
+export type { ConnectCallOptions } from './options.js';
 
 /** What warren tells the broker it understands. */
 const CAPABILITIES: FieldTable = {
@@ -122,22 +102,18 @@ export async function connect(
   url?: string | URL | ConnectCallOptions,
   options?: ConnectCallOptions,
 ): Promise<Connection> {
-  const resolved = resolveOptions(url, options);
-  const extra: ConnectCallOptions =
-    options ?? (typeof url === 'object' && !('href' in url) ? url : {});
-  const recovery = resolveRecovery(extra.recovery);
-  const hosts = [
-    { hostname: resolved.hostname, port: resolved.port },
-    ...(extra.hosts ?? []).map((entry) => parseHost(entry, resolved.port)),
-  ];
-  if (extra.credentials !== undefined && typeof extra.credentials !== 'function') {
-    throw new TypeError('credentials must be a function that returns { username?, password }');
-  }
-  const connector = new Connector(resolved, hosts, clientProperties(resolved), extra.credentials);
+  const {
+    options: resolved,
+    hosts,
+    recovery,
+    credentials,
+    signal,
+  } = resolveConnectOptions(url, options);
+  const connector = new Connector(resolved, hosts, clientProperties(resolved), credentials);
   let engine: Engine | undefined;
   for (let tried = 0; engine === undefined; tried++) {
     try {
-      engine = await connector.connect(extra.signal);
+      engine = await connector.connect(signal);
     } catch (error) {
       // Each host once; a refusal of these credentials or vhost would be the same everywhere.
       const permanent = !(error instanceof ConnectionError) || !isRecoverable(error);

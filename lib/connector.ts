@@ -4,6 +4,7 @@
  */
 import { connectEngine } from './engine/connect.js';
 import type { Engine } from './engine/engine.js';
+import { type HostAddress, hostPortText } from './host.js';
 import type { ResolvedOptions } from './options.js';
 import type { FieldTable } from './protocol/field-types.js';
 
@@ -18,32 +19,6 @@ export interface Credentials {
 /** Supplies credentials before every connection attempt, the first and each reconnect. */
 export type CredentialsProvider = () => Credentials | Promise<Credentials>;
 
-/** One broker address. */
-export interface HostAddress {
-  readonly hostname: string;
-  readonly port: number;
-}
-
-/**
- * Parses `host`, `host:port`, `[v6]` or `[v6]:port`; the port defaults to
- * `defaultPort`. @throws TypeError / RangeError for a malformed entry.
- */
-export function parseHost(entry: unknown, defaultPort: number): HostAddress {
-  if (typeof entry !== 'string' || entry === '') {
-    throw new TypeError(
-      `hosts entries must be non-empty strings like 'host:5672', got ${String(entry)}`,
-    );
-  }
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  const plain = /^([^:[\]]+)(?::(\d+))?$/.exec(entry);
-  const match = bracketed ?? plain;
-  if (match === null) throw new TypeError(`hosts entry '${entry}' is not host or host:port`);
-  const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (!(port >= 1 && port <= 0xffff))
-    throw new RangeError(`hosts entry '${entry}' has no valid port`);
-  return { hostname: match[1] as string, port };
-}
-
 /** @internal Opens engines to the hosts in turn. */
 export class Connector {
   /** The index of the host the next attempt goes to. */
@@ -56,10 +31,9 @@ export class Connector {
     private readonly credentials: CredentialsProvider | undefined,
   ) {}
 
-  /** The host the next attempt goes to, as `host:port`. */
+  /** The host the next attempt goes to, as `host:port` (`[::1]:5672` for IPv6). */
   get nextHost(): string {
-    const host = this.hosts[this.next % this.hosts.length] as HostAddress;
-    return `${host.hostname}:${host.port}`;
+    return hostPortText(this.hosts[this.next % this.hosts.length] as HostAddress);
   }
 
   /** Connects to the next host, and moves on to the one after for the next attempt. */

@@ -1,13 +1,8 @@
 /**
- * Connection options, and the AMQP URL that can carry most of them:
- * `amqp://user:password@host:port/vhost?heartbeat=30&connection_name=worker`.
- *
- * URLs follow RabbitMQ's AMQP URI specification
- * (https://www.rabbitmq.com/docs/uri-spec) and its query parameters
- * (https://www.rabbitmq.com/docs/uri-query-parameters), with one deliberate
- * difference: a URL without a path, or with the path `/` alone, means the
- * default vhost `/` (the specification reads `/` as the empty vhost name).
- * The vhost `/` can also be written `/%2F`.
+ * Connection options: each one declared once, in {@link ConnectOptions} (its
+ * type and documentation) and in its row of `OPTIONS` (its check, default,
+ * limits and URL query parameter), and resolved with what a URL says
+ * (url.ts) and the `hosts` list (host.ts) into what `connect` needs.
  *
  * Everything is checked here, before anything touches a socket, and no error
  * message ever contains the password.
@@ -15,14 +10,20 @@
  * @packageDocumentation
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { isIPv6 } from 'node:net';
 import type tls from 'node:tls';
+import type { CredentialsProvider } from './connector.js';
 import type { SaslMechanism } from './engine/sasl.js';
+import { checkHostname, formatHost, type HostAddress, MAX_PORT, parseHostPort } from './host.js';
 import { DEFAULT_MAX_BODY_SIZE } from './protocol/assembler.js';
 import { writeTable } from './protocol/field-table.js';
 import type { FieldTable } from './protocol/field-types.js';
 import { FRAME_MIN_SIZE } from './protocol/spec.js';
 import { ByteWriter } from './protocol/writer.js';
+import { type RecoveryOptions, type ResolvedRecovery, resolveRecovery } from './recovery.js';
+import { parseUrl } from './url.js';
+
+// The URL's own helper, kept importable from here where the tools have always found it.
+export { redactUrl } from './url.js';
 
 /**
  * How to reach and log in to RabbitMQ, and what to ask of the connection.
@@ -125,97 +126,198 @@ export interface ConnectOptions {
   clientProperties?: FieldTable;
 }
 
-/** The options of a connection with every default applied: what {@link resolveOptions} returns. */
-export interface ResolvedOptions {
-  /** The broker's host name or IP address (an IPv6 address without brackets). */
-  readonly hostname: string;
-  /** The broker's TCP port. */
-  readonly port: number;
-  /** The user name to log in with. */
-  readonly username: string;
-  /** The password to log in with. */
-  readonly password: string;
-  /** The virtual host to open. */
-  readonly vhost: string;
-  /** The `tls.connect` options when TLS is on (an empty object for Node's defaults); `undefined` when off. */
-  readonly tls: tls.ConnectionOptions | undefined;
-  /** The heartbeat interval wanted, in seconds; 0 for none. */
-  readonly heartbeat: number;
-  /** The largest frame wanted, in bytes; 0 for no limit from our side. */
-  readonly frameMax: number;
-  /** The most channels wanted; 0 for as many as the broker allows. */
-  readonly channelMax: number;
-  /** How long connecting may take, in milliseconds. */
-  readonly connectionTimeout: number;
-  /** The connection's name, or `undefined` for none. */
-  readonly connectionName: string | undefined;
-  /** The SASL mechanism, or `undefined` to pick PLAIN or AMQPLAIN from the broker's offer. */
-  readonly mechanism: SaslMechanism | undefined;
-  /** The largest message body accepted, in bytes. */
-  readonly maxBodySize: number;
-  /** Extra client properties (a shallow copy of the caller's). */
-  readonly clientProperties: FieldTable;
+/** Options of {@link connect}: the connection's options, recovery, and a signal to abort connecting. */
+export interface ConnectCallOptions extends ConnectOptions {
+  /** Aborts connecting (the socket and the handshake). */
+  signal?: AbortSignal;
+  /**
+   * More brokers to try, in turn, after the URL's (or `hostname`'s), each
+   * written as the host and port of an AMQP URL: `'host'`, `'host:port'`,
+   * `'192.0.2.1:5672'`, `'[::1]:5672'`, `'[fe80::1%25eth0]'`, percent-encoding
+   * allowed. A part left out is the connection's own: `'host'` has its port,
+   * `':5673'` its host. The first connect tries each once; recovery goes round
+   * them.
+   * @default []
+   */
+  hosts?: readonly string[];
+  /** Automatic recovery after a lost connection; `false` turns it off. @default on, with {@link RecoveryOptions}' defaults */
+  recovery?: RecoveryOptions | false;
+  /**
+   * Called before every connection attempt, the first and each reconnect,
+   * for credentials that expire (OAuth 2 tokens): its `password` (and
+   * `username`, when given) replace the configured ones.
+   */
+  credentials?: CredentialsProvider;
 }
 
-const DEFAULT_HOSTNAME = 'localhost';
-const DEFAULT_PORT = 5672;
-const DEFAULT_TLS_PORT = 5671;
-const DEFAULT_USERNAME = 'guest';
-const DEFAULT_PASSWORD = 'guest';
-const DEFAULT_VHOST = '/';
-const DEFAULT_HEARTBEAT = 60;
-const DEFAULT_FRAME_MAX = 131_072;
-const DEFAULT_CHANNEL_MAX = 0;
-const DEFAULT_CONNECTION_TIMEOUT = 10_000;
+/**
+ * How one option is checked, what it is when nobody gives it, and the URL
+ * query parameter that can set it.
+ */
+type OptionSpec<T> = {
+  /** Checks a value given in an options object (never `undefined`) and returns it. */
+  readonly check: (value: unknown, name: string) => T;
+  /** The value when neither the options nor the URL give one; `undefined` for none. */
+  readonly default: T | undefined;
+} & (
+  | { readonly query?: undefined }
+  | {
+      /** The name of the URL query parameter that sets the option. */
+      readonly query: string;
+      /** Reads the option from the parameter's decoded text. */
+      readonly read: (text: string, parameter: string) => T;
+    }
+);
+
+/** A spec for every option, with the option's type: an option missing here is a type error. */
+type OptionSpecs = {
+  readonly [K in keyof ConnectOptions]-?: OptionSpec<NonNullable<ConnectOptions[K]>>;
+};
+
+type OptionName = keyof ConnectOptions;
 
 const MECHANISMS: readonly SaslMechanism[] = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
 
-const EXAMPLE_URL = 'amqp://user:password@host:5672/vhost';
+/** A string option; in a URL query, its decoded text as is. */
+const text = {
+  check(value: unknown, name: string): string {
+    if (typeof value === 'string') return value;
+    throw new TypeError(`${name} must be a string, got ${typeName(value)}`);
+  },
+  read: (value: string): string => value,
+};
 
-/** Appended to messages about URLs whose user name or password may hold an unescaped delimiter. */
-const ENCODING_HINT =
-  'a user name, password or vhost containing any of / ? # @ : [ ] % must be percent-encoded ' +
-  '(encodeURIComponent)';
-
-/** The range of a numeric option. `zero`, when set, says what 0 means outside the range. */
-interface Limit {
-  readonly min: number;
-  readonly max: number;
-  readonly zero?: string;
+/**
+ * An integer option from `min` to `max`; `zero`, when given, says what 0
+ * means outside that range. In a URL query, decimal digits.
+ */
+function integer(min: number, max: number, zero?: string) {
+  const allowed = (value: number): boolean =>
+    Number.isInteger(value) &&
+    ((value === 0 && zero !== undefined) || (value >= min && value <= max));
+  const range =
+    zero === undefined
+      ? `an integer from ${min} to ${max}`
+      : `0 (${zero}) or an integer from ${min} to ${max}`;
+  return {
+    check(value: unknown, name: string): number {
+      if (typeof value !== 'number') {
+        throw new TypeError(`${name} must be a number, got ${typeName(value)}`);
+      }
+      if (!allowed(value)) throw new RangeError(`${name} must be ${range}, got ${value}`);
+      return value;
+    },
+    read(value: string, parameter: string): number {
+      const number = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+      if (!allowed(number)) {
+        throw new RangeError(
+          `query parameter ${parameter} must be ${range}, got ${JSON.stringify(value)}`,
+        );
+      }
+      return number;
+    },
+  };
 }
 
-const LIMITS = {
-  port: { min: 1, max: 0xffff },
-  heartbeat: { min: 0, max: 0xffff },
-  frameMax: { min: FRAME_MIN_SIZE, max: 0xffff_ffff, zero: 'no limit' },
-  channelMax: { min: 0, max: 0xffff },
+/** The SASL mechanism: its exact name in an options object, any case in a URL query. */
+const mechanism = {
+  check(value: unknown, name: string): SaslMechanism {
+    if (typeof value !== 'string') {
+      throw new TypeError(`${name} must be a string, got ${typeName(value)}`);
+    }
+    if (!isMechanism(value)) {
+      throw new RangeError(
+        `${name} must be one of ${MECHANISMS.join(', ')}, got ${JSON.stringify(value)}`,
+      );
+    }
+    return value;
+  },
+  read(value: string, parameter: string): SaslMechanism {
+    const name = value.toUpperCase();
+    if (!isMechanism(name)) {
+      throw new RangeError(
+        `query parameter ${parameter} must be one of ${MECHANISMS.join(', ')} ` +
+          `(in any case), got ${JSON.stringify(value)}`,
+      );
+    }
+    return name;
+  },
+};
+
+/**
+ * Every option: how it is checked, its default, its limits and its URL
+ * query parameter. The defaults here are the `@default`s of
+ * {@link ConnectOptions}; keep the two in step.
+ */
+const OPTIONS = {
+  hostname: {
+    check(value: unknown, name: string): string {
+      const hostname = text.check(value, name);
+      checkHostname(hostname, name);
+      return hostname;
+    },
+    default: 'localhost',
+  },
+  // With TLS on, the default port is 5671 instead: see resolveFrom.
+  port: { check: integer(1, MAX_PORT).check, default: 5672 },
+  username: { check: text.check, default: 'guest' },
+  password: { check: text.check, default: 'guest' },
+  vhost: { check: text.check, default: '/' },
+  tls: {
+    check(value: unknown, name: string): boolean | tls.ConnectionOptions {
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        return value as tls.ConnectionOptions;
+      }
+      throw new TypeError(
+        `${name} must be true, false or an object of tls.connect options, got ${typeName(value)}`,
+      );
+    },
+    default: false,
+  },
+  heartbeat: { ...integer(0, 0xffff), default: 60, query: 'heartbeat' },
+  frameMax: {
+    ...integer(FRAME_MIN_SIZE, 0xffff_ffff, 'no limit'),
+    default: 131_072,
+    query: 'frame_max',
+  },
+  channelMax: { ...integer(0, 0xffff), default: 0, query: 'channel_max' },
   // setTimeout fires at once (with a warning) for longer delays.
-  connectionTimeout: { min: 1, max: 0x7fff_ffff },
-  maxBodySize: { min: 1, max: bufferConstants.MAX_LENGTH },
-} as const satisfies Record<string, Limit>;
+  connectionTimeout: {
+    ...integer(1, 0x7fff_ffff),
+    default: 10_000,
+    query: 'connection_timeout',
+  },
+  connectionName: { ...text, default: undefined, query: 'connection_name' },
+  mechanism: { ...mechanism, default: undefined, query: 'auth_mechanism' },
+  maxBodySize: {
+    check: integer(1, bufferConstants.MAX_LENGTH).check,
+    default: DEFAULT_MAX_BODY_SIZE,
+  },
+  clientProperties: {
+    check(value: unknown, name: string): FieldTable {
+      if (!isPlainObject(value)) {
+        throw new TypeError(`${name} must be a plain object, got ${typeName(value)}`);
+      }
+      // Encoding it once finds every value a field table cannot hold, naming its key path.
+      writeTable(new ByteWriter(1024), value as FieldTable, name);
+      return value as FieldTable;
+    },
+    default: {},
+  },
+} satisfies OptionSpecs;
 
-function inRange(value: number, limit: Limit): boolean {
-  if (!Number.isInteger(value)) return false;
-  if (value === 0 && limit.zero !== undefined) return true;
-  return value >= limit.min && value <= limit.max;
+const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
+
+/** The URL query parameters: the option each one sets, and how it reads the text. */
+const QUERY_PARAMETERS = new Map<
+  string,
+  { readonly option: OptionName; readonly read: (text: string, parameter: string) => unknown }
+>();
+for (const option of OPTION_NAMES) {
+  const spec: OptionSpec<unknown> = OPTIONS[option];
+  if (spec.query !== undefined) QUERY_PARAMETERS.set(spec.query, { option, read: spec.read });
 }
-
-function rangeText(limit: Limit): string {
-  const range = `an integer from ${limit.min} to ${limit.max}`;
-  return limit.zero === undefined ? range : `0 (${limit.zero}) or ${range}`;
-}
-
-/** The query parameters an AMQP URL may carry, and the option each one sets. */
-const QUERY_PARAMETERS = {
-  heartbeat: 'heartbeat',
-  frame_max: 'frameMax',
-  channel_max: 'channelMax',
-  connection_timeout: 'connectionTimeout',
-  auth_mechanism: 'mechanism',
-  connection_name: 'connectionName',
-} as const;
-
-type QueryParameter = keyof typeof QUERY_PARAMETERS;
 
 /** RabbitMQ's TLS query parameters, which warren takes through the `tls` option instead. */
 const TLS_QUERY_PARAMETERS = new Set([
@@ -229,24 +331,39 @@ const TLS_QUERY_PARAMETERS = new Set([
   'depth',
 ]);
 
-function isQueryParameter(name: string): name is QueryParameter {
-  return Object.hasOwn(QUERY_PARAMETERS, name);
-}
+const DEFAULT_TLS_PORT = 5671;
 
-/** What a URL says; a field is absent when the URL leaves it to the options or the defaults. */
-interface UrlParts {
-  tls: boolean;
-  hostname?: string;
-  port?: number;
-  username?: string;
-  password?: string;
-  vhost?: string;
-  heartbeat?: number;
-  frameMax?: number;
-  channelMax?: number;
-  connectionTimeout?: number;
-  mechanism?: SaslMechanism;
-  connectionName?: string;
+/** The options without a default, which stay `undefined` when nobody gives them. */
+type WithoutDefault = {
+  [K in OptionName]-?: undefined extends (typeof OPTIONS)[K]['default'] ? K : never;
+}[OptionName];
+
+/**
+ * The options of a connection with every default applied: what
+ * {@link resolveOptions} returns. `tls` is the `tls.connect` options when TLS
+ * is on (an empty object for Node's defaults) and `undefined` when off;
+ * `clientProperties` is a shallow copy of the caller's.
+ */
+export type ResolvedOptions = {
+  readonly [K in OptionName]-?: K extends 'tls'
+    ? tls.ConnectionOptions | undefined
+    : K extends WithoutDefault
+      ? NonNullable<ConnectOptions[K]> | undefined
+      : NonNullable<ConnectOptions[K]>;
+};
+
+/** @internal Everything {@link connect} needs, checked: what {@link resolveConnectOptions} returns. */
+export interface ResolvedConnectOptions {
+  /** The connection's options. */
+  readonly options: ResolvedOptions;
+  /** Where to connect, in turn: the options' own host and port first, then the `hosts` entries. */
+  readonly hosts: readonly HostAddress[];
+  /** The recovery options with defaults applied, or `null` when recovery is off. */
+  readonly recovery: ResolvedRecovery | null;
+  /** The credentials provider, if any. */
+  readonly credentials: CredentialsProvider | undefined;
+  /** The signal that aborts connecting, if any. */
+  readonly signal: AbortSignal | undefined;
 }
 
 /**
@@ -269,8 +386,61 @@ export function resolveOptions(
   urlOrOptions?: string | URL | ConnectOptions,
   options?: ConnectOptions,
 ): ResolvedOptions {
+  const { url, given } = splitArguments(urlOrOptions, options);
+  return resolveFrom(url, given);
+}
+
+/**
+ * @internal Resolves the arguments of {@link connect}: the connection's options as
+ * {@link resolveOptions} does, then the `hosts` list, the recovery options,
+ * the credentials provider and the signal, each checked.
+ *
+ * @throws TypeError / RangeError for anything malformed, before any socket is opened
+ */
+export function resolveConnectOptions(
+  urlOrOptions?: string | URL | ConnectCallOptions,
+  options?: ConnectCallOptions,
+): ResolvedConnectOptions {
+  const { url, given } = splitArguments(urlOrOptions, options);
+  const resolved = resolveFrom(url, given);
+  const { hosts, recovery, credentials, signal } = given;
+  const checkedRecovery = resolveRecovery(recovery as RecoveryOptions | false | undefined);
+  const checkedHosts = resolveHosts(hosts, { hostname: resolved.hostname, port: resolved.port });
+  if (credentials !== undefined && typeof credentials !== 'function') {
+    throw new TypeError('credentials must be a function that returns { username?, password }');
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal, got ${typeName(signal)}`);
+  }
+  return Object.freeze({
+    options: resolved,
+    hosts: checkedHosts,
+    recovery: checkedRecovery,
+    credentials: credentials as CredentialsProvider | undefined,
+    signal,
+  });
+}
+
+/**
+ * A one-line description of where the options lead, without the password:
+ * `amqp://guest@localhost:5672/%2F` (`amqps://` when TLS is on; the user name
+ * and vhost are percent-encoded as in a URL; no user name with EXTERNAL,
+ * where the client certificate names the user).
+ */
+export function describeEndpoint(options: ResolvedOptions): string {
+  const scheme = options.tls === undefined ? 'amqp' : 'amqps';
+  // With EXTERNAL the certificate says who logs in, not the user name.
+  const user = options.mechanism === 'EXTERNAL' ? '' : `${encodeURIComponent(options.username)}@`;
+  return `${scheme}://${user}${formatHost(options.hostname)}:${options.port}/${encodeURIComponent(options.vhost)}`;
+}
+
+/** Tells the URL from the options object, and checks that the options are an object. */
+function splitArguments(
+  urlOrOptions: unknown,
+  options: unknown,
+): { url: string | undefined; given: Record<string, unknown> } {
   let url: string | undefined;
-  let given: unknown = options;
+  let given = options;
   if (typeof urlOrOptions === 'string') {
     url = urlOrOptions;
   } else if (isUrlLike(urlOrOptions)) {
@@ -287,18 +457,20 @@ export function resolveOptions(
       `the first argument must be an AMQP URL (a string or a URL) or an options object, got ${typeName(urlOrOptions)}`,
     );
   }
-  if (
-    given !== undefined &&
-    (typeof given !== 'object' || given === null || Array.isArray(given))
-  ) {
+  if (given === undefined) return { url, given: {} };
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw new TypeError(`options must be an object, got ${typeName(given)}`);
   }
+  return { url, given: given as Record<string, unknown> };
+}
 
-  const fromUrl = url === undefined ? undefined : parseUrl(url);
-  const o = checkOptions((given ?? {}) as Record<string, unknown>);
+/** The URL's parts, then the options given, then the defaults; the URL is checked first. */
+function resolveFrom(url: string | undefined, given: Record<string, unknown>): ResolvedOptions {
+  const fromUrl = url === undefined ? undefined : optionsFromUrl(url);
+  const o = checkOptions(given);
 
   let tlsOptions: tls.ConnectionOptions | undefined;
-  if (fromUrl?.tls === true) {
+  if (fromUrl?.secure === true) {
     if (o.tls === false) {
       throw new TypeError(
         'tls: false contradicts the amqps:// URL; use an amqp:// URL for a plaintext connection',
@@ -317,176 +489,74 @@ export function resolveOptions(
     tlsOptions = { ...o.tls };
   }
 
-  return Object.freeze({
-    hostname: o.hostname ?? fromUrl?.hostname ?? DEFAULT_HOSTNAME,
-    port: o.port ?? fromUrl?.port ?? (tlsOptions === undefined ? DEFAULT_PORT : DEFAULT_TLS_PORT),
-    username: o.username ?? fromUrl?.username ?? DEFAULT_USERNAME,
-    password: o.password ?? fromUrl?.password ?? DEFAULT_PASSWORD,
-    vhost: o.vhost ?? fromUrl?.vhost ?? DEFAULT_VHOST,
-    tls: tlsOptions,
-    heartbeat: o.heartbeat ?? fromUrl?.heartbeat ?? DEFAULT_HEARTBEAT,
-    frameMax: o.frameMax ?? fromUrl?.frameMax ?? DEFAULT_FRAME_MAX,
-    channelMax: o.channelMax ?? fromUrl?.channelMax ?? DEFAULT_CHANNEL_MAX,
-    connectionTimeout:
-      o.connectionTimeout ?? fromUrl?.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT,
-    connectionName: o.connectionName ?? fromUrl?.connectionName,
-    mechanism: o.mechanism ?? fromUrl?.mechanism,
-    maxBodySize: o.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
-    clientProperties: { ...o.clientProperties },
-  });
+  const resolved: Record<string, unknown> = {};
+  for (const name of OPTION_NAMES) {
+    resolved[name] = o[name] ?? fromUrl?.options[name] ?? OPTIONS[name].default;
+  }
+  resolved.tls = tlsOptions;
+  resolved.port =
+    o.port ??
+    fromUrl?.options.port ??
+    (tlsOptions === undefined ? OPTIONS.port.default : DEFAULT_TLS_PORT);
+  resolved.clientProperties = { ...o.clientProperties };
+  // The loop set every option of the table, which has every option.
+  return Object.freeze(resolved) as ResolvedOptions;
+}
+
+/** What a URL says, as options: its parts, and its query parameters read by their options. */
+function optionsFromUrl(url: string): { secure: boolean; options: ConnectOptions } {
+  const { secure, query, ...parts } = parseUrl(url);
+  const options: Record<string, unknown> = { ...parts };
+  for (const [parameter, value] of query) {
+    const known = QUERY_PARAMETERS.get(parameter);
+    if (known === undefined) {
+      const hint = TLS_QUERY_PARAMETERS.has(parameter)
+        ? ': pass TLS settings in the tls option'
+        : `; warren knows ${[...QUERY_PARAMETERS.keys()].join(', ')}`;
+      throw new TypeError(
+        `unknown query parameter ${JSON.stringify(parameter)} in the AMQP URL${hint}`,
+      );
+    }
+    options[known.option] = known.read(value, parameter);
+  }
+  return { secure, options: options as ConnectOptions };
+}
+
+/** Checks each option of `given` that is given, reading each property once. */
+function checkOptions(given: Record<string, unknown>): ConnectOptions {
+  const checked: Record<string, unknown> = {};
+  for (const name of OPTION_NAMES) {
+    const value = given[name];
+    if (value !== undefined) checked[name] = OPTIONS[name].check(value, name);
+  }
+  return checked as ConnectOptions;
 }
 
 /**
- * The URL with its password replaced by `***`, for messages and logs:
- * `amqp://user:***@host/vhost`. A URL without a password comes back unchanged.
- *
- * It works on any string, also one that is not a valid URL: everything from
- * the first `:` after `//` up to the last `@` is hidden. For a URL that
- * {@link resolveOptions} accepts, that is exactly the password; in a
- * malformed one (a password with an unescaped `/`, `?`, `#` or `@`), it may
- * hide more than the password, never less.
+ * The `hosts` option: `main` (the options' own address), then each entry,
+ * whose missing host or port is `main`'s.
  */
-export function redactUrl(url: string): string {
-  const slashes = url.indexOf('://');
-  const begin = slashes < 0 ? 0 : slashes + 3;
-  // A URL that resolveOptions accepts has at most one '@', the one ending the
-  // user info; in any other string, the last '@' is the safe guess.
-  const at = url.lastIndexOf('@');
-  if (at < begin) return url;
-  const colon = url.indexOf(':', begin);
-  if (colon < 0 || colon > at) return url;
-  return `${url.slice(0, colon + 1)}***${url.slice(at)}`;
-}
-
-/**
- * A one-line description of where the options lead, without the password:
- * `amqp://guest@localhost:5672/%2F` (`amqps://` when TLS is on; the user name
- * and vhost are percent-encoded as in a URL; no user name with EXTERNAL,
- * where the client certificate names the user).
- */
-export function describeEndpoint(options: ResolvedOptions): string {
-  const scheme = options.tls === undefined ? 'amqp' : 'amqps';
-  const host = options.hostname.includes(':')
-    ? `[${options.hostname.replaceAll('%', '%25')}]`
-    : encodeURIComponent(options.hostname);
-  // With EXTERNAL the certificate says who logs in, not the user name.
-  const user = options.mechanism === 'EXTERNAL' ? '' : `${encodeURIComponent(options.username)}@`;
-  return `${scheme}://${user}${host}:${options.port}/${encodeURIComponent(options.vhost)}`;
-}
-
-/** The options the caller gave, checked; absent ones are `undefined`. */
-interface GivenOptions {
-  hostname: string | undefined;
-  port: number | undefined;
-  username: string | undefined;
-  password: string | undefined;
-  vhost: string | undefined;
-  tls: boolean | tls.ConnectionOptions | undefined;
-  heartbeat: number | undefined;
-  frameMax: number | undefined;
-  channelMax: number | undefined;
-  connectionTimeout: number | undefined;
-  connectionName: string | undefined;
-  mechanism: SaslMechanism | undefined;
-  maxBodySize: number | undefined;
-  clientProperties: FieldTable | undefined;
-}
-
-/** Checks each option of `o` that is given. Reads each property once. */
-function checkOptions(o: Record<string, unknown>): GivenOptions {
-  const {
-    hostname,
-    port,
-    username,
-    password,
-    vhost,
-    tls: tlsOption,
-    heartbeat,
-    frameMax,
-    channelMax,
-    connectionTimeout,
-    connectionName,
-    mechanism,
-    maxBodySize,
-    clientProperties,
-  } = o;
-  const checked: GivenOptions = {
-    hostname: optionalString('hostname', hostname),
-    port: optionalInteger('port', port, LIMITS.port),
-    username: optionalString('username', username),
-    password: optionalString('password', password),
-    vhost: optionalString('vhost', vhost),
-    tls: undefined,
-    heartbeat: optionalInteger('heartbeat', heartbeat, LIMITS.heartbeat),
-    frameMax: optionalInteger('frameMax', frameMax, LIMITS.frameMax),
-    channelMax: optionalInteger('channelMax', channelMax, LIMITS.channelMax),
-    connectionTimeout: optionalInteger(
-      'connectionTimeout',
-      connectionTimeout,
-      LIMITS.connectionTimeout,
-    ),
-    connectionName: optionalString('connectionName', connectionName),
-    mechanism: undefined,
-    maxBodySize: optionalInteger('maxBodySize', maxBodySize, LIMITS.maxBodySize),
-    clientProperties: undefined,
-  };
-  if (checked.hostname !== undefined) {
-    if (checked.hostname === '') throw new TypeError('hostname must not be empty');
-    if (checked.hostname.startsWith('[')) {
-      throw new TypeError(
-        'hostname takes an IPv6 address without brackets (brackets belong in URLs only)',
-      );
+function resolveHosts(entries: unknown, main: HostAddress): HostAddress[] {
+  const hosts = [main];
+  if (entries === undefined) return hosts;
+  if (!Array.isArray(entries)) {
+    throw new TypeError(
+      `hosts must be an array of strings like 'host:5672', got ${typeName(entries)}`,
+    );
+  }
+  for (let i = 0; i < entries.length; i++) {
+    const entry: unknown = entries[i];
+    const where = `hosts[${i}]`;
+    if (typeof entry !== 'string') {
+      throw new TypeError(`${where} must be a string like 'host:5672', got ${typeName(entry)}`);
     }
-  }
-  if (tlsOption !== undefined) {
-    if (typeof tlsOption === 'boolean') {
-      checked.tls = tlsOption;
-    } else if (typeof tlsOption === 'object' && tlsOption !== null && !Array.isArray(tlsOption)) {
-      checked.tls = tlsOption as tls.ConnectionOptions;
-    } else {
-      throw new TypeError(
-        `tls must be true, false or an object of tls.connect options, got ${typeName(tlsOption)}`,
-      );
+    const { hostname, port } = parseHostPort(entry, where);
+    if (hostname === undefined && port === undefined) {
+      throw new TypeError(`${where} names neither a host nor a port`);
     }
+    hosts.push({ hostname: hostname ?? main.hostname, port: port ?? main.port });
   }
-  if (mechanism !== undefined) {
-    if (typeof mechanism !== 'string') {
-      throw new TypeError(`mechanism must be a string, got ${typeName(mechanism)}`);
-    }
-    if (!isMechanism(mechanism)) {
-      throw new RangeError(
-        `mechanism must be one of ${MECHANISMS.join(', ')}, got ${JSON.stringify(mechanism)}`,
-      );
-    }
-    checked.mechanism = mechanism;
-  }
-  if (clientProperties !== undefined) {
-    if (!isPlainObject(clientProperties)) {
-      throw new TypeError(
-        `clientProperties must be a plain object, got ${typeName(clientProperties)}`,
-      );
-    }
-    // Encoding it once finds every value a field table cannot hold, naming its key path.
-    writeTable(new ByteWriter(1024), clientProperties as FieldTable, 'clientProperties');
-    checked.clientProperties = clientProperties as FieldTable;
-  }
-  return checked;
-}
-
-function optionalString(name: string, value: unknown): string | undefined {
-  if (value === undefined || typeof value === 'string') return value;
-  throw new TypeError(`${name} must be a string, got ${typeName(value)}`);
-}
-
-function optionalInteger(name: string, value: unknown, limit: Limit): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') {
-    throw new TypeError(`${name} must be a number, got ${typeName(value)}`);
-  }
-  if (!inRange(value, limit)) {
-    throw new RangeError(`${name} must be ${rangeText(limit)}, got ${value}`);
-  }
-  return value;
+  return hosts;
 }
 
 function isMechanism(name: string): name is SaslMechanism {
@@ -512,197 +582,4 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value;
-}
-
-/** The first index of any character of `chars` in `text`, or `text.length`. */
-function indexOfAny(text: string, chars: string): number {
-  for (let i = 0; i < text.length; i++) {
-    if (chars.includes(text[i] as string)) return i;
-  }
-  return text.length;
-}
-
-/**
- * Parses an AMQP URL. Error messages name the part at fault and never quote
- * the user info.
- */
-function parseUrl(input: string): UrlParts {
-  const text = input.trim();
-  if (text === '') throw new TypeError(`the AMQP URL is empty; expected a URL like ${EXAMPLE_URL}`);
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code <= 0x20 || code === 0x7f) {
-      throw new TypeError(
-        'the AMQP URL contains a space or a control character; percent-encode it (encodeURIComponent)',
-      );
-    }
-  }
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(text)?.[1]?.toLowerCase();
-  if (scheme === undefined) {
-    throw new TypeError(`an AMQP URL must start with amqp:// or amqps://, as in ${EXAMPLE_URL}`);
-  }
-  if (scheme !== 'amqp' && scheme !== 'amqps') {
-    throw new TypeError(
-      `unsupported URL scheme "${scheme}:": use amqp: or amqps:, as in ${EXAMPLE_URL}`,
-    );
-  }
-  const afterScheme = text.slice(scheme.length + 1);
-  if (!afterScheme.startsWith('//')) {
-    throw new TypeError(`an AMQP URL has "//" after "${scheme}:", as in ${EXAMPLE_URL}`);
-  }
-  const rest = afterScheme.slice(2);
-  const authorityEnd = indexOfAny(rest, '/?#');
-  const authority = rest.slice(0, authorityEnd);
-  const tail = rest.slice(authorityEnd);
-  // An '@' after the host most likely ends user info that a '/', '?' or '#'
-  // in the password cut short, leaving pieces of the password in the port,
-  // path or query. Refusing it before anything else is looked at keeps those
-  // pieces out of every message below, and out of a vhost name.
-  if (tail.includes('@')) {
-    throw new TypeError(
-      `the AMQP URL has an "@" after the host; ${ENCODING_HINT}, and "@" in a vhost or ` +
-        'query value as %40',
-    );
-  }
-
-  const parts: UrlParts = { tls: scheme === 'amqps' };
-
-  // Authority: [username[:password]@]host[:port]
-  const at = authority.indexOf('@');
-  if (at !== authority.lastIndexOf('@')) {
-    throw new TypeError(`the AMQP URL has more than one "@" before the host: ${ENCODING_HINT}`);
-  }
-  let hostPort = authority;
-  if (at >= 0) {
-    const userInfo = authority.slice(0, at);
-    hostPort = authority.slice(at + 1);
-    const colon = userInfo.indexOf(':');
-    parts.username = decode(colon < 0 ? userInfo : userInfo.slice(0, colon), 'the user name');
-    if (colon >= 0) parts.password = decode(userInfo.slice(colon + 1), 'the password');
-  }
-
-  let portText: string | undefined;
-  if (hostPort.startsWith('[')) {
-    const close = hostPort.indexOf(']');
-    if (close < 0) throw new TypeError('the IPv6 address in the AMQP URL lacks its closing "]"');
-    const after = hostPort.slice(close + 1);
-    if (after !== '' && !after.startsWith(':')) {
-      throw new TypeError('in an AMQP URL, only ":" and a port may follow an IPv6 address in "[]"');
-    }
-    portText = after === '' ? undefined : after.slice(1);
-    const address = decode(hostPort.slice(1, close), 'the IPv6 address');
-    if (!isIPv6(address)) {
-      throw new TypeError(
-        `${JSON.stringify(address)} in "[]" in the AMQP URL is not an IPv6 address`,
-      );
-    }
-    parts.hostname = address;
-  } else {
-    const colon = hostPort.indexOf(':');
-    if (colon >= 0 && hostPort.includes(':', colon + 1)) {
-      throw new TypeError(
-        'the host part of the AMQP URL has more than one ":": put an IPv6 address in "[]", ' +
-          'as in amqp://[::1]:5672/',
-      );
-    }
-    portText = colon < 0 ? undefined : hostPort.slice(colon + 1);
-    const hostname = decode(colon < 0 ? hostPort : hostPort.slice(0, colon), 'the host');
-    if (hostname !== '') parts.hostname = hostname;
-  }
-  if (portText !== undefined && portText !== '') {
-    if (!/^[0-9]+$/.test(portText)) {
-      throw new TypeError('the port in the AMQP URL is not a number');
-    }
-    const port = Number(portText);
-    if (!inRange(port, LIMITS.port)) {
-      throw new RangeError(
-        `the port in the AMQP URL must be from 1 to 65535, got ${JSON.stringify(portText)}`,
-      );
-    }
-    parts.port = port;
-  }
-
-  const hash = tail.indexOf('#');
-  if (hash >= 0) {
-    throw new TypeError(`an AMQP URL has no fragment ("#…"); ${ENCODING_HINT}`);
-  }
-  const question = tail.indexOf('?');
-  const path = question < 0 ? tail : tail.slice(0, question);
-
-  // Path: absent, "/" or "/vhost". Unlike the URI spec, "/" means the default vhost.
-  if (path !== '' && path !== '/') {
-    const segment = path.slice(1);
-    if (segment.includes('/')) {
-      throw new TypeError(
-        'the vhost in an AMQP URL is a single path segment: write a "/" in a vhost name as %2F, ' +
-          'as in amqp://host/a%2Fb',
-      );
-    }
-    parts.vhost = decode(segment, 'the vhost');
-  }
-
-  if (question >= 0) parseQuery(tail.slice(question + 1), parts);
-  return parts;
-}
-
-/** Parses `name=value&…` into `parts`; `+` is a space, as in HTML forms and `URLSearchParams`. */
-function parseQuery(query: string, parts: UrlParts): void {
-  const seen = new Set<string>();
-  for (const pair of query.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const name = decode(
-      (eq < 0 ? pair : pair.slice(0, eq)).replaceAll('+', ' '),
-      'a query parameter name',
-    );
-    if (!isQueryParameter(name)) {
-      const known = Object.keys(QUERY_PARAMETERS).join(', ');
-      const hint = TLS_QUERY_PARAMETERS.has(name)
-        ? ': pass TLS settings in the tls option'
-        : `; warren knows ${known}`;
-      throw new TypeError(`unknown query parameter ${JSON.stringify(name)} in the AMQP URL${hint}`);
-    }
-    if (seen.has(name)) {
-      throw new TypeError(`query parameter ${name} appears more than once in the AMQP URL`);
-    }
-    seen.add(name);
-    const value = decode(
-      (eq < 0 ? '' : pair.slice(eq + 1)).replaceAll('+', ' '),
-      `the value of query parameter ${name}`,
-    );
-    if (name === 'connection_name') {
-      parts.connectionName = value;
-    } else if (name === 'auth_mechanism') {
-      const mechanism = value.toUpperCase();
-      if (!isMechanism(mechanism)) {
-        throw new RangeError(
-          `query parameter auth_mechanism must be one of ${MECHANISMS.join(', ')} ` +
-            `(in any case), got ${JSON.stringify(value)}`,
-        );
-      }
-      parts.mechanism = mechanism;
-    } else {
-      const option = QUERY_PARAMETERS[name];
-      const limit: Limit = LIMITS[option];
-      const number = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-      if (!inRange(number, limit)) {
-        throw new RangeError(
-          `query parameter ${name} must be ${rangeText(limit)}, got ${JSON.stringify(value)}`,
-        );
-      }
-      parts[option] = number;
-    }
-  }
-}
-
-/** Percent-decodes one part of a URL; `what` names it in the error, which never quotes it. */
-function decode(text: string, what: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw new TypeError(
-      `${what} in the AMQP URL is not valid percent-encoding: "%" must start an escape such as ` +
-        '%25, and the escapes must spell UTF-8',
-    );
-  }
 }

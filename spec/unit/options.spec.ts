@@ -1,12 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   type ConnectOptions,
   describeEndpoint,
-  redactUrl,
+  resolveConnectOptions,
   resolveOptions,
 } from '../../lib/options.js';
+import { redactUrl } from '../../lib/url.js';
 import { thrown } from './helpers.js';
 
 /** A password distinctive enough that finding it (or a piece of it) in a message is no accident. */
@@ -71,6 +73,26 @@ describe('resolveOptions: defaults', () => {
     expect(resolveOptions({})).toEqual(DEFAULTS);
     expect(resolveOptions(undefined, {})).toEqual(DEFAULTS);
     expect(resolveOptions(undefined, undefined)).toEqual(DEFAULTS);
+  });
+
+  test('every default is the one ConnectOptions documents with @default', () => {
+    const source = readFileSync(new URL('../../lib/options.ts', import.meta.url), 'utf8');
+    const declaration = source.slice(source.indexOf('export interface ConnectOptions {'));
+    // Each option's doc comment: the first word after @default, then the `name?:` it documents.
+    const documented = new Map<string, string>();
+    for (const [, value, name] of declaration.matchAll(
+      /@default (\S+).*\n(?:\s*\*.*\n)*?\s*\*\/\n\s*(\w+)\?:/g,
+    )) {
+      if (!documented.has(name as string)) documented.set(name as string, value as string);
+    }
+    // How a default is written: a string quoted, an object as JSON; two are told in prose.
+    const prose: Record<string, string> = { tls: 'on', mechanism: 'PLAIN' };
+    for (const [name, value] of Object.entries(resolveOptions())) {
+      const written =
+        prose[name] ??
+        (typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? 'undefined'));
+      expect(documented.get(name)?.replace(/,$/, ''), name).toBe(written);
+    }
   });
 
   test('the result is frozen', () => {
@@ -324,6 +346,15 @@ describe('resolveOptions: options override the URL', () => {
     ).toMatchObject({ hostname: 'h', port: 1, username: '', password: '', vhost: 'a/b' });
   });
 
+  test('hostname: a host name, an IPv4 address, or an IPv6 address without brackets', () => {
+    for (const hostname of ['h', 'rabbit.example.', 'my_rabbit', 'café.example', '192.0.2.1']) {
+      expect(resolveOptions({ hostname }).hostname).toBe(hostname);
+    }
+    for (const hostname of ['::1', '2001:db8::7', 'fe80::1%eth0']) {
+      expect(resolveOptions({ hostname }).hostname).toBe(hostname);
+    }
+  });
+
   test('options values at the ends of their ranges', () => {
     const low = resolveOptions({
       port: 1,
@@ -549,6 +580,12 @@ describe('resolveOptions: option errors, none of which shows the password', () =
     ['hostname', 5, TypeError, /hostname must be a string, got number/],
     ['hostname', '', TypeError, /hostname must not be empty/],
     ['hostname', '[::1]', TypeError, /hostname .*without brackets/],
+    ['hostname', 'ho st', TypeError, /hostname is not a host name/],
+    ['hostname', 'ho%61st', TypeError, /hostname is not a host name/],
+    ['hostname', 'a..b', TypeError, /hostname has an empty label/],
+    ['hostname', '127.1', TypeError, /hostname ends in a number, so it must be an IPv4 address/],
+    ['hostname', 'zz:1', TypeError, /hostname has a ":" but is not an IPv6 address/],
+    ['hostname', '::1%', TypeError, /not an IPv6 address/],
     ['port', '5672', TypeError, /port must be a number, got string/],
     ['port', 0, RangeError, /port must be an integer from 1 to 65535, got 0/],
     ['port', 65536, RangeError, /port .*got 65536/],
@@ -621,6 +658,58 @@ describe('resolveOptions: option errors, none of which shows the password', () =
 
   test('the URL is checked before the options', () => {
     expectError(() => resolveOptions('http://host', { port: 0 }), TypeError, /scheme/);
+  });
+});
+
+describe('resolveConnectOptions', () => {
+  test('the connection’s options, its address first in hosts, recovery on', () => {
+    const resolved = resolveConnectOptions('amqp://u:p@a:6000/vh?heartbeat=5', { hosts: ['b'] });
+    expect(resolved.options).toEqual(resolveOptions('amqp://u:p@a:6000/vh?heartbeat=5'));
+    expect(resolved.hosts).toEqual([
+      { hostname: 'a', port: 6000 },
+      { hostname: 'b', port: 6000 },
+    ]);
+    expect(resolved.recovery).toMatchObject({ initialDelay: 100, maxAttempts: Infinity });
+    expect(resolved.credentials).toBeUndefined();
+    expect(resolved.signal).toBeUndefined();
+    expect(Object.isFrozen(resolved)).toBe(true);
+  });
+
+  test('options alone, with recovery off, credentials and a signal', () => {
+    const credentials = () => ({ password: 'token' });
+    const { signal } = new AbortController();
+    const resolved = resolveConnectOptions({
+      hostname: 'a',
+      recovery: false,
+      credentials,
+      signal,
+      heartbeat: 7,
+    });
+    expect(resolved).toMatchObject({ recovery: null, credentials, signal });
+    expect(resolved.options.heartbeat).toBe(7);
+    expect(resolved.hosts).toEqual([{ hostname: 'a', port: 5672 }]);
+  });
+
+  test.each([
+    ['credentials', 'x', TypeError, /credentials must be a function/],
+    ['signal', {}, TypeError, /signal must be an AbortSignal, got object/],
+    ['recovery', 'yes', TypeError, /recovery must be an options object or false/],
+    ['recovery', { maxAttempts: 0 }, RangeError, /recovery\.maxAttempts/],
+    ['hosts', ['a:0'], RangeError, /port in hosts\[0\]/],
+    ['heartbeat', -1, RangeError, /heartbeat/],
+  ])('%s: %o', (name, value, type, pattern) => {
+    const options = { password: SECRET, [name]: value } as never;
+    expectError(() => resolveConnectOptions(options), type, pattern);
+    expectError(() => resolveConnectOptions(`amqp://u:${SECRET}@host`, options), type, pattern);
+  });
+
+  test('the URL is checked first, then the options, then hosts', () => {
+    expectError(
+      () => resolveConnectOptions(`http://u:${SECRET}@host`, { port: 0, hosts: [''] }),
+      TypeError,
+      /scheme/,
+    );
+    expectError(() => resolveConnectOptions({ port: 0, hosts: [''] }), RangeError, /port must be/);
   });
 });
 

@@ -1,9 +1,8 @@
 /**
  * The pure parts of recovery: option checks and defaults, the backoff bounds, which losses are
- * worth reconnecting for, host list parsing, and the gate where operations wait.
+ * worth reconnecting for, and the gate where operations wait.
  */
 import { describe, expect, it } from 'vitest';
-import { parseHost } from '../../lib/connector.js';
 import { AbortError, ConnectionError } from '../../lib/engine/errors.js';
 import {
   backoffDelay,
@@ -78,28 +77,6 @@ describe('isRecoverable', () => {
     ['CONNECTION_CLOSED', false],
   ])('%s → %s', (code, expected) => {
     expect(isRecoverable(new ConnectionError(code, code))).toBe(expected);
-  });
-});
-
-describe('parseHost', () => {
-  it.each([
-    ['rabbit', { hostname: 'rabbit', port: 5672 }],
-    ['rabbit:5673', { hostname: 'rabbit', port: 5673 }],
-    ['10.0.0.2:1', { hostname: '10.0.0.2', port: 1 }],
-    ['[::1]', { hostname: '::1', port: 5672 }],
-    ['[::1]:5674', { hostname: '::1', port: 5674 }],
-  ])('%s', (entry, expected) => {
-    expect(parseHost(entry, 5672)).toEqual(expected);
-  });
-
-  it.each([
-    ['', TypeError],
-    [42, TypeError],
-    ['a:b:c', TypeError],
-    ['host:0', RangeError],
-    ['host:70000', RangeError],
-  ])('refuses %j', (entry, error) => {
-    expect(() => parseHost(entry, 5672)).toThrow(error);
   });
 });
 
