@@ -20,6 +20,7 @@ const ERROR_CODE_HEADER = 'x-warren-error-code';
  * are what the serving side reported.
  */
 export class RemoteError extends AmqpError {
+  declare readonly code: 'REMOTE_ERROR';
   /** The message of the error the handler threw. */
   readonly remoteMessage: string;
   /** Its `code`, when it had a string one (for instance `MESSAGE_INVALID`). */

@@ -25,6 +25,7 @@ export type ValidationIssue = z.core.$ZodIssue;
  * in its `invalid` event.
  */
 export class MessageValidationError extends AmqpError {
+  declare readonly code: 'MESSAGE_INVALID';
   /** What zod found wrong, each issue with the path into the body. */
   readonly issues: readonly ValidationIssue[];
 

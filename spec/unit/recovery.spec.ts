@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHost } from '../../lib/connector.js';
 import { AbortError, ConnectionError } from '../../lib/engine/errors.js';
+import type { ConnectionErrorCode } from '../../lib/protocol/errors.js';
 import {
   backoffDelay,
   DisconnectedError,
@@ -66,7 +67,7 @@ describe('backoffDelay', () => {
 });
 
 describe('isRecoverable', () => {
-  it.each([
+  it.each<[ConnectionErrorCode, boolean]>([
     ['CONNECTION_LOST', true],
     ['HEARTBEAT_TIMEOUT', true],
     ['CONNECTION_FORCED', true],
