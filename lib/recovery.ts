@@ -4,7 +4,7 @@
  */
 import { type WaitLimits, waitWithin } from './engine/abort.js';
 import { type ConnectionError, TimeoutError } from './engine/errors.js';
-import { AmqpError, type ConnectionErrorCode } from './protocol/errors.js';
+import { AmqpError, brand, type ConnectionErrorCode } from './protocol/errors.js';
 import { checkCount, checkTimeout } from './validate.js';
 
 /** How a connection recovers from losing its socket. Pass `recovery: false` to turn it off. */
@@ -114,6 +114,10 @@ export function isRecoverable(error: ConnectionError): boolean {
  * went down, when known.
  */
 export class DisconnectedError extends AmqpError {
+  static {
+    brand(DisconnectedError, 'DisconnectedError');
+  }
+
   declare readonly code: 'DISCONNECTED';
 
   constructor(message: string, options?: ErrorOptions) {

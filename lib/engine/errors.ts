@@ -1,6 +1,7 @@
 import {
   AmqpError,
   type BrokerErrorCode,
+  brand,
   type ChannelErrorCode,
   type ConnectionErrorCode,
 } from '../protocol/errors.js';
@@ -44,6 +45,10 @@ export function replyCodeName(replyCode: number): BrokerErrorCode {
  * hold the underlying error.
  */
 export abstract class ClosedError extends AmqpError {
+  static {
+    brand(ClosedError, 'ClosedError');
+  }
+
   /** The AMQP reply code the broker closed with. */
   readonly replyCode?: number;
   /** The broker's reply text. */
@@ -85,6 +90,10 @@ export abstract class ClosedError extends AmqpError {
  * See {@link ConnectionErrorCode}.
  */
 export class ConnectionError extends ClosedError {
+  static {
+    brand(ConnectionError, 'ConnectionError');
+  }
+
   declare readonly code: ConnectionErrorCode;
 
   constructor(
@@ -115,6 +124,10 @@ export class ConnectionError extends ClosedError {
  * {@link ConnectionError}). See {@link ChannelErrorCode}.
  */
 export class ChannelError extends ClosedError {
+  static {
+    brand(ChannelError, 'ChannelError');
+  }
+
   declare readonly code: ChannelErrorCode;
 
   constructor(
@@ -150,6 +163,10 @@ export class ChannelError extends ClosedError {
 
 /** An operation was aborted through its `AbortSignal`: `code` is `ABORTED`, `cause` the signal's reason. */
 export class AbortError extends AmqpError {
+  static {
+    brand(AbortError, 'AbortError');
+  }
+
   declare readonly code: 'ABORTED';
 
   constructor(message: string, reason: unknown) {
@@ -159,6 +176,10 @@ export class AbortError extends AmqpError {
 
 /** An operation took longer than its `timeout`: `code` is `TIMEOUT`. */
 export class TimeoutError extends AmqpError {
+  static {
+    brand(TimeoutError, 'TimeoutError');
+  }
+
   declare readonly code: 'TIMEOUT';
 
   constructor(message: string) {
@@ -168,6 +189,10 @@ export class TimeoutError extends AmqpError {
 
 /** The broker refused to take responsibility for a published message (`basic.nack`): `code` is `PUBLISH_NACKED`. */
 export class PublishNackedError extends AmqpError {
+  static {
+    brand(PublishNackedError, 'PublishNackedError');
+  }
+
   declare readonly code: 'PUBLISH_NACKED';
 
   constructor() {
@@ -182,6 +207,10 @@ export class PublishNackedError extends AmqpError {
  * duplicate). `code` is `PUBLISH_UNCONFIRMED`; `cause` is the channel's error.
  */
 export class PublishUnconfirmedError extends AmqpError {
+  static {
+    brand(PublishUnconfirmedError, 'PublishUnconfirmedError');
+  }
+
   declare readonly code: 'PUBLISH_UNCONFIRMED';
 
   constructor(cause: ChannelError) {
@@ -214,6 +243,10 @@ export interface ReturnedMessage {
  * (`basic.return`): `code` is the reply code name, usually `NO_ROUTE`.
  */
 export class MessageReturnedError extends AmqpError {
+  static {
+    brand(MessageReturnedError, 'MessageReturnedError');
+  }
+
   declare readonly code: BrokerErrorCode;
   /** The AMQP reply code, usually 312 (NO_ROUTE). */
   readonly replyCode: number;

@@ -67,12 +67,61 @@ export type AmqpErrorCode =
   | 'ALREADY_SETTLED'
   | 'NOT_ACKNOWLEDGEABLE';
 
+/** The brand of each of warren's error classes, by class. */
+const brands = new WeakMap<object, symbol>();
+
+/**
+ * @internal Brands an error class with `Symbol.for('warren.error.<name>')`:
+ * its prototype carries the symbol, so its instances and its subclasses'
+ * do, in every copy of warren a process has loaded (the ESM and the CJS
+ * build, two versions), and `instanceof` looks for the symbol.
+ */
+export function brand(
+  errorClass: abstract new (...args: never[]) => AmqpError,
+  name: string,
+): void {
+  const symbol = Symbol.for(`warren.error.${name}`);
+  brands.set(errorClass, symbol);
+  Object.defineProperty(errorClass.prototype, symbol, { value: true });
+}
+
+/** Whether `value` is an instance of `errorClass`, by its brand when warren branded the class. */
+function isInstance(errorClass: object, value: unknown): boolean {
+  const symbol = brands.get(errorClass);
+  if (symbol === undefined) {
+    return Function.prototype[Symbol.hasInstance].call(errorClass, value);
+  }
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [key: symbol]: unknown })[symbol] === true
+  );
+}
+
 /**
  * The root of every error warren raises. Lower layers define it so that the
  * codec, the engine and the entities share one hierarchy without importing
  * upwards; `lib/errors.ts` re-exports it with the rest of the public errors.
+ *
+ * `instanceof` works across copies of warren: an application that loads both
+ * its ESM and its CJS build (or two versions) has two of every class, and
+ * `error instanceof ChannelError` holds for a `ChannelError` of either.
  */
 export class AmqpError extends Error {
+  static {
+    brand(AmqpError, 'AmqpError');
+  }
+
+  /**
+   * Whether `value` is an instance of this class, made by any copy of
+   * warren: it carries the class's brand. A subclass warren did not brand
+   * (one of the application's) is checked by its prototype chain, as usual.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: the class right of `instanceof`, maybe a subclass
+    return isInstance(this, value);
+  }
+
   /** A stable, machine-readable name for what went wrong, such as `NOT_FOUND` or `TIMEOUT`. */
   readonly code: AmqpErrorCode;
 
@@ -97,6 +146,10 @@ export const ProtocolReplyCode = {
  * `replyCode` is the code to close it with.
  */
 export class ProtocolError extends AmqpError {
+  static {
+    brand(ProtocolError, 'ProtocolError');
+  }
+
   /** The AMQP reply code this error maps to (501, 502, 505 or 540). */
   readonly replyCode: number;
   declare readonly code: ProtocolErrorCode;
