@@ -174,7 +174,11 @@ export class AbortError extends AmqpError {
   }
 }
 
-/** An operation took longer than its `timeout`: `code` is `TIMEOUT`. */
+/**
+ * An operation took longer than its `timeout`: `code` is `TIMEOUT`. It is
+ * made when the operation begins to wait, so its stack leads to the call
+ * that timed out rather than to a timer.
+ */
 export class TimeoutError extends AmqpError {
   static {
     brand(TimeoutError, 'TimeoutError');
