@@ -11,10 +11,8 @@ export {
   ClosedError,
   type CloseReason,
   ConnectionError,
-  MessageReturnedError,
   PublishNackedError,
   PublishUnconfirmedError,
-  type ReturnedMessage,
   TimeoutError,
 } from './engine/errors.js';
 export {
@@ -29,5 +27,6 @@ export {
 } from './protocol/errors.js';
 export type { ReplyCodeName } from './protocol/spec.js';
 export { DisconnectedError } from './recovery.js';
+export { MessageReturnedError } from './returned-message.js';
 export { RemoteError } from './rpc.js';
 export { MessageValidationError } from './schema.js';

@@ -5,13 +5,7 @@ import {
   type ChannelErrorCode,
   type ConnectionErrorCode,
 } from '../protocol/errors.js';
-import {
-  type BasicProperties,
-  type MethodName,
-  methodInfo,
-  ReplyCode,
-  type ReplyCodeName,
-} from '../protocol/spec.js';
+import { type MethodName, methodInfo, ReplyCode, type ReplyCodeName } from '../protocol/spec.js';
 
 /** What the broker said when it closed a channel or the connection. */
 export interface CloseReason {
@@ -223,49 +217,5 @@ export class PublishUnconfirmedError extends AmqpError {
       `the channel closed before the broker confirmed the publish, so its fate is unknown (${cause.code}): republish it if it must arrive`,
       { cause },
     );
-  }
-}
-
-/** What the broker said when it returned a mandatory message it could not route. */
-export interface ReturnedMessage {
-  /** Why it came back: 312 (NO_ROUTE) when no queue was bound to take it. */
-  readonly replyCode: number;
-  /** The broker's text, such as `NO_ROUTE`. */
-  readonly replyText: string;
-  /** The exchange it was published to. */
-  readonly exchange: string;
-  /** The routing key it was published with. */
-  readonly routingKey: string;
-  /** Its properties, as published. */
-  readonly properties: BasicProperties;
-  /** Its body, as published. */
-  readonly body: Buffer;
-}
-
-/**
- * A `mandatory` message the broker could not route and sent back
- * (`basic.return`): `code` is the reply code name, usually `NO_ROUTE`.
- */
-export class MessageReturnedError extends AmqpError {
-  static {
-    brand(MessageReturnedError, 'MessageReturnedError');
-  }
-
-  declare readonly code: BrokerErrorCode;
-  /** The AMQP reply code, usually 312 (NO_ROUTE). */
-  readonly replyCode: number;
-  /** The broker's reply text. */
-  readonly replyText: string;
-  /** The returned message, as the broker sent it back. */
-  readonly returned: ReturnedMessage;
-
-  constructor(returned: ReturnedMessage) {
-    super(
-      replyCodeName(returned.replyCode),
-      `the broker returned the message published to exchange '${returned.exchange}' with routing key '${returned.routingKey}': ${returned.replyCode} ${returned.replyText}`,
-    );
-    this.replyCode = returned.replyCode;
-    this.replyText = returned.replyText;
-    this.returned = returned;
   }
 }
