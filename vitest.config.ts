@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` needs nothing but Node; `integration` talks to a real
-// RabbitMQ, which spec/support/broker-setup.ts finds or starts for the run;
+// Four projects: `unit` needs nothing but Node; `package` checks the build in dist/ (run
+// `npm run build` first); `integration` talks to a real RabbitMQ, which
+// spec/support/broker-setup.ts finds or starts for the run;
 // `faults` breaks the network between the two (spec/support/tcp-proxy.ts) and
 // the broker itself, and checks that warren recovers and loses nothing.
 export default defineConfig({
@@ -11,6 +12,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['spec/unit/**/*.spec.ts'],
+        },
+      },
+      {
+        test: {
+          // The built package (dist/), as an application loads it: run after `npm run build`.
+          name: 'package',
+          include: ['spec/package/**/*.spec.ts'],
         },
       },
       {

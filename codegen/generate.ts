@@ -146,6 +146,11 @@ export function generateSpec(spec: AmqpSpec): string {
   }
   emit('} as const;', '');
   emit(
+    '/** The name of an AMQP reply code, such as `NOT_FOUND` (404): the `code` of an error the broker reported. */',
+    'export type ReplyCodeName = keyof typeof ReplyCode;',
+    '',
+  );
+  emit(
     '/** Reply codes of the `hard-error` class: the broker closes the whole connection with these. */',
   );
   emit('export const HARD_ERROR_CODES: ReadonlySet<number> = new Set([');

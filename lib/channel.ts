@@ -3,7 +3,7 @@ import type { Connection } from './connection.js';
 import type { Consumer } from './consumer.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
-import { ChannelError, type ReturnedMessage } from './engine/errors.js';
+import { ChannelError } from './engine/errors.js';
 import type { CallOptions } from './engine/rpc.js';
 import {
   Exchange,
@@ -16,6 +16,7 @@ import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueOptions, type QueueSchemaOption } from './queue.js';
+import { ReturnedMessage, rejectReturned } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { callSafely, checkShortString, checkTimeout } from './validate.js';
 
@@ -179,14 +180,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** @internal Turns on publisher confirms (right after opening). */
   async selectConfirms(signal?: AbortSignal): Promise<void> {
-    await this.current.selectConfirms(signal);
+    await this.current.selectConfirms(rejectReturned, signal);
     this.settings.confirm = true;
   }
 
   private attach(engine: ChannelEngine): void {
     engine.once('close', (error) => this.onEngineClose(engine, error));
     engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
-    engine.on('return', (message) => this.onReturn(message));
+    engine.on('return', (returned) => this.onReturn(new ReturnedMessage(returned)));
   }
 
   private onEngineClose(engine: ChannelEngine, error: ChannelError): void {
@@ -233,7 +234,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const engine = await open();
     this.current = engine;
     this.attach(engine);
-    if (this.settings.confirm) await engine.selectConfirms();
+    if (this.settings.confirm) await engine.selectConfirms(rejectReturned);
     if (this.settledInTx !== null) {
       await engine.call('tx.select', {});
       // What the lost transaction settled went back to the queues with it: nothing to roll back.

@@ -1,7 +1,8 @@
 /**
  * Every error warren raises is an {@link AmqpError} with a stable `code`.
  * The classes live with the layer that raises them; this module gathers the
- * public ones.
+ * public ones, and the unions of their codes ({@link AmqpErrorCode} is all of
+ * them), so that a `switch` on `error.code` can be exhaustive.
  * @packageDocumentation
  */
 export {
@@ -10,13 +11,22 @@ export {
   ClosedError,
   type CloseReason,
   ConnectionError,
-  MessageReturnedError,
   PublishNackedError,
   PublishUnconfirmedError,
-  type ReturnedMessage,
   TimeoutError,
 } from './engine/errors.js';
-export { AmqpError, ProtocolError, type ProtocolErrorCode } from './protocol/errors.js';
+export {
+  AmqpError,
+  type AmqpErrorCode,
+  type BrokerErrorCode,
+  type ChannelErrorCode,
+  type ConnectionErrorCode,
+  ProtocolError,
+  type ProtocolErrorCode,
+  type UnknownReplyCode,
+} from './protocol/errors.js';
+export type { ReplyCodeName } from './protocol/spec.js';
 export { DisconnectedError } from './recovery.js';
+export { MessageReturnedError } from './returned-message.js';
 export { RemoteError } from './rpc.js';
 export { MessageValidationError } from './schema.js';

@@ -1,5 +1,6 @@
-import { Message, type MessageProperties } from './message.js';
+import type { MessageProperties } from './message.js';
 import { AmqpError } from './protocol/errors.js';
+import { ReceivedMessage } from './received-message.js';
 
 /** How a received message is settled. @internal */
 export type Settlement =
@@ -24,9 +25,6 @@ export interface DeliveryInfo {
   readonly noAck: boolean;
 }
 
-/** Not parsed yet: {@link IncomingMessage.data} parses on first read. */
-const UNPARSED: unique symbol = Symbol('unparsed');
-
 /**
  * A message received from a queue, by a {@link Consumer} or `queue.get()`.
  * `T` is the type of {@link IncomingMessage.data}: the output of the queue's
@@ -37,15 +35,11 @@ const UNPARSED: unique symbol = Symbol('unparsed');
  * twice is an error that sends nothing (a repeated delivery tag would make
  * the broker close the channel).
  */
-export class IncomingMessage<T = unknown> extends Message<T> {
+export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
   /** The channel-scoped number the broker gave this delivery. */
   readonly deliveryTag: number;
   /** Whether the broker delivered this message before, to this or another consumer. */
   readonly redelivered: boolean;
-  /** The exchange the message was published to (`''` for the default exchange). */
-  readonly exchange: string;
-  /** The routing key it was published with. */
-  readonly routingKey: string;
   /** The tag of the consumer that received it; absent for `queue.get()`. */
   readonly consumerTag: string | undefined;
   /** For `queue.get()`: how many messages remained in the queue; absent for consumers. */
@@ -54,36 +48,16 @@ export class IncomingMessage<T = unknown> extends Message<T> {
   readonly noAck: boolean;
   private settledAs: Settlement['kind'] | 'multiple' | null = null;
   private readonly settler: Settler;
-  #data: T | typeof UNPARSED = UNPARSED;
 
   /** @internal */
   constructor(body: Buffer, properties: MessageProperties, info: DeliveryInfo, settler: Settler) {
-    // The body bytes stand in for the value until `data` parses them.
-    super(body as T, properties);
+    super(body, properties, info.exchange, info.routingKey);
     this.deliveryTag = info.deliveryTag;
     this.redelivered = info.redelivered;
-    this.exchange = info.exchange;
-    this.routingKey = info.routingKey;
     this.consumerTag = info.consumerTag;
     this.messageCount = info.messageCount;
     this.noAck = info.noAck;
     this.settler = settler;
-  }
-
-  /**
-   * The body as a value: checked against the schema when its queue has one
-   * (a message that does not match never reaches a handler), else parsed as
-   * JSON on first read.
-   * @throws SyntaxError on first read, without a schema, when the body is not JSON
-   */
-  override get data(): T {
-    if (this.#data === UNPARSED) this.#data = this.json<T>();
-    return this.#data;
-  }
-
-  /** @internal Sets the value the queue's schema produced. */
-  setData(value: T): void {
-    this.#data = value;
   }
 
   /** Whether it has been acked, nacked or rejected (or needs no settling). */

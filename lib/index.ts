@@ -58,7 +58,9 @@ export {
   type QueueOptions,
   type QueueSchemaOption,
 } from './queue.js';
+export { ReceivedMessage } from './received-message.js';
 export type { RecoveryOptions } from './recovery.js';
+export { ReturnedMessage } from './returned-message.js';
 export { DIRECT_REPLY_TO } from './rpc.js';
 export { type RpcCallOptions, RpcClient, type RpcClientOptions } from './rpc-client.js';
 export type { RpcHandler, ServeOptions } from './rpc-server.js';

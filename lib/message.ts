@@ -38,20 +38,29 @@ export class Message<T = unknown> {
    *   bigint, or a value JSON.stringify turns into nothing, like `undefined`)
    */
   constructor(body: T, properties: MessageProperties = {}) {
-    const { bytes, json } = encodeBody(body, encodeAsJson);
-    this.#isText = typeof body === 'string' && !json;
     this.#value = body;
-    this.body = bytes;
-    this.properties =
-      json && properties.contentType === undefined
-        ? { contentType: JSON_TYPE, ...properties }
-        : properties;
+    if (typeof body === 'string') {
+      this.body = Buffer.from(body, 'utf8');
+      this.properties = properties;
+      this.#isText = true;
+    } else if (body instanceof Uint8Array) {
+      // A Buffer is a Uint8Array too: it goes as it is, a plain one as a view of its bytes.
+      this.body = Buffer.isBuffer(body)
+        ? body
+        : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      this.properties = properties;
+      this.#isText = false;
+    } else {
+      this.body = jsonBytes(body);
+      this.properties = withJsonType(properties);
+      this.#isText = false;
+    }
   }
 
   /**
    * The value the message was made from (what an exchange's schema checks).
-   * On an {@link IncomingMessage}: the body parsed as JSON, and checked when
-   * its queue has a schema.
+   * On a message received from the broker ({@link ReceivedMessage}): the
+   * body parsed as JSON, and checked when its queue has a schema.
    */
   get data(): T {
     return this.#value;
@@ -77,13 +86,11 @@ export class Message<T = unknown> {
     return copy;
   }
 
+  /** A message whose body is the JSON of `value`, whatever `value` is (a string included). */
   static #encodeAsJson<V>(value: V, properties: MessageProperties): Message<V> {
-    encodeAsJson = true;
-    try {
-      return new Message(value, properties);
-    } finally {
-      encodeAsJson = false;
-    }
+    const message = new Message<unknown>(jsonBytes(value), withJsonType(properties)) as Message<V>;
+    message.#value = value;
+    return message;
   }
 
   /** The message's headers (an empty table when it has none). */
@@ -111,27 +118,25 @@ export class Message<T = unknown> {
   }
 }
 
-/** Set while {@link jsonMessage} constructs: the value becomes JSON even if it is a string. */
-let encodeAsJson = false;
+/** The properties of a JSON body: `contentType: 'application/json'` unless another is set. */
+function withJsonType(properties: MessageProperties): MessageProperties {
+  return properties.contentType === undefined
+    ? { ...properties, contentType: JSON_TYPE }
+    : properties;
+}
 
-function encodeBody(body: unknown, asJson: boolean): { bytes: Buffer; json: boolean } {
-  if (!asJson) {
-    if (Buffer.isBuffer(body)) return { bytes: body, json: false };
-    if (body instanceof Uint8Array) {
-      return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength), json: false };
-    }
-    if (typeof body === 'string') return { bytes: Buffer.from(body, 'utf8'), json: false };
-  }
+/** The JSON of `value` as UTF-8. */
+function jsonBytes(value: unknown): Buffer {
   let text: string | undefined;
   try {
-    text = JSON.stringify(body);
+    text = JSON.stringify(value);
   } catch (error) {
     throw new TypeError(
       `the message body cannot be serialised as JSON: ${(error as Error).message}`,
     );
   }
   if (text === undefined) {
-    throw new TypeError(`the message body (${typeof body}) has no JSON form`);
+    throw new TypeError(`the message body (${typeof value}) has no JSON form`);
   }
-  return { bytes: Buffer.from(text, 'utf8'), json: true };
+  return Buffer.from(text, 'utf8');
 }

@@ -4,7 +4,7 @@
  */
 import { type WaitLimits, waitWithin } from './engine/abort.js';
 import { type ConnectionError, TimeoutError } from './engine/errors.js';
-import { AmqpError } from './protocol/errors.js';
+import { AmqpError, brand, type ConnectionErrorCode } from './protocol/errors.js';
 import { checkCount, checkTimeout } from './validate.js';
 
 /** How a connection recovers from losing its socket. Pass `recovery: false` to turn it off. */
@@ -96,7 +96,12 @@ export function backoffDelay(attempt: number, recovery: ResolvedRecovery): numbe
 }
 
 /** Reply codes after which reconnecting cannot help: the broker refuses this login or vhost. */
-const PERMANENT = new Set(['ACCESS_REFUSED', 'NOT_ALLOWED', 'CONNECTION_CLOSED', 'NO_MECHANISM']);
+const PERMANENT: ReadonlySet<ConnectionErrorCode> = new Set([
+  'ACCESS_REFUSED',
+  'NOT_ALLOWED',
+  'CONNECTION_CLOSED',
+  'NO_MECHANISM',
+]);
 
 /** @internal Whether losing the connection with `error` is worth reconnecting for. */
 export function isRecoverable(error: ConnectionError): boolean {
@@ -109,6 +114,12 @@ export function isRecoverable(error: ConnectionError): boolean {
  * went down, when known.
  */
 export class DisconnectedError extends AmqpError {
+  static {
+    brand(DisconnectedError, 'DisconnectedError');
+  }
+
+  declare readonly code: 'DISCONNECTED';
+
   constructor(message: string, options?: ErrorOptions) {
     super('DISCONNECTED', message, options);
   }

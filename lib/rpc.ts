@@ -3,7 +3,7 @@
  * the handler failed, and the error the caller receives for it.
  */
 import { Message } from './message.js';
-import { AmqpError } from './protocol/errors.js';
+import { AmqpError, brand } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 
 /** RabbitMQ's pseudo-queue for direct reply-to: consumed with no-ack, named in `replyTo`. */
@@ -20,6 +20,11 @@ const ERROR_CODE_HEADER = 'x-warren-error-code';
  * are what the serving side reported.
  */
 export class RemoteError extends AmqpError {
+  static {
+    brand(RemoteError, 'RemoteError');
+  }
+
+  declare readonly code: 'REMOTE_ERROR';
   /** The message of the error the handler threw. */
   readonly remoteMessage: string;
   /** Its `code`, when it had a string one (for instance `MESSAGE_INVALID`). */

@@ -3,7 +3,7 @@
  * and handlers, and the one place where a value is checked against them.
  */
 import type { z } from 'zod';
-import { AmqpError } from './protocol/errors.js';
+import { AmqpError, brand } from './protocol/errors.js';
 
 /** Any zod schema. Parsing is synchronous: async refinements are not supported. */
 export type Schema = z.ZodType;
@@ -25,6 +25,11 @@ export type ValidationIssue = z.core.$ZodIssue;
  * in its `invalid` event.
  */
 export class MessageValidationError extends AmqpError {
+  static {
+    brand(MessageValidationError, 'MessageValidationError');
+  }
+
+  declare readonly code: 'MESSAGE_INVALID';
   /** What zod found wrong, each issue with the path into the body. */
   readonly issues: readonly ValidationIssue[];
 

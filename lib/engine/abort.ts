@@ -40,6 +40,9 @@ export interface WaitLimits {
  * Waits for `promise`, giving up on the timeout or the signal; the timer and
  * the listener are always removed. A promise given up on may still reject
  * later: that rejection is absorbed, never unhandled.
+ *
+ * The {@link TimeoutError} is made when the wait begins, so that its stack
+ * leads to the caller that waited rather than to the timer that fired.
  */
 export function waitWithin<T>(promise: Promise<T>, limits: WaitLimits, what: string): Promise<T> {
   const { timeout, signal } = limits;
@@ -48,19 +51,14 @@ export function waitWithin<T>(promise: Promise<T>, limits: WaitLimits, what: str
     promise.catch(() => {});
     return Promise.reject(new AbortError(`${what} was aborted`, signal.reason));
   }
+  const timedOut = timeout === undefined ? undefined : timeoutError(what, timeout);
   return new Promise<T>((resolve, reject) => {
     const giveUp = (error: Error): void => {
       cleanup();
       promise.catch(() => {});
       reject(error);
     };
-    const timer =
-      timeout === undefined
-        ? undefined
-        : setTimeout(
-            () => giveUp(new TimeoutError(`${what} timed out after ${timeout} ms`)),
-            timeout,
-          );
+    const timer = timedOut === undefined ? undefined : setTimeout(() => giveUp(timedOut), timeout);
     const hook = onAbort(signal, what, giveUp);
     const cleanup = (): void => {
       clearTimeout(timer);
@@ -77,4 +75,11 @@ export function waitWithin<T>(promise: Promise<T>, limits: WaitLimits, what: str
       },
     );
   });
+}
+
+/** The error a wait that outlasts `timeout` rejects with; its stack starts at the caller of {@link waitWithin}. */
+function timeoutError(what: string, timeout: number): TimeoutError {
+  const error = new TimeoutError(`${what} timed out after ${timeout} ms`);
+  Error.captureStackTrace(error, waitWithin);
+  return error;
 }

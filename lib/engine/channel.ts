@@ -4,8 +4,8 @@ import { type AmqpError, ProtocolError } from '../protocol/errors.js';
 import type { BodyFrame, HeaderFrame, MethodFrame } from '../protocol/frames.js';
 import type { BasicProperties, Method, MethodArgs, MethodName } from '../protocol/spec.js';
 import { throwIfAborted } from './abort.js';
-import { ConfirmTracker } from './confirms.js';
-import { ChannelError, PublishUnconfirmedError, type ReturnedMessage } from './errors.js';
+import { ConfirmTracker, type ReturnedContent, type ReturnRejection } from './confirms.js';
+import { ChannelError, PublishUnconfirmedError } from './errors.js';
 import { type CallOptions, isReply, RpcQueue } from './rpc.js';
 
 /** What the engine offers a channel: writing frames, and waiting for the socket. */
@@ -37,7 +37,7 @@ export interface ChannelEngineEvents {
   /** The channel closed, for whatever reason; `error.code` says which. */
   close: [error: ChannelError];
   /** The broker returned an unroutable mandatory message that no confirm was waiting for. */
-  return: [message: ReturnedMessage];
+  return: [returned: ReturnedContent];
   /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
   flow: [active: boolean];
 }
@@ -148,11 +148,14 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     this.host.sendMethod(this.id, name, args);
   }
 
-  /** Turns on publisher confirms. */
-  async selectConfirms(signal?: AbortSignal): Promise<void> {
+  /**
+   * Turns on publisher confirms. A mandatory publish the broker returns
+   * rejects with what `rejectReturned` makes of it.
+   */
+  async selectConfirms(rejectReturned: ReturnRejection, signal?: AbortSignal): Promise<void> {
     if (this.confirms !== null) return;
     await this.call('confirm.select', { nowait: false }, { signal });
-    this.confirms ??= new ConfirmTracker();
+    this.confirms ??= new ConfirmTracker(rejectReturned);
   }
 
   /**
@@ -365,13 +368,13 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   private onReturn(args: MethodArgs<'basic.return'>, command: Command): void {
     const content = command.content;
     if (content === undefined) return;
-    const message: ReturnedMessage = {
+    const returned: ReturnedContent = {
       ...args,
       properties: content.properties,
       body: content.body,
     };
-    if (this.confirms?.returned(message)) return;
-    this.emit('return', message);
+    if (this.confirms?.returned(returned)) return;
+    this.emit('return', returned);
   }
 
   private onBrokerCancel(consumerTag: string, nowait: boolean): void {

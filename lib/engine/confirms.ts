@@ -1,5 +1,29 @@
 import type { AmqpError } from '../protocol/errors.js';
-import { MessageReturnedError, PublishNackedError, type ReturnedMessage } from './errors.js';
+import type { BasicProperties } from '../protocol/spec.js';
+import { PublishNackedError } from './errors.js';
+
+/** What the broker sent back (`basic.return`): a mandatory message it could not route. */
+export interface ReturnedContent {
+  /** Why it came back: 312 (NO_ROUTE) when no queue was bound to take it. */
+  readonly replyCode: number;
+  /** The broker's text, such as `NO_ROUTE`. */
+  readonly replyText: string;
+  /** The exchange it was published to. */
+  readonly exchange: string;
+  /** The routing key it was published with. */
+  readonly routingKey: string;
+  /** Its properties, as published. */
+  readonly properties: BasicProperties;
+  /** Its body, as published. */
+  readonly body: Buffer;
+}
+
+/**
+ * Makes the error a confirmed publish rejects with when the broker returned
+ * it. The entities give it: it wraps the content in their message class,
+ * which the engine does not know.
+ */
+export type ReturnRejection = (returned: ReturnedContent) => AmqpError;
 
 interface Unconfirmed {
   readonly resolve: () => void;
@@ -7,7 +31,7 @@ interface Unconfirmed {
   readonly mandatory: boolean;
   readonly exchange: string;
   readonly routingKey: string;
-  returned: ReturnedMessage | null;
+  returned: ReturnedContent | null;
 }
 
 /**
@@ -17,12 +41,14 @@ interface Unconfirmed {
  * before its ack: the return is matched to the oldest unconfirmed mandatory
  * publish with the same exchange and routing key that has not come back yet
  * (the broker handles a channel's publishes in order), and that publish
- * rejects with {@link MessageReturnedError} when its ack arrives.
+ * rejects, when its ack arrives, with the error `rejectReturned` makes.
  */
 export class ConfirmTracker {
   private nextSequence = 1;
   /** Keyed by sequence number; a Map iterates in insertion order, which is ascending. */
   private readonly unconfirmed = new Map<number, Unconfirmed>();
+
+  constructor(private readonly rejectReturned: ReturnRejection) {}
 
   /** Numbers the publish just written; resolves on ack, rejects on nack or return. */
   track(mandatory: boolean, exchange: string, routingKey: string): Promise<void> {
@@ -39,7 +65,7 @@ export class ConfirmTracker {
   }
 
   /** Matches a `basic.return` to its publish. Returns false when none matches (not ours to track). */
-  returned(message: ReturnedMessage): boolean {
+  returned(message: ReturnedContent): boolean {
     for (const entry of this.unconfirmed.values()) {
       if (
         entry.mandatory &&
@@ -57,7 +83,7 @@ export class ConfirmTracker {
   ack(deliveryTag: number, multiple: boolean): void {
     this.settle(deliveryTag, multiple, (entry) => {
       if (entry.returned === null) entry.resolve();
-      else entry.reject(new MessageReturnedError(entry.returned));
+      else entry.reject(this.rejectReturned(entry.returned));
     });
   }
 

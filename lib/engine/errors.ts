@@ -1,5 +1,11 @@
-import { AmqpError } from '../protocol/errors.js';
-import { type BasicProperties, type MethodName, methodInfo, ReplyCode } from '../protocol/spec.js';
+import {
+  AmqpError,
+  type BrokerErrorCode,
+  brand,
+  type ChannelErrorCode,
+  type ConnectionErrorCode,
+} from '../protocol/errors.js';
+import { type MethodName, methodInfo, ReplyCode, type ReplyCodeName } from '../protocol/spec.js';
 
 /** What the broker said when it closed a channel or the connection. */
 export interface CloseReason {
@@ -13,15 +19,15 @@ export interface CloseReason {
   readonly methodId: number;
 }
 
-const replyCodeNames = new Map<number, string>(
-  Object.entries(ReplyCode).map(([name, code]) => [code, name]),
+const replyCodeNames = new Map<number, ReplyCodeName>(
+  Object.entries(ReplyCode).map(([name, code]) => [code, name as ReplyCodeName]),
 );
 const methodNames = new Map<number, MethodName>(
   Object.entries(methodInfo).map(([name, info]) => [info.id, name as MethodName]),
 );
 
 /** The name of an AMQP reply code (`NOT_FOUND` for 404), or `REPLY_<code>` for one AMQP does not define. */
-export function replyCodeName(replyCode: number): string {
+export function replyCodeName(replyCode: number): BrokerErrorCode {
   return replyCodeNames.get(replyCode) ?? `REPLY_${replyCode}`;
 }
 
@@ -33,6 +39,10 @@ export function replyCodeName(replyCode: number): string {
  * hold the underlying error.
  */
 export abstract class ClosedError extends AmqpError {
+  static {
+    brand(ClosedError, 'ClosedError');
+  }
+
   /** The AMQP reply code the broker closed with. */
   readonly replyCode?: number;
   /** The broker's reply text. */
@@ -43,8 +53,14 @@ export abstract class ClosedError extends AmqpError {
   readonly methodId?: number;
   /** The name of the method that caused the close, such as `queue.declare`. */
   readonly method?: MethodName;
+  declare readonly code: ConnectionErrorCode | ChannelErrorCode;
 
-  constructor(code: string, message: string, reason?: CloseReason, options?: ErrorOptions) {
+  constructor(
+    code: ConnectionErrorCode | ChannelErrorCode,
+    message: string,
+    reason?: CloseReason,
+    options?: ErrorOptions,
+  ) {
     super(code, message, options);
     if (reason !== undefined) {
       this.replyCode = reason.replyCode;
@@ -60,12 +76,29 @@ export abstract class ClosedError extends AmqpError {
 /**
  * The connection is closed or could not be opened. `code` says why: a reply
  * code name when the broker closed it (`CONNECTION_FORCED`, `ACCESS_REFUSED`,
- * `NOT_ALLOWED`, `FRAME_ERROR`, …) or one of warren's own:
- * `CONNECTION_CLOSED` (closed by the application), `CONNECTION_LOST` (the
- * socket ended), `HEARTBEAT_TIMEOUT`, `CONNECT_TIMEOUT`, `HANDSHAKE_FAILED`,
- * `NO_MECHANISM`.
+ * `NOT_ALLOWED`, …), a `ProtocolError`'s code when warren closed it for
+ * a malformed stream, or one of warren's own: `CONNECTION_CLOSED` (closed by
+ * the application), `CONNECTION_LOST` (the socket ended),
+ * `HEARTBEAT_TIMEOUT`, `CONNECT_TIMEOUT`, `CONNECTION_REFUSED`,
+ * `CONNECTION_FAILED`, `HANDSHAKE_FAILED`, `NO_MECHANISM`, `RECOVERY_FAILED`.
+ * See {@link ConnectionErrorCode}.
  */
 export class ConnectionError extends ClosedError {
+  static {
+    brand(ConnectionError, 'ConnectionError');
+  }
+
+  declare readonly code: ConnectionErrorCode;
+
+  constructor(
+    code: ConnectionErrorCode,
+    message: string,
+    reason?: CloseReason,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, reason, options);
+  }
+
   /** Builds the error for a `connection.close` the broker sent. */
   static fromBroker(reason: CloseReason): ConnectionError {
     return new ConnectionError(
@@ -79,11 +112,27 @@ export class ConnectionError extends ClosedError {
 /**
  * The channel is closed. `code` is a reply code name when the broker closed
  * it (`NOT_FOUND`, `PRECONDITION_FAILED`, `RESOURCE_LOCKED`, `ACCESS_REFUSED`,
- * …), `CHANNEL_CLOSED` when the application did, or the connection's code
- * when the channel went down with its connection (then `cause` is the
- * {@link ConnectionError}).
+ * …), `CHANNEL_CLOSED` when the application did, `RECOVERY_FAILED` when it
+ * could not be reopened after a recovery, or the connection's code when the
+ * channel went down with its connection (then `cause` is the
+ * {@link ConnectionError}). See {@link ChannelErrorCode}.
  */
 export class ChannelError extends ClosedError {
+  static {
+    brand(ChannelError, 'ChannelError');
+  }
+
+  declare readonly code: ChannelErrorCode;
+
+  constructor(
+    code: ChannelErrorCode,
+    message: string,
+    reason?: CloseReason,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, reason, options);
+  }
+
   /** Builds the error for a `channel.close` the broker sent. */
   static fromBroker(reason: CloseReason): ChannelError {
     return new ChannelError(
@@ -108,13 +157,29 @@ export class ChannelError extends ClosedError {
 
 /** An operation was aborted through its `AbortSignal`: `code` is `ABORTED`, `cause` the signal's reason. */
 export class AbortError extends AmqpError {
+  static {
+    brand(AbortError, 'AbortError');
+  }
+
+  declare readonly code: 'ABORTED';
+
   constructor(message: string, reason: unknown) {
     super('ABORTED', message, { cause: reason });
   }
 }
 
-/** An operation took longer than its `timeout`: `code` is `TIMEOUT`. */
+/**
+ * An operation took longer than its `timeout`: `code` is `TIMEOUT`. It is
+ * made when the operation begins to wait, so its stack leads to the call
+ * that timed out rather than to a timer.
+ */
 export class TimeoutError extends AmqpError {
+  static {
+    brand(TimeoutError, 'TimeoutError');
+  }
+
+  declare readonly code: 'TIMEOUT';
+
   constructor(message: string) {
     super('TIMEOUT', message);
   }
@@ -122,6 +187,12 @@ export class TimeoutError extends AmqpError {
 
 /** The broker refused to take responsibility for a published message (`basic.nack`): `code` is `PUBLISH_NACKED`. */
 export class PublishNackedError extends AmqpError {
+  static {
+    brand(PublishNackedError, 'PublishNackedError');
+  }
+
+  declare readonly code: 'PUBLISH_NACKED';
+
   constructor() {
     super('PUBLISH_NACKED', 'the broker nacked the message: it was not accepted');
   }
@@ -134,50 +205,17 @@ export class PublishNackedError extends AmqpError {
  * duplicate). `code` is `PUBLISH_UNCONFIRMED`; `cause` is the channel's error.
  */
 export class PublishUnconfirmedError extends AmqpError {
+  static {
+    brand(PublishUnconfirmedError, 'PublishUnconfirmedError');
+  }
+
+  declare readonly code: 'PUBLISH_UNCONFIRMED';
+
   constructor(cause: ChannelError) {
     super(
       'PUBLISH_UNCONFIRMED',
       `the channel closed before the broker confirmed the publish, so its fate is unknown (${cause.code}): republish it if it must arrive`,
       { cause },
     );
-  }
-}
-
-/** What the broker said when it returned a mandatory message it could not route. */
-export interface ReturnedMessage {
-  /** Why it came back: 312 (NO_ROUTE) when no queue was bound to take it. */
-  readonly replyCode: number;
-  /** The broker's text, such as `NO_ROUTE`. */
-  readonly replyText: string;
-  /** The exchange it was published to. */
-  readonly exchange: string;
-  /** The routing key it was published with. */
-  readonly routingKey: string;
-  /** Its properties, as published. */
-  readonly properties: BasicProperties;
-  /** Its body, as published. */
-  readonly body: Buffer;
-}
-
-/**
- * A `mandatory` message the broker could not route and sent back
- * (`basic.return`): `code` is the reply code name, usually `NO_ROUTE`.
- */
-export class MessageReturnedError extends AmqpError {
-  /** The AMQP reply code, usually 312 (NO_ROUTE). */
-  readonly replyCode: number;
-  /** The broker's reply text. */
-  readonly replyText: string;
-  /** The returned message, as the broker sent it back. */
-  readonly returned: ReturnedMessage;
-
-  constructor(returned: ReturnedMessage) {
-    super(
-      replyCodeName(returned.replyCode),
-      `the broker returned the message published to exchange '${returned.exchange}' with routing key '${returned.routingKey}': ${returned.replyCode} ${returned.replyText}`,
-    );
-    this.replyCode = returned.replyCode;
-    this.replyText = returned.replyText;
-    this.returned = returned;
   }
 }

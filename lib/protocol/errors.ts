@@ -1,13 +1,131 @@
+import type { ReplyCodeName } from './spec.js';
+
+/**
+ * Every `code` an {@link AmqpError} can carry, one union per error class.
+ * They all live here, beside the root class, so that `AmqpError['code']` is
+ * the union of all of them without this layer importing the ones above it.
+ * docs/errors.md says when each is raised (a unit test keeps the two in step).
+ */
+
+/** The name a reply code AMQP does not define gets: `REPLY_` and the number. */
+export type UnknownReplyCode = `REPLY_${number}`;
+
+/**
+ * The `code` of an error the broker reported: the name of its reply code
+ * (`NOT_FOUND` for 404), or `REPLY_<n>` for a code AMQP does not define.
+ */
+export type BrokerErrorCode = ReplyCodeName | UnknownReplyCode;
+
+/** The codes of a {@link ProtocolError}: the reply codes a malformed stream maps to. */
+export type ProtocolErrorCode =
+  | 'FRAME_ERROR'
+  | 'SYNTAX_ERROR'
+  | 'UNEXPECTED_FRAME'
+  | 'NOT_IMPLEMENTED';
+
+/**
+ * The codes of a `ConnectionError`: the broker's reply code name when it
+ * closed the connection (a {@link ProtocolErrorCode} when warren closed it
+ * for a malformed stream), or one of warren's own.
+ */
+export type ConnectionErrorCode =
+  | BrokerErrorCode
+  | 'CONNECTION_CLOSED'
+  | 'CONNECTION_LOST'
+  | 'HEARTBEAT_TIMEOUT'
+  | 'CONNECT_TIMEOUT'
+  | 'CONNECTION_REFUSED'
+  | 'CONNECTION_FAILED'
+  | 'HANDSHAKE_FAILED'
+  | 'NO_MECHANISM'
+  | 'RECOVERY_FAILED';
+
+/**
+ * The codes of a `ChannelError`: the broker's reply code name when it closed
+ * the channel, `CHANNEL_CLOSED` when the application did, `RECOVERY_FAILED`,
+ * or any {@link ConnectionErrorCode} when the channel went down with its
+ * connection.
+ */
+export type ChannelErrorCode = ConnectionErrorCode | 'CHANNEL_CLOSED';
+
+/** Every code an {@link AmqpError} can carry, for an exhaustive `switch`. */
+export type AmqpErrorCode =
+  | ChannelErrorCode
+  // One class each: AbortError, TimeoutError, PublishNackedError, PublishUnconfirmedError,
+  // DisconnectedError, RemoteError, MessageValidationError.
+  | 'ABORTED'
+  | 'TIMEOUT'
+  | 'PUBLISH_NACKED'
+  | 'PUBLISH_UNCONFIRMED'
+  | 'DISCONNECTED'
+  | 'REMOTE_ERROR'
+  | 'MESSAGE_INVALID'
+  // Raised as a plain AmqpError.
+  | 'CHANNEL_LIMIT'
+  | 'BLOCKED'
+  | 'CONSUMER_CANCELLED'
+  | 'ALREADY_SETTLED'
+  | 'NOT_ACKNOWLEDGEABLE';
+
+/** The brand of each of warren's error classes, by class. */
+const brands = new WeakMap<object, symbol>();
+
+/**
+ * @internal Brands an error class with `Symbol.for('warren.error.<name>')`:
+ * its prototype carries the symbol, so its instances and its subclasses'
+ * do, in every copy of warren a process has loaded (the ESM and the CJS
+ * build, two versions), and `instanceof` looks for the symbol.
+ */
+export function brand(
+  errorClass: abstract new (...args: never[]) => AmqpError,
+  name: string,
+): void {
+  const symbol = Symbol.for(`warren.error.${name}`);
+  brands.set(errorClass, symbol);
+  Object.defineProperty(errorClass.prototype, symbol, { value: true });
+}
+
+/** Whether `value` is an instance of `errorClass`, by its brand when warren branded the class. */
+function isInstance(errorClass: object, value: unknown): boolean {
+  const symbol = brands.get(errorClass);
+  if (symbol === undefined) {
+    return Function.prototype[Symbol.hasInstance].call(errorClass, value);
+  }
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [key: symbol]: unknown })[symbol] === true
+  );
+}
+
 /**
  * The root of every error warren raises. Lower layers define it so that the
  * codec, the engine and the entities share one hierarchy without importing
  * upwards; `lib/errors.ts` re-exports it with the rest of the public errors.
+ *
+ * `instanceof` works across copies of warren: an application that loads both
+ * its ESM and its CJS build (or two versions) has two of every class, and
+ * `error instanceof ChannelError` holds for a `ChannelError` of either.
  */
 export class AmqpError extends Error {
-  /** A stable, machine-readable name for what went wrong, such as `FRAME_ERROR`. */
-  readonly code: string;
+  static {
+    brand(AmqpError, 'AmqpError');
+  }
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  /**
+   * Whether `value` is an instance of this class, made by any copy of
+   * warren: it carries the class's brand. A subclass warren did not brand
+   * (one of the application's) is checked by its prototype chain, as usual.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: the class right of `instanceof`, maybe a subclass
+    return isInstance(this, value);
+  }
+
+  /** A stable, machine-readable name for what went wrong, such as `NOT_FOUND` or `TIMEOUT`. */
+  readonly code: AmqpErrorCode;
+
+  constructor(code: AmqpErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -20,10 +138,7 @@ export const ProtocolReplyCode = {
   SYNTAX_ERROR: 502,
   UNEXPECTED_FRAME: 505,
   NOT_IMPLEMENTED: 540,
-} as const;
-
-/** The name of a reply code in {@link ProtocolReplyCode}. */
-export type ProtocolErrorCode = keyof typeof ProtocolReplyCode;
+} as const satisfies Record<ProtocolErrorCode, number>;
 
 /**
  * The peer sent bytes that break AMQP 0-9-1: a bad frame, a field that does not
@@ -31,6 +146,10 @@ export type ProtocolErrorCode = keyof typeof ProtocolReplyCode;
  * `replyCode` is the code to close it with.
  */
 export class ProtocolError extends AmqpError {
+  static {
+    brand(ProtocolError, 'ProtocolError');
+  }
+
   /** The AMQP reply code this error maps to (501, 502, 505 or 540). */
   readonly replyCode: number;
   declare readonly code: ProtocolErrorCode;

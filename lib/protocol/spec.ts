@@ -69,6 +69,9 @@ export const ReplyCode = {
   INTERNAL_ERROR: 541,
 } as const;
 
+/** The name of an AMQP reply code, such as `NOT_FOUND` (404): the `code` of an error the broker reported. */
+export type ReplyCodeName = keyof typeof ReplyCode;
+
 /** Reply codes of the `hard-error` class: the broker closes the whole connection with these. */
 export const HARD_ERROR_CODES: ReadonlySet<number> = new Set([
   320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541,

@@ -42,6 +42,7 @@ import {
 } from '../support/amqp-helpers.js';
 import { rabbitmqctlOn } from '../support/broker.js';
 import { rejectionOf, sleep, watch, within } from '../support/fault-helpers.js';
+import { callSite, siteBelow } from '../support/stack.js';
 
 const url = inject('amqpUrl');
 const brokerNode = inject('brokerNode');
@@ -609,9 +610,12 @@ describe('graceful cancel and close', () => {
       finished = true;
     });
     await started.opened;
+    const site = siteBelow(callSite());
     const error = await rejectionOf(consumer.cancel({ timeout: 50 }));
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ code: 'TIMEOUT' });
+    // Its stack leads to the cancel, not to the timer that fired.
+    expect((error as Error).stack).toContain(`${site}:`);
     expect(finished).toBe(false);
     expect(consumer.cancelled).toBe(true);
     await noConsumerOn(queue);

@@ -4,15 +4,19 @@
  * passive declare, what `get` fetches), not only of how the promise settled.
  */
 import { describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import {
   type Channel,
   ChannelError,
   type Connection,
+  IncomingMessage,
   Message,
   MessageReturnedError,
+  MessageValidationError,
   PublishUnconfirmedError,
   type Queue,
-  type ReturnedMessage,
+  ReceivedMessage,
+  ReturnedMessage,
 } from '../../lib/index.js';
 import { queueCounts, uniqueName, useConnection, waitFor } from '../support/amqp-helpers.js';
 
@@ -156,6 +160,61 @@ describe('returns without confirms', () => {
     expect(handled).toHaveLength(1);
     expect(emitted[1]?.body.toString()).toBe('again');
     expect((await queue.get({ noAck: true }))?.text()).toBe('stays');
+  });
+});
+
+describe('a returned message reads like a delivered one', () => {
+  const Order = z.object({ orderId: z.number(), tenant: z.string() });
+  const order = { orderId: 42, tenant: 'acme' };
+  const headers = { tenant: 'acme', attempt: 1 };
+
+  /** Checks every accessor of a message the broker returned from `exchange` with `key`. */
+  function expectReadable(returned: ReturnedMessage, exchange: string, key: string): void {
+    expect(returned).toBeInstanceOf(ReturnedMessage);
+    expect(returned).toBeInstanceOf(ReceivedMessage);
+    expect(returned).toBeInstanceOf(Message);
+    expect(returned).not.toBeInstanceOf(IncomingMessage);
+    expect(returned.replyCode).toBe(312);
+    expect(returned.replyText).toBe('NO_ROUTE');
+    expect(returned.exchange).toBe(exchange);
+    expect(returned.routingKey).toBe(key);
+    expect(returned.properties.contentType).toBe('application/json');
+    expect(returned.headers).toEqual(headers);
+    expect(returned.text()).toBe(JSON.stringify(order));
+    expect(returned.json()).toEqual(order);
+    const parsed: { orderId: number; tenant: string } = returned.json(Order);
+    expect(parsed).toEqual(order);
+    expect(returned.data).toEqual(order);
+    expect(() => returned.json(z.object({ orderId: z.string() }))).toThrow(MessageValidationError);
+  }
+
+  it('through the return handler and the return event', async () => {
+    const channel = await openChannel();
+    const handled: ReturnedMessage[] = [];
+    const emitted: ReturnedMessage[] = [];
+    channel.setReturnHandler((message) => handled.push(message));
+    channel.on('return', (message) => emitted.push(message));
+    const key = uniqueName('unroutable');
+    await channel.exchange('').publish(new Message(order, { headers }), key, { mandatory: true });
+    await waitFor(() => handled.length === 1 && emitted.length === 1, 5_000, 'the return');
+    expect(handled[0]).toBe(emitted[0]);
+    expectReadable(handled[0] as ReturnedMessage, '', key);
+  });
+
+  it('as MessageReturnedError.returned on a confirm channel', async () => {
+    const channel = await openChannel(true);
+    const exchange = await channel.declareExchange(uniqueName('returns'), 'direct', {
+      autoDelete: true,
+    });
+    const error = await exchange
+      .publish(new Message(order, { headers }), 'nowhere', { mandatory: true })
+      .then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+    expect(error).toBeInstanceOf(MessageReturnedError);
+    expect((error as MessageReturnedError).code).toBe('NO_ROUTE');
+    expectReadable((error as MessageReturnedError).returned, exchange.name, 'nowhere');
   });
 });
 

@@ -45,6 +45,7 @@ import {
   waitFor,
 } from '../support/amqp-helpers.js';
 import { rejectionOf, rejectionReason, watch, within } from '../support/fault-helpers.js';
+import { callSite, siteBelow } from '../support/stack.js';
 
 const url = inject('amqpUrl');
 let connection: Connection;
@@ -515,9 +516,12 @@ describe('timeouts, aborts and unroutable requests', () => {
     });
     const rpc = await rpcClient();
 
+    const site = siteBelow(callSite());
     const error = await rejectionOf(rpc.call(queue.name, { id: 1 }, { timeout: 150 }));
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ code: 'TIMEOUT' });
+    // Its stack leads to the call that timed out, not to the timer that fired.
+    expect((error as Error).stack).toContain(`${site}:`);
     expect(rpc.waiting).toBe(0);
 
     // The server answers late; one handler at a time, so that late reply reaches the client

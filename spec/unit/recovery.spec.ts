@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AbortError, ConnectionError } from '../../lib/engine/errors.js';
+import type { ConnectionErrorCode } from '../../lib/protocol/errors.js';
 import {
   backoffDelay,
   DisconnectedError,
@@ -65,7 +66,7 @@ describe('backoffDelay', () => {
 });
 
 describe('isRecoverable', () => {
-  it.each([
+  it.each<[ConnectionErrorCode, boolean]>([
     ['CONNECTION_LOST', true],
     ['HEARTBEAT_TIMEOUT', true],
     ['CONNECTION_FORCED', true],

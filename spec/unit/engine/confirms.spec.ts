@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelEngine } from '../../../lib/engine/channel.js';
+import type { ReturnedContent } from '../../../lib/engine/confirms.js';
 import {
   ChannelError,
-  MessageReturnedError,
   PublishNackedError,
   PublishUnconfirmedError,
-  type ReturnedMessage,
 } from '../../../lib/engine/errors.js';
 import type { MethodArgs } from '../../../lib/protocol/index.js';
+import { MessageReturnedError, rejectReturned } from '../../../lib/returned-message.js';
 import {
   connectedPair,
   destroyPairs,
@@ -28,7 +28,7 @@ function publishArgs(routingKey: string, mandatory = false): MethodArgs<'basic.p
 async function confirming(): Promise<Pair & { channel: ChannelEngine }> {
   const pair = await connectedPair();
   const channel = await openChannel(pair, 1);
-  const select = channel.selectConfirms();
+  const select = channel.selectConfirms(rejectReturned);
   expect(await pair.peer.expectMethod('confirm.select', 1)).toEqual({ nowait: false });
   pair.peer.send(1, 'confirm.select-ok', {});
   await select;
@@ -101,7 +101,7 @@ describe('publisher confirms', () => {
   it('rejects a returned mandatory publish on its ack; those around it resolve', async () => {
     const pair = await confirming();
     const publishes = await publishMany(pair, 3, true);
-    const unclaimed: ReturnedMessage[] = [];
+    const unclaimed: ReturnedContent[] = [];
     pair.channel.on('return', (message) => unclaimed.push(message));
     pair.peer.sendContent(
       1,
@@ -121,7 +121,7 @@ describe('publisher confirms', () => {
     expect(error.code).toBe('NO_ROUTE');
     expect(error.replyCode).toBe(312);
     expect(error.returned.routingKey).toBe('k2');
-    expect(error.returned.body.toString()).toBe('m2');
+    expect(error.returned.text()).toBe('m2');
     expect(error.returned.properties.messageId).toBe('two');
     expect(unclaimed).toEqual([]);
   });
@@ -129,7 +129,7 @@ describe('publisher confirms', () => {
   it('emits a return no publish claims', async () => {
     const pair = await confirming();
     const publishes = await publishMany(pair, 1, false);
-    const unclaimed: ReturnedMessage[] = [];
+    const unclaimed: ReturnedContent[] = [];
     pair.channel.on('return', (message) => unclaimed.push(message));
     pair.peer.sendContent(
       1,
