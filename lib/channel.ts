@@ -7,15 +7,15 @@ import { ChannelError, type ReturnedMessage } from './engine/errors.js';
 import type { CallOptions } from './engine/rpc.js';
 import {
   Exchange,
+  type ExchangeHandleOptions,
   type ExchangeOptions,
-  type ExchangeSchemaOption,
   type ExchangeType,
 } from './exchange.js';
 import { type DeliveryInfo, IncomingMessage, type Settlement } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
-import { Queue, type QueueOptions, type QueueSchemaOption } from './queue.js';
+import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { callSafely, checkShortString, checkTimeout } from './validate.js';
 
@@ -305,7 +305,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     };
     await this.call('exchange.declare', args, { signal: options.signal });
     this.connection.topology.addExchange(args);
-    return new Exchange(this, name, type, options.schema);
+    // A passive declare only checks that it exists: its options describe it, as a handle's do.
+    const declaration = args.passive ? options : args;
+    return new Exchange(this, name, { ...declaration, type, schema: options.schema });
   }
 
   /**
@@ -332,30 +334,39 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const reply = await this.call('queue.declare', args, { signal: options.signal });
     const ok = reply.method.args as MethodArgs<'queue.declare-ok'>;
     const counts = { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-    const queue = new Queue<SchemaOutput<S>>(this, ok.queue, counts, options.schema);
+    const declaration = args.passive ? options : args;
+    const queue = new Queue<SchemaOutput<S>>(this, ok.queue, counts, {
+      ...declaration,
+      schema: options.schema,
+    });
     this.connection.topology.addQueue(queue as Queue, args);
     return queue;
   }
 
   /**
    * A handle for an exchange that exists, without declaring it.
-   * `exchange('')` is the default exchange.
+   * `exchange('')` is the default exchange. Its options other than `schema`
+   * only describe the exchange: they are kept on the handle, never sent.
    */
   exchange<S extends Schema | undefined = undefined>(
     name: string,
-    options: ExchangeSchemaOption<S> = {},
+    options: ExchangeHandleOptions<S> = {},
   ): Exchange<SchemaInput<S>> {
     checkShortString(name, 'exchange name');
-    return new Exchange(this, name, undefined, options.schema);
+    return new Exchange(this, name, options);
   }
 
-  /** A handle for a queue that exists, without declaring it. */
+  /**
+   * A handle for a queue that exists, without declaring it. Its options
+   * other than `schema` only describe the queue: they are kept on the
+   * handle, never sent.
+   */
   queue<S extends Schema | undefined = undefined>(
     name: string,
-    options: QueueSchemaOption<S> = {},
+    options: QueueHandleOptions<S> = {},
   ): Queue<SchemaOutput<S>> {
     checkShortString(name, 'queue name');
-    return new Queue(this, name, undefined, options.schema);
+    return new Queue(this, name, undefined, options);
   }
 
   /** Limits how many unacknowledged messages the broker sends (`basic.qos`). */

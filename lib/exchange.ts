@@ -22,6 +22,25 @@ export interface ExchangeSchemaOption<S extends Schema | undefined = undefined> 
   schema?: S;
 }
 
+/**
+ * Options of {@link Channel.exchange}: the schema, and what you know of the
+ * exchange. The rest only describe it: they are kept on the handle
+ * ({@link Exchange.type}, {@link Exchange.durable}, …) and never sent.
+ */
+export interface ExchangeHandleOptions<S extends Schema | undefined = undefined>
+  extends ExchangeSchemaOption<S> {
+  /** The exchange's type, as you know it; never sent. @default undefined */
+  type?: ExchangeType;
+  /** Whether it is durable, as you know it; never sent. @default undefined */
+  durable?: boolean;
+  /** Whether it is auto-delete, as you know it; never sent. @default undefined */
+  autoDelete?: boolean;
+  /** Whether it is internal, as you know it; never sent. @default undefined */
+  internal?: boolean;
+  /** Its arguments, as you know them; never sent. @default undefined */
+  arguments?: FieldTable;
+}
+
 /** Options of {@link Channel.declareExchange}. */
 export interface ExchangeOptions<S extends Schema | undefined = undefined>
   extends ExchangeSchemaOption<S> {
@@ -67,8 +86,20 @@ export class Exchange<T = unknown> {
   readonly channel: Channel;
   /** The exchange's name; `''` is the default exchange. */
   readonly name: string;
-  /** The type it was declared with; undefined for a handle from {@link Channel.exchange}. */
+  /**
+   * The type it was declared with. On a handle from {@link Channel.exchange}
+   * (or a passive declare), what its options said, else undefined; so for
+   * the fields below.
+   */
   readonly type: ExchangeType | undefined;
+  /** Whether it was declared durable. */
+  readonly durable: boolean | undefined;
+  /** Whether it was declared auto-delete. */
+  readonly autoDelete: boolean | undefined;
+  /** Whether it was declared internal. */
+  readonly internal: boolean | undefined;
+  /** The arguments it was declared with. */
+  readonly arguments: FieldTable | undefined;
   /** The schema published messages must match, if any. */
   readonly schema: Schema | undefined;
   #lastArgs: MethodArgs<'basic.publish'> | undefined;
@@ -77,13 +108,16 @@ export class Exchange<T = unknown> {
   constructor(
     channel: Channel,
     name: string,
-    type: ExchangeType | undefined,
-    schema: Schema | undefined,
+    declaration: ExchangeHandleOptions<Schema | undefined>,
   ) {
     this.channel = channel;
     this.name = name;
-    this.type = type;
-    this.schema = schema;
+    this.type = declaration.type;
+    this.durable = declaration.durable;
+    this.autoDelete = declaration.autoDelete;
+    this.internal = declaration.internal;
+    this.arguments = declaration.arguments;
+    this.schema = declaration.schema;
   }
 
   /**
@@ -174,10 +208,10 @@ export class Exchange<T = unknown> {
     args: FieldTable = {},
     signal?: AbortSignal,
   ): Promise<ExchangeBinding> {
-    const sourceName = typeof source === 'string' ? source : source.name;
-    checkShortString(sourceName, 'source exchange name');
+    if (typeof source === 'string') checkShortString(source, 'source exchange name');
     checkShortString(routingKey, 'routing key');
-    const binding = new ExchangeBinding(this as Exchange, sourceName, routingKey, args);
+    const from = typeof source === 'string' ? this.channel.exchange(source) : source;
+    const binding = new ExchangeBinding(from, this as Exchange, routingKey, args);
     await this.channel.call('exchange.bind', binding.bindArgs(), { signal });
     this.channel.connection.topology.addExchangeBinding(binding);
     return binding;
@@ -199,19 +233,22 @@ export class Exchange<T = unknown> {
 
 /** A binding from a source exchange to a destination exchange, made by {@link Exchange.bind}. */
 export class ExchangeBinding {
+  /**
+   * The exchange messages flow from: the one passed to {@link Exchange.bind},
+   * or a handle ({@link Channel.exchange}) when it was given by name.
+   */
+  readonly source: Exchange;
   /** The exchange messages flow to. */
   readonly destination: Exchange;
-  /** The name of the exchange messages flow from. */
-  readonly source: string;
   /** The routing key (pattern) of the binding. */
   readonly routingKey: string;
   /** The binding's arguments (for a headers exchange, what to match). */
   readonly arguments: FieldTable;
 
   /** @internal */
-  constructor(destination: Exchange, source: string, routingKey: string, args: FieldTable) {
-    this.destination = destination;
+  constructor(source: Exchange, destination: Exchange, routingKey: string, args: FieldTable) {
     this.source = source;
+    this.destination = destination;
     this.routingKey = routingKey;
     this.arguments = args;
   }
@@ -227,7 +264,7 @@ export class ExchangeBinding {
   bindArgs(): MethodArgs<'exchange.bind'> {
     return {
       destination: this.destination.name,
-      source: this.source,
+      source: this.source.name,
       routingKey: this.routingKey,
       nowait: false,
       arguments: this.arguments,

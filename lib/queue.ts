@@ -25,6 +25,25 @@ export interface QueueSchemaOption<S extends Schema | undefined = undefined> {
   schema?: S;
 }
 
+/**
+ * Options of {@link Channel.queue}: the schema, and what you know of the
+ * queue. The rest only describe it: they are kept on the handle
+ * ({@link Queue.durable}, …) and never sent. Give a quorum queue's handle
+ * its `arguments` (`{ 'x-queue-type': 'quorum' }`), so that
+ * {@link Queue.delete} knows how to check `ifUnused` and `ifEmpty`.
+ */
+export interface QueueHandleOptions<S extends Schema | undefined = undefined>
+  extends QueueSchemaOption<S> {
+  /** Whether the queue is durable, as you know it; never sent. @default undefined */
+  durable?: boolean;
+  /** Whether it is exclusive, as you know it; never sent. @default undefined */
+  exclusive?: boolean;
+  /** Whether it is auto-delete, as you know it; never sent. @default undefined */
+  autoDelete?: boolean;
+  /** Its arguments (`x-queue-type`, …), as you know them; never sent. @default undefined */
+  arguments?: FieldTable;
+}
+
 /** Options of {@link Channel.declareQueue}. */
 export interface QueueOptions<S extends Schema | undefined = undefined>
   extends QueueSchemaOption<S> {
@@ -65,6 +84,18 @@ export class Queue<T = unknown> {
   #name: string;
   /** Counts from the declaration; undefined for a handle from {@link Channel.queue}. */
   readonly declared: QueueCounts | undefined;
+  /**
+   * Whether it was declared durable. On a handle from {@link Channel.queue}
+   * (or a passive declare), what its options said, else undefined; so for
+   * the fields below.
+   */
+  readonly durable: boolean | undefined;
+  /** Whether it was declared exclusive. */
+  readonly exclusive: boolean | undefined;
+  /** Whether it was declared auto-delete. */
+  readonly autoDelete: boolean | undefined;
+  /** The arguments it was declared with. */
+  readonly arguments: FieldTable | undefined;
   /** The schema messages are checked against, if any. */
   readonly schema: Schema | undefined;
 
@@ -73,12 +104,16 @@ export class Queue<T = unknown> {
     channel: Channel,
     name: string,
     declared: QueueCounts | undefined,
-    schema: Schema | undefined,
+    declaration: QueueHandleOptions<Schema | undefined>,
   ) {
     this.channel = channel;
     this.#name = name;
     this.declared = declared;
-    this.schema = schema;
+    this.durable = declaration.durable;
+    this.exclusive = declaration.exclusive;
+    this.autoDelete = declaration.autoDelete;
+    this.arguments = declaration.arguments;
+    this.schema = declaration.schema;
   }
 
   /**
@@ -106,10 +141,10 @@ export class Queue<T = unknown> {
     args: FieldTable = {},
     signal?: AbortSignal,
   ): Promise<QueueBinding> {
-    const exchangeName = typeof exchange === 'string' ? exchange : exchange.name;
-    checkShortString(exchangeName, 'exchange name');
+    if (typeof exchange === 'string') checkShortString(exchange, 'exchange name');
     checkShortString(routingKey, 'routing key');
-    const binding = new QueueBinding(this as Queue, exchangeName, routingKey, args);
+    const to = typeof exchange === 'string' ? this.channel.exchange(exchange) : exchange;
+    const binding = new QueueBinding(this as Queue, to, routingKey, args);
     await this.channel.call('queue.bind', binding.bindArgs(), { signal });
     this.channel.connection.topology.addQueueBinding(binding);
     return binding;
@@ -287,15 +322,18 @@ export class Queue<T = unknown> {
 export class QueueBinding {
   /** The bound queue. */
   readonly queue: Queue;
-  /** The name of the exchange it is bound to. */
-  readonly exchange: string;
+  /**
+   * The exchange it is bound to: the one passed to {@link Queue.bind}, or a
+   * handle ({@link Channel.exchange}) when it was given by name.
+   */
+  readonly exchange: Exchange;
   /** The routing key (pattern) of the binding. */
   readonly routingKey: string;
   /** The binding's arguments (for a headers exchange, what to match). */
   readonly arguments: FieldTable;
 
   /** @internal */
-  constructor(queue: Queue, exchange: string, routingKey: string, args: FieldTable) {
+  constructor(queue: Queue, exchange: Exchange, routingKey: string, args: FieldTable) {
     this.queue = queue;
     this.exchange = exchange;
     this.routingKey = routingKey;
@@ -317,7 +355,7 @@ export class QueueBinding {
   bindArgs(): MethodArgs<'queue.bind'> {
     return {
       queue: this.queue.name,
-      exchange: this.exchange,
+      exchange: this.exchange.name,
       routingKey: this.routingKey,
       nowait: false,
       arguments: this.arguments,

@@ -76,6 +76,34 @@ describe('declaring exchanges', () => {
     });
   });
 
+  it('keeps what it was declared with; a handle, what its options said', async () => {
+    const channel = await openChannel();
+    const declared = await tempExchange(channel, 'topic', {
+      durable: true,
+      internal: true,
+      arguments: { 'alternate-exchange': 'elsewhere' },
+    });
+    expect(declared).toMatchObject({
+      type: 'topic',
+      durable: true,
+      autoDelete: false,
+      internal: true,
+      arguments: { 'alternate-exchange': 'elsewhere' },
+    });
+    const passive = await channel.declareExchange(declared.name, 'topic', { passive: true });
+    expect(passive).toMatchObject({ type: 'topic', durable: undefined, internal: undefined });
+    const handle = channel.exchange(declared.name);
+    expect([handle.type, handle.durable, handle.autoDelete, handle.internal]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(handle.arguments).toBeUndefined();
+    const described = channel.exchange(declared.name, { type: 'topic', durable: true });
+    expect(described).toMatchObject({ type: 'topic', durable: true, internal: undefined });
+  });
+
   it('declares a durable exchange: the broker refuses to redeclare it transient', async () => {
     const channel = await openChannel();
     const exchange = await tempExchange(channel, 'direct', { durable: true });
@@ -213,7 +241,7 @@ describe('exchange-to-exchange bindings', () => {
     const binding = await destination.bind(source, 'forward');
     expect(binding).toBeInstanceOf(ExchangeBinding);
     expect(binding.destination).toBe(destination);
-    expect(binding.source).toBe(source.name);
+    expect(binding.source).toBe(source);
     expect(binding.routingKey).toBe('forward');
     expect(binding.arguments).toEqual({});
 
@@ -241,6 +269,9 @@ describe('exchange-to-exchange bindings', () => {
     await queue.bind(destination);
     const binding = await destination.bind(source.name, '', { 'x-match': 'any', a: 1, b: 2 });
     expect(binding.arguments).toEqual({ 'x-match': 'any', a: 1, b: 2 });
+    // Bound by name: the source is a handle for it, on the destination's channel.
+    expect(binding.source).toBeInstanceOf(Exchange);
+    expect(binding.source).toMatchObject({ name: source.name, channel, type: undefined });
 
     expect(await route(source, '', new Message('b', { headers: { b: 2 } }))).toBe('routed');
     expect(await route(source, '', new Message('c', { headers: { c: 3 } }))).toBe('NO_ROUTE');

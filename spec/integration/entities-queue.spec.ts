@@ -10,7 +10,7 @@ import {
   type Channel,
   type Connection,
   connect,
-  type Exchange,
+  Exchange,
   Message,
   Queue,
   QueueBinding,
@@ -68,6 +68,45 @@ describe('declaring queues', () => {
     expect(again.declared).toEqual({ messageCount: 2, consumerCount: 0 });
     const passive = await channel.declareQueue(queue.name, { passive: true });
     expect(passive.declared).toEqual({ messageCount: 2, consumerCount: 0 });
+  });
+
+  it('keeps what it was declared with; a handle, what its options said', async () => {
+    const channel = await openChannel();
+    const declared = await tempQueue(channel, {
+      durable: true,
+      autoDelete: true,
+      arguments: { 'x-max-length': 10 },
+    });
+    expect(declared).toMatchObject({
+      durable: true,
+      exclusive: false,
+      autoDelete: true,
+      arguments: { 'x-max-length': 10 },
+    });
+    const passive = await channel.declareQueue(declared.name, { passive: true });
+    expect(passive).toMatchObject({ durable: undefined, exclusive: undefined });
+    const handle = channel.queue(declared.name);
+    expect([handle.durable, handle.exclusive, handle.autoDelete, handle.arguments]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const described = channel.queue(declared.name, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    expect(described).toMatchObject({
+      durable: true,
+      exclusive: undefined,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    // Only described: nothing was sent, so the channel did not fail on the mismatch.
+    expect(channel.isOpen).toBe(true);
+    expect(await queueCounts(connection, declared.name)).toEqual({
+      messageCount: 0,
+      consumerCount: 0,
+    });
   });
 
   it('declares a server-named queue: the broker picks an amq.gen- name', async () => {
@@ -177,10 +216,12 @@ describe('binding queues', () => {
     const b = await queue.bind(exchange.name, 'b');
     expect(a).toBeInstanceOf(QueueBinding);
     expect(a.queue).toBe(queue);
-    expect(a.exchange).toBe(exchange.name);
+    expect(a.exchange).toBe(exchange);
     expect(a.routingKey).toBe('a');
     expect(a.arguments).toEqual({});
-    expect(b.exchange).toBe(exchange.name);
+    // Bound by name: the binding holds a handle for the exchange, on the queue's channel.
+    expect(b.exchange).toBeInstanceOf(Exchange);
+    expect(b.exchange).toMatchObject({ name: exchange.name, channel, type: undefined });
 
     expect([
       await route(exchange, 'a'),
