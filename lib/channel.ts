@@ -19,6 +19,9 @@ import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { callSafely, checkShortString, checkTimeout } from './validate.js';
 
+/** How many (exchange, routing key) pairs a channel remembers having warned of; then it starts over. */
+const WARNED_RETURNS_MAX = 1_000;
+
 /** Options of {@link Connection.openChannel}. */
 export interface ChannelOptions {
   /**
@@ -70,7 +73,10 @@ export interface ChannelEvents {
   disconnected: [error: ChannelError];
   /** The channel is open again after a recovery, on a new channel number perhaps. */
   recovered: [];
-  /** The broker returned an unroutable `mandatory` message (and no publisher confirm claimed it). */
+  /**
+   * The broker returned an unroutable `mandatory` message (publishes are
+   * mandatory by default) and no publisher confirm claimed it.
+   */
   return: [message: ReturnedMessage];
   /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
   flow: [active: boolean];
@@ -102,6 +108,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly consumers = new Set<Consumer>();
   private closing: Promise<void> | undefined;
   private closingByApplication = false;
+  /** The exchanges and routing keys whose unhandled returns were reported (bounded). */
+  private readonly warnedReturns = new Set<string>();
   /** In transaction mode, the messages settled since the last commit or rollback; null outside it. */
   private settledInTx: IncomingMessage<unknown>[] | null = null;
 
@@ -282,7 +290,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /**
    * Declares an exchange (creating it unless it exists with the same
-   * settings) and returns it.
+   * settings) and returns it. It is durable unless `options.durable` says
+   * otherwise.
    * @throws ChannelError PRECONDITION_FAILED (406) when it exists with other settings;
    *   NOT_FOUND (404) for a passive declare of a missing exchange. Either closes the channel.
    */
@@ -297,7 +306,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       exchange: name,
       type,
       passive: options.passive ?? false,
-      durable: options.durable ?? false,
+      durable: options.durable ?? true,
       autoDelete: options.autoDelete ?? false,
       internal: options.internal ?? false,
       nowait: false,
@@ -312,7 +321,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /**
    * Declares a queue and returns it. Without a name (or with `''`) the broker
-   * names it: read {@link Queue.name}.
+   * names it: read {@link Queue.name}. It is durable unless
+   * `options.durable` says otherwise, or it is server-named or exclusive
+   * (those die with their connection, so they default to non-durable).
    * @throws ChannelError PRECONDITION_FAILED (406) when it exists with other settings;
    *   RESOURCE_LOCKED (405) when another connection holds it exclusively;
    *   NOT_FOUND (404) for a passive declare of a missing queue.
@@ -322,11 +333,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: QueueOptions<S> = {},
   ): Promise<Queue<SchemaOutput<S>>> {
     checkShortString(name, 'queue name');
+    const exclusive = options.exclusive ?? false;
     const args = {
       queue: name,
       passive: options.passive ?? false,
-      durable: options.durable ?? false,
-      exclusive: options.exclusive ?? false,
+      // RabbitMQ 4 deprecates transient queues that are not exclusive: durable unless it dies
+      // with the connection anyway.
+      durable: options.durable ?? (name !== '' && !exclusive),
+      exclusive,
       autoDelete: options.autoDelete ?? false,
       nowait: false,
       arguments: options.arguments ?? {},
@@ -389,8 +403,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /**
    * Handles messages the broker returns as unroutable (published with
-   * `mandatory` on a channel without confirms). Replaces the previous handler;
-   * `null` removes it. The `return` event fires too.
+   * `mandatory`, the default, on a channel without confirms). Replaces the
+   * previous handler; `null` removes it. The `return` event fires too. With
+   * neither, a process warning (`WARREN_UNHANDLED_RETURN`) reports the
+   * first return of each exchange and routing key.
    */
   setReturnHandler(handler: ((message: ReturnedMessage) => void) | null): void {
     this.returnHandler = handler;
@@ -575,11 +591,23 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const handler = this.returnHandler;
     if (handler !== null) callSafely('the return handler', () => handler(message));
     callSafely('a return listener', () => this.emit('return', message));
-    if (!handled) {
-      process.emitWarning(
-        `warren: the broker returned a mandatory message (exchange '${message.exchange}', routing key '${message.routingKey}': ${message.replyCode} ${message.replyText}) and channel ${this.id} has no return handler`,
-        { code: 'WARREN_UNHANDLED_RETURN' },
-      );
-    }
+    if (!handled) this.warnReturned(message);
+  }
+
+  /**
+   * Warns of an unhandled return once per exchange and routing key: publishes
+   * are mandatory by default, so one unroutable key could otherwise warn for
+   * every message.
+   */
+  private warnReturned(message: ReturnedMessage): void {
+    // The length prefix keeps ('a', 'bc') and ('ab', 'c') apart.
+    const key = `${message.exchange.length}:${message.exchange}${message.routingKey}`;
+    if (this.warnedReturns.has(key)) return;
+    if (this.warnedReturns.size >= WARNED_RETURNS_MAX) this.warnedReturns.clear();
+    this.warnedReturns.add(key);
+    process.emitWarning(
+      `warren: the broker returned a mandatory message (exchange '${message.exchange}', routing key '${message.routingKey}': ${message.replyCode} ${message.replyText}) and channel ${this.id} has no return handler; further returns for this exchange and routing key are not reported`,
+      { code: 'WARREN_UNHANDLED_RETURN' },
+    );
   }
 }

@@ -44,7 +44,7 @@ export interface ExchangeHandleOptions<S extends Schema | undefined = undefined>
 /** Options of {@link Channel.declareExchange}. */
 export interface ExchangeOptions<S extends Schema | undefined = undefined>
   extends ExchangeSchemaOption<S> {
-  /** Survives a broker restart. @default false */
+  /** Survives a broker restart. @default true */
   durable?: boolean;
   /** Deleted when its last binding is removed. @default false */
   autoDelete?: boolean;
@@ -61,10 +61,13 @@ export interface ExchangeOptions<S extends Schema | undefined = undefined>
 /** Options of {@link Exchange.publish}. */
 export interface PublishOptions {
   /**
-   * Ask the broker to return the message when no queue receives it. With
-   * confirms, `publish` then rejects with a `MessageReturnedError`; without,
-   * the channel's return handler gets it.
-   * @default false
+   * Ask the broker to return the message when no queue receives it, rather
+   * than drop it. With confirms, `publish` then rejects with a
+   * `MessageReturnedError`; without, the channel's return handler (or
+   * `return` event) gets it, and with neither a process warning
+   * (`WARREN_UNHANDLED_RETURN`) says so, once per exchange and routing key.
+   * `false` lets the broker drop it silently.
+   * @default true
    */
   mandatory?: boolean;
   /**
@@ -147,7 +150,7 @@ export class Exchange<T = unknown> {
       } else {
         ({ body, properties } = this.#outgoing(message));
       }
-      const args = this.#publishArgs(routingKey, options?.mandatory ?? false);
+      const args = this.#publishArgs(routingKey, options?.mandatory ?? true);
       const { channel } = this;
       if (channel.isLive && signal === undefined) {
         return channel.engine.publish(args, properties, body);
@@ -218,13 +221,14 @@ export class Exchange<T = unknown> {
   }
 
   /**
-   * Deletes the exchange.
-   * @param options.ifUnused - only if it has no bindings (else 406 closes the channel)
+   * Deletes the exchange, by default only if no queue or exchange is bound
+   * to it (`ifUnused`; else 406 PRECONDITION_FAILED closes the channel).
+   * @param options.ifUnused - only if it has no bindings; `false` deletes it and its bindings (default `true`)
    */
   async delete(options: { ifUnused?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     await this.channel.call(
       'exchange.delete',
-      { exchange: this.name, ifUnused: options.ifUnused ?? false, nowait: false },
+      { exchange: this.name, ifUnused: options.ifUnused ?? true, nowait: false },
       { signal: options.signal },
     );
     this.channel.connection.topology.removeExchange(this.name);

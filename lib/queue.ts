@@ -5,9 +5,11 @@ import {
   Consumer,
   type ConsumerHooks,
 } from './consumer.js';
+import { ChannelError } from './engine/errors.js';
 import type { Exchange } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
 import { MessageIterator, type MessagesOptions } from './message-iterator.js';
+import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
@@ -47,7 +49,11 @@ export interface QueueHandleOptions<S extends Schema | undefined = undefined>
 /** Options of {@link Channel.declareQueue}. */
 export interface QueueOptions<S extends Schema | undefined = undefined>
   extends QueueSchemaOption<S> {
-  /** Survives a broker restart. @default false */
+  /**
+   * Survives a broker restart.
+   * @default true, except for a server-named queue (no name, or `''`) and an
+   *   exclusive one, which die with their connection anyway
+   */
   durable?: boolean;
   /** Used by this connection only, and deleted when it closes. @default false */
   exclusive?: boolean;
@@ -296,25 +302,78 @@ export class Queue<T = unknown> {
   }
 
   /**
-   * Deletes the queue; resolves with how many messages it held.
-   * @param options.ifUnused - only if it has no consumers (else 406 closes the channel)
-   * @param options.ifEmpty - only if it holds no messages (else 406 closes the channel)
+   * Deletes the queue; resolves with how many messages it held. By default
+   * only a queue without consumers (`ifUnused`) and without messages
+   * (`ifEmpty`): else the broker refuses with 406 PRECONDITION_FAILED, which
+   * closes the channel. Pass `false` to delete it regardless.
+   *
+   * RabbitMQ refuses either flag on a quorum queue by closing the whole
+   * connection (540 NOT_IMPLEMENTED). So on a queue whose `arguments` say
+   * `'x-queue-type': 'quorum'` (declared so, or a handle told so), warren
+   * checks the counts itself, on a channel of its own, then deletes without
+   * the flags: a refusal is then an `AmqpError` with code
+   * `PRECONDITION_FAILED`, and the channel stays open. The check and the
+   * delete are two steps: a consumer or message arriving between them is not
+   * seen. A stream accepts the flags but reports no ready messages, so
+   * `ifEmpty` does not keep it.
+   * @param options.ifUnused - only if it has no consumers (default `true`)
+   * @param options.ifEmpty - only if it holds no ready messages (default `true`)
+   * @throws ChannelError PRECONDITION_FAILED (406) when the queue is in use or not empty
    */
   async delete(
     options: { ifUnused?: boolean; ifEmpty?: boolean; signal?: AbortSignal } = {},
   ): Promise<number> {
+    let ifUnused = options.ifUnused ?? true;
+    let ifEmpty = options.ifEmpty ?? true;
+    if ((ifUnused || ifEmpty) && this.arguments?.['x-queue-type'] === 'quorum') {
+      await this.#checkDeletable(ifUnused, ifEmpty, options.signal);
+      ifUnused = false;
+      ifEmpty = false;
+    }
     const reply = await this.channel.call(
       'queue.delete',
-      {
-        queue: this.name,
-        ifUnused: options.ifUnused ?? false,
-        ifEmpty: options.ifEmpty ?? false,
-        nowait: false,
-      },
+      { queue: this.name, ifUnused, ifEmpty, nowait: false },
       { signal: options.signal },
     );
     this.channel.connection.topology.removeQueue(this.name);
     return (reply.method.args as MethodArgs<'queue.delete-ok'>).messageCount;
+  }
+
+  /**
+   * For a quorum queue, which the broker cannot delete with `if-unused` or
+   * `if-empty`: checks its counts with a passive declare, on a channel of
+   * its own so that a missing queue (404) closes only that one.
+   * @throws AmqpError PRECONDITION_FAILED when the queue is in use or not empty
+   */
+  async #checkDeletable(
+    ifUnused: boolean,
+    ifEmpty: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const options = signal === undefined ? {} : { signal };
+    const side = await this.channel.connection.openChannel(options);
+    let counts: QueueCounts | undefined;
+    try {
+      counts = (await side.declareQueue(this.name, { ...options, passive: true })).declared;
+    } catch (error) {
+      // Gone already: the delete itself answers, as it does for any missing queue.
+      if (error instanceof ChannelError && error.replyCode === 404) return;
+      throw error;
+    } finally {
+      if (side.isOpen) void side.close().catch(() => {});
+    }
+    let refusal: string | undefined;
+    if (ifUnused && counts !== undefined && counts.consumerCount > 0) {
+      refusal = `it has ${counts.consumerCount} consumer(s)`;
+    } else if (ifEmpty && counts !== undefined && counts.messageCount > 0) {
+      refusal = `it holds ${counts.messageCount} message(s)`;
+    }
+    if (refusal !== undefined) {
+      throw new AmqpError(
+        'PRECONDITION_FAILED',
+        `quorum queue '${this.name}' was not deleted: ${refusal} (checked by warren, as RabbitMQ does not implement ifUnused and ifEmpty for quorum queues; the channel stays open)`,
+      );
+    }
   }
 }
 

@@ -39,7 +39,8 @@ export async function serve<T, S extends Schema | undefined>(
 
   const send = async (request: IncomingMessage<unknown>, reply: Message): Promise<void> => {
     const replyTo = request.properties.replyTo;
-    if (replyTo !== undefined) await replies.publish(reply, replyTo);
+    // Not mandatory: a caller that gave up (and took its reply address with it) is normal.
+    if (replyTo !== undefined) await replies.publish(reply, replyTo, { mandatory: false });
   };
 
   return queue.subscribe(

@@ -427,7 +427,8 @@ describe('connection.blocked (a memory alarm)', () => {
     const blocked = watch(next(connection, 'blocked'));
     const trigger = await connection.openChannel();
     for (let i = 0; i < 100 && !blocked.settled; i++) {
-      await trigger.exchange('').publish('trigger', uniqueName('nowhere'));
+      // Not mandatory: nothing is meant to receive it.
+      await trigger.exchange('').publish('trigger', uniqueName('nowhere'), { mandatory: false });
       await sleep(50);
     }
     const result = await within(blocked.result, 5_000, 'connection.blocked');

@@ -872,7 +872,7 @@ describe('for await over queue.messages()', () => {
     );
     await waitFor(() => received.length === 2);
     const other = await openChannel();
-    await other.queue(queue.name).delete();
+    await other.queue(queue.name).delete({ ifUnused: false, ifEmpty: false });
     const result = await loop.result;
     expect(result.status).toBe('rejected');
     const error = result.status === 'rejected' ? result.reason : undefined;
@@ -892,7 +892,7 @@ describe('for await over queue.messages()', () => {
         for await (const message of queue.messages({ prefetch: 3 })) {
           received.push(message.text());
           if (received.length === 1) {
-            await other.queue(queue.name).delete();
+            await other.queue(queue.name).delete({ ifUnused: false, ifEmpty: false });
             // A round trip on the consumer's channel: the broker's basic.cancel has arrived.
             await channel.declareQueue('', { exclusive: true });
           }

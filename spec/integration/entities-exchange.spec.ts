@@ -104,11 +104,14 @@ describe('declaring exchanges', () => {
     expect(described).toMatchObject({ type: 'topic', durable: true, internal: undefined });
   });
 
-  it('declares a durable exchange: the broker refuses to redeclare it transient', async () => {
+  it('declares a durable exchange by default: the broker refuses to redeclare it transient', async () => {
     const channel = await openChannel();
-    const exchange = await tempExchange(channel, 'direct', { durable: true });
+    const exchange = await tempExchange(channel, 'direct');
+    expect(exchange.durable).toBe(true);
     const other = await openChannel();
-    const error = await channelError(other.declareExchange(exchange.name, 'direct'));
+    const error = await channelError(
+      other.declareExchange(exchange.name, 'direct', { durable: false }),
+    );
     expect(error).toMatchObject({
       code: 'PRECONDITION_FAILED',
       replyCode: 406,
@@ -117,6 +120,7 @@ describe('declaring exchanges', () => {
     expect(error.replyText).toMatch(/durable/);
     // The same settings are fine.
     await channel.declareExchange(exchange.name, 'direct', { durable: true });
+    await channel.declareExchange(exchange.name, 'direct');
     expect(channel.isOpen).toBe(true);
   });
 
