@@ -17,25 +17,32 @@ import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
-import { callSafely, checkShortString, checkTimeout } from './validate.js';
+import { callSafely, checkOptions, checkShortString, checkTimeout } from './validate.js';
 
 /** How many (exchange, routing key) pairs a channel remembers having warned of; then it starts over. */
 const WARNED_RETURNS_MAX = 1_000;
 
+/** The option every operation that can be aborted takes; the other option types extend it. */
+export interface SignalOptions {
+  /**
+   * Aborts the operation: it rejects with an `AbortError`. What was sent
+   * before the signal aborted may still take effect on the broker.
+   */
+  signal?: AbortSignal;
+}
+
 /** Options of {@link Connection.openChannel}. */
-export interface ChannelOptions {
+export interface ChannelOptions extends SignalOptions {
   /**
    * Publisher confirms: `publish` resolves when the broker has taken
    * responsibility for the message, and rejects when it nacks or returns it.
    * @default false
    */
   confirm?: boolean;
-  /** Aborts opening the channel. */
-  signal?: AbortSignal;
 }
 
 /** Options of {@link Channel.setQos}. */
-export interface QosOptions {
+export interface QosOptions extends SignalOptions {
   /** How many unacknowledged messages the broker sends before waiting for acks; 0 is no limit. @default 0 */
   prefetchCount?: number;
   /** The same limit in bytes of bodies; RabbitMQ does not implement it, so leave it 0. @default 0 */
@@ -48,12 +55,26 @@ export interface QosOptions {
   global?: boolean;
 }
 
-/** Options of {@link Channel.close} and {@link Connection.close}. */
-export interface CloseOptions {
+/** Options of {@link Channel.txSelect}, {@link Channel.txCommit} and {@link Channel.txRollback}. */
+export type TxOptions = SignalOptions;
+
+/** Options of {@link Channel.recover}. */
+export interface RecoverOptions extends SignalOptions {
+  /**
+   * Requeue the unacknowledged messages. `false` is a RangeError: RabbitMQ
+   * does not implement it.
+   * @default true
+   */
+  requeue?: boolean;
+}
+
+/** Options of {@link Channel.close}, {@link Connection.close} and {@link RpcClient.close}. */
+export interface CloseOptions extends SignalOptions {
   /**
    * How long to wait for running consumer handlers before closing anyway
    * (their unsettled messages then return to their queues). Unset: as long
    * as they take — so do not `await` a close from inside a handler.
+   * @default undefined (no limit)
    */
   timeout?: number;
   /** Stops waiting (with an `AbortError`); the close goes on. */
@@ -302,6 +323,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Promise<Exchange<SchemaInput<S>>> {
     checkShortString(name, 'exchange name');
     checkShortString(type, 'exchange type');
+    checkOptions(options, 'declareExchange');
     const args = {
       exchange: name,
       type,
@@ -333,6 +355,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: QueueOptions<S> = {},
   ): Promise<Queue<SchemaOutput<S>>> {
     checkShortString(name, 'queue name');
+    checkOptions(options, 'declareQueue');
     const exclusive = options.exclusive ?? false;
     const args = {
       queue: name,
@@ -367,6 +390,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: ExchangeHandleOptions<S> = {},
   ): Exchange<SchemaInput<S>> {
     checkShortString(name, 'exchange name');
+    checkOptions(options, 'channel.exchange');
     return new Exchange(this, name, options);
   }
 
@@ -380,11 +404,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: QueueHandleOptions<S> = {},
   ): Queue<SchemaOutput<S>> {
     checkShortString(name, 'queue name');
+    checkOptions(options, 'channel.queue');
     return new Queue(this, name, undefined, options);
   }
 
   /** Limits how many unacknowledged messages the broker sends (`basic.qos`). */
-  async setQos(options: QosOptions, signal?: AbortSignal): Promise<void> {
+  async setQos(options: QosOptions): Promise<void> {
+    if (options === undefined)
+      throw new TypeError('setQos needs its options, such as { prefetchCount }');
+    checkOptions(options, 'setQos');
+    const { signal } = options;
     const qos = {
       prefetchCount: options.prefetchCount ?? 0,
       prefetchSize: options.prefetchSize ?? 0,
@@ -417,7 +446,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * channel (`basic.recover`); RabbitMQ requeues them. `requeue: false` is a
    * RangeError: RabbitMQ does not implement it.
    */
-  async recover(options: { requeue?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async recover(options: RecoverOptions = {}): Promise<void> {
+    checkOptions(options, 'recover');
     if (options.requeue === false) {
       // RabbitMQ answers it by closing the whole connection with 540 NOT_IMPLEMENTED.
       throw new RangeError('RabbitMQ does not implement recover without requeue');
@@ -440,13 +470,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */
-  async txSelect(signal?: AbortSignal): Promise<void> {
-    await this.call('tx.select', {}, { signal, onReply: () => this.beginTx() });
+  async txSelect(options: TxOptions = {}): Promise<void> {
+    checkOptions(options, 'txSelect');
+    await this.call('tx.select', {}, { signal: options.signal, onReply: () => this.beginTx() });
   }
 
   /** Commits the current transaction (`tx.commit`); a new one starts at once. */
-  async txCommit(signal?: AbortSignal): Promise<void> {
-    await this.call('tx.commit', {}, { signal, onReply: () => this.beginTx() });
+  async txCommit(options: TxOptions = {}): Promise<void> {
+    checkOptions(options, 'txCommit');
+    await this.call('tx.commit', {}, { signal: options.signal, onReply: () => this.beginTx() });
   }
 
   /**
@@ -454,12 +486,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * (`tx.rollback`). Messages acked, nacked or rejected in it are unsettled
    * again, on the broker and here: settle them anew.
    */
-  async txRollback(signal?: AbortSignal): Promise<void> {
+  async txRollback(options: TxOptions = {}): Promise<void> {
+    checkOptions(options, 'txRollback');
     await this.call(
       'tx.rollback',
       {},
       {
-        signal,
+        signal: options.signal,
         onReply: () => {
           const undone = this.settledInTx ?? [];
           this.beginTx();
@@ -492,6 +525,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * @throws AbortError when `options.signal` aborts the wait; the close goes on
    */
   async close(options: CloseOptions = {}): Promise<void> {
+    checkOptions(options, 'channel.close');
     checkTimeout(options.timeout, 'timeout');
     this.closingByApplication = true;
     this.closing ??= this.stopConsumers(options.timeout).then(async () => {

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
-import { Channel, type ChannelOptions, type CloseOptions } from './channel.js';
+import { Channel, type ChannelOptions, type CloseOptions, type SignalOptions } from './channel.js';
 import { Connector, type CredentialsProvider, parseHost } from './connector.js';
 import { waitWithin } from './engine/abort.js';
 import type { Engine, Tuning } from './engine/engine.js';
@@ -25,7 +25,7 @@ import {
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { Topology } from './topology.js';
-import { callSafely, checkTimeout } from './validate.js';
+import { callSafely, checkOptions, checkTimeout } from './validate.js';
 import { VERSION } from './version.js';
 
 /** What a `reconnecting` event tells. */
@@ -72,6 +72,12 @@ export interface ConnectionEvents {
   blocked: [reason: string];
   /** The broker reads from this connection again. */
   unblocked: [];
+}
+
+/** Options of {@link Connection.updateSecret}. */
+export interface UpdateSecretOptions extends SignalOptions {
+  /** Why, as the broker logs it. @default 'token refresh' */
+  reason?: string;
 }
 
 /** Options of {@link connect}: the connection's options, recovery, and a signal to abort connecting. */
@@ -417,6 +423,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Opens a channel; with `{ confirm: true }`, publishes on it are confirmed. */
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
+    checkOptions(options, 'openChannel');
     if (!this.isReady) await this.whenReady(0, false, options.signal);
     const engine = await this.#engine.openChannel(options.signal);
     const channel = new Channel(this, engine);
@@ -437,12 +444,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Replaces the credentials of the open connection (`connection.update-secret`),
    * for brokers that authenticate with expiring tokens (OAuth 2).
    */
-  async updateSecret(
-    secret: string,
-    reason = 'token refresh',
-    signal?: AbortSignal,
-  ): Promise<void> {
+  async updateSecret(secret: string, options: UpdateSecretOptions = {}): Promise<void> {
     if (typeof secret !== 'string') throw new TypeError('the new secret must be a string');
+    checkOptions(options, 'updateSecret');
+    const { reason = 'token refresh', signal } = options;
+    if (typeof reason !== 'string') throw new TypeError('the reason must be a string');
     if (!this.isReady) await this.whenReady(0, false, signal);
     await this.#engine.updateSecret(secret, reason, signal);
   }
@@ -462,6 +468,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   >(
     options: RpcClientOptions<Req, Res> = {},
   ): Promise<RpcClient<SchemaInput<Req>, SchemaOutput<Res>>> {
+    checkOptions(options, 'rpcClient');
     return RpcClient.open(this, options);
   }
 
@@ -473,6 +480,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * @throws AbortError when `options.signal` aborts the wait; the close goes on
    */
   async close(options: CloseOptions = {}): Promise<void> {
+    checkOptions(options, 'connection.close');
     checkTimeout(options.timeout, 'timeout');
     this.#closing ??= this.#shutdown(options.timeout);
     await waitWithin(this.#closing, { signal: options.signal }, 'closing the connection');

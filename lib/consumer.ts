@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import type { Channel } from './channel.js';
+import type { Channel, SignalOptions } from './channel.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
 import { ChannelError, TimeoutError } from './engine/errors.js';
@@ -11,7 +11,7 @@ import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import type { Queue } from './queue.js';
 import { MessageValidationError } from './schema.js';
-import { callSafely, checkTimeout } from './validate.js';
+import { callSafely, checkOptions, checkTimeout } from './validate.js';
 
 /** How long a stop waits for the broker's cancel-ok before it goes on without. */
 const CANCEL_REPLY_TIMEOUT_MS = 5_000;
@@ -43,7 +43,7 @@ export type FailurePolicy<T = unknown> =
     }['choose'];
 
 /** Options of {@link Queue.consume}. */
-export interface ConsumeOptions<T = unknown> {
+export interface ConsumeOptions<T = unknown> extends SignalOptions {
   /**
    * The broker considers each message settled as soon as it is sent: faster,
    * but a message in flight is lost if the consumer dies.
@@ -89,11 +89,12 @@ export interface ConsumeOptions<T = unknown> {
 }
 
 /** Options of {@link Consumer.cancel}. */
-export interface CancelOptions {
+export interface CancelOptions extends SignalOptions {
   /**
    * How long to wait for running handlers; after it, `cancel` rejects with a
    * `TimeoutError` (the consumer is cancelled all the same). Unset: as long
    * as they take.
+   * @default undefined (no limit)
    */
   timeout?: number | undefined;
   /** Stops waiting (with an `AbortError`); the consumer is cancelled all the same. */
@@ -202,6 +203,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
    */
   cancel(options: CancelOptions = {}): Promise<void> {
     try {
+      checkOptions(options, 'cancel');
       checkTimeout(options.timeout, 'timeout');
     } catch (error) {
       return Promise.reject(error);

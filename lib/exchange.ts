@@ -1,10 +1,10 @@
-import type { Channel } from './channel.js';
+import type { Channel, SignalOptions } from './channel.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import { Message, type MessageProperties } from './message.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type Schema, validate } from './schema.js';
-import { checkShortString } from './validate.js';
+import { checkOptions, checkShortString } from './validate.js';
 
 /** The properties of a message published as bare bytes. */
 const NO_PROPERTIES: MessageProperties = Object.freeze({});
@@ -43,7 +43,8 @@ export interface ExchangeHandleOptions<S extends Schema | undefined = undefined>
 
 /** Options of {@link Channel.declareExchange}. */
 export interface ExchangeOptions<S extends Schema | undefined = undefined>
-  extends ExchangeSchemaOption<S> {
+  extends ExchangeSchemaOption<S>,
+    SignalOptions {
   /** Survives a broker restart. @default true */
   durable?: boolean;
   /** Deleted when its last binding is removed. @default false */
@@ -59,7 +60,7 @@ export interface ExchangeOptions<S extends Schema | undefined = undefined>
 }
 
 /** Options of {@link Exchange.publish}. */
-export interface PublishOptions {
+export interface PublishOptions extends SignalOptions {
   /**
    * Ask the broker to return the message when no queue receives it, rather
    * than drop it. With confirms, `publish` then rejects with a
@@ -77,6 +78,33 @@ export interface PublishOptions {
    */
   signal?: AbortSignal;
 }
+
+/** Options of {@link Queue.bind} and {@link Exchange.bind}. */
+export interface BindOptions extends SignalOptions {
+  /**
+   * The binding's arguments: for a headers exchange, the headers to match
+   * and `x-match` (`all` or `any`).
+   * @default {}
+   */
+  arguments?: FieldTable;
+}
+
+/** Options of {@link QueueBinding.unbind} and {@link ExchangeBinding.unbind}. */
+export type UnbindOptions = SignalOptions;
+
+/** Options of {@link Exchange.delete}. */
+export interface ExchangeDeleteOptions extends SignalOptions {
+  /**
+   * Only if no queue or exchange is bound to it: else the broker refuses
+   * (406 PRECONDITION_FAILED closes the channel). `false` deletes it and
+   * its bindings.
+   * @default true
+   */
+  ifUnused?: boolean;
+}
+
+/** @internal The options {@link Queue.bind} and {@link Exchange.bind} take: a misplaced field table is refused. */
+export const BIND_OPTIONS: readonly string[] = ['arguments', 'signal'];
 
 /**
  * An exchange on a channel. Messages are published to exchanges, which
@@ -139,6 +167,7 @@ export class Exchange<T = unknown> {
     // returned as it is, one promise per publish, and none at all without confirms.
     try {
       checkShortString(routingKey, 'routing key');
+      checkOptions(options, 'publish');
       const signal = options?.signal;
       throwIfAborted(signal, 'publish');
       let body: Buffer;
@@ -203,19 +232,22 @@ export class Exchange<T = unknown> {
 
   /**
    * Binds this exchange to `source`: messages published to `source` that
-   * match `routingKey` (or the header `args`) flow on to this exchange.
+   * match `routingKey` (or, from a headers exchange, `options.arguments`)
+   * flow on to this exchange.
+   * @throws TypeError for an option it does not know, such as a field table passed as the options
    */
   async bind(
     source: Exchange | string,
     routingKey = '',
-    args: FieldTable = {},
-    signal?: AbortSignal,
+    options: BindOptions = {},
   ): Promise<ExchangeBinding> {
     if (typeof source === 'string') checkShortString(source, 'source exchange name');
     checkShortString(routingKey, 'routing key');
+    checkOptions(options, 'exchange.bind', BIND_OPTIONS);
     const from = typeof source === 'string' ? this.channel.exchange(source) : source;
+    const args = options.arguments ?? {};
     const binding = new ExchangeBinding(from, this as Exchange, routingKey, args);
-    await this.channel.call('exchange.bind', binding.bindArgs(), { signal });
+    await this.channel.call('exchange.bind', binding.bindArgs(), { signal: options.signal });
     this.channel.connection.topology.addExchangeBinding(binding);
     return binding;
   }
@@ -223,9 +255,9 @@ export class Exchange<T = unknown> {
   /**
    * Deletes the exchange, by default only if no queue or exchange is bound
    * to it (`ifUnused`; else 406 PRECONDITION_FAILED closes the channel).
-   * @param options.ifUnused - only if it has no bindings; `false` deletes it and its bindings (default `true`)
    */
-  async delete(options: { ifUnused?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async delete(options: ExchangeDeleteOptions = {}): Promise<void> {
+    checkOptions(options, 'exchange.delete');
     await this.channel.call(
       'exchange.delete',
       { exchange: this.name, ifUnused: options.ifUnused ?? true, nowait: false },
@@ -258,9 +290,10 @@ export class ExchangeBinding {
   }
 
   /** Removes the binding. */
-  async unbind(signal?: AbortSignal): Promise<void> {
+  async unbind(options: UnbindOptions = {}): Promise<void> {
+    checkOptions(options, 'unbind');
     const { channel } = this.destination;
-    await channel.call('exchange.unbind', this.bindArgs(), { signal });
+    await channel.call('exchange.unbind', this.bindArgs(), { signal: options.signal });
     channel.connection.topology.removeExchangeBinding(this);
   }
 

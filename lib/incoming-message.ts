@@ -1,5 +1,6 @@
 import { Message, type MessageProperties } from './message.js';
 import { AmqpError } from './protocol/errors.js';
+import { checkOptions } from './validate.js';
 
 /** How a received message is settled. @internal */
 export type Settlement =
@@ -23,6 +24,32 @@ export interface DeliveryInfo {
   /** Delivered with no-ack: the broker considers it settled already. */
   readonly noAck: boolean;
 }
+
+/** Options of {@link IncomingMessage.ack}. */
+export interface AckOptions {
+  /** Also ack every earlier unsettled message of this channel. @default false */
+  multiple?: boolean;
+}
+
+/** Options of {@link IncomingMessage.nack}. */
+export interface NackOptions {
+  /** Put it back in the queue; `false` drops it, or dead-letters it when the queue has a dead-letter exchange. @default true */
+  requeue?: boolean;
+  /** Also nack every earlier unsettled message of this channel. @default false */
+  multiple?: boolean;
+}
+
+/** Options of {@link IncomingMessage.reject}. */
+export interface RejectOptions {
+  /** Put it back in the queue; `false` drops it, or dead-letters it when the queue has a dead-letter exchange. @default true */
+  requeue?: boolean;
+}
+
+/** The settlements without choices, made once: settling allocates nothing. */
+const ACK: Settlement = Object.freeze({ kind: 'ack', multiple: false });
+const ACK_MULTIPLE: Settlement = Object.freeze({ kind: 'ack', multiple: true });
+const REJECT_REQUEUE: Settlement = Object.freeze({ kind: 'reject', requeue: true });
+const REJECT_DROP: Settlement = Object.freeze({ kind: 'reject', requeue: false });
 
 /** Not parsed yet: {@link IncomingMessage.data} parses on first read. */
 const UNPARSED: unique symbol = Symbol('unparsed');
@@ -91,33 +118,26 @@ export class IncomingMessage<T = unknown> extends Message<T> {
     return this.noAck || this.settledAs !== null;
   }
 
-  /**
-   * Tells the broker the message is handled: it is removed from the queue.
-   * @param options.multiple - also ack every earlier unsettled message of this channel
-   */
-  ack(options: { multiple?: boolean } = {}): void {
-    this.settle({ kind: 'ack', multiple: options.multiple ?? false });
+  /** Tells the broker the message is handled: it is removed from the queue. */
+  ack(options?: AckOptions): void {
+    checkOptions(options, 'ack');
+    this.settle(options?.multiple === true ? ACK_MULTIPLE : ACK);
   }
 
-  /**
-   * Refuses the message (RabbitMQ's `basic.nack`).
-   * @param options.requeue - put it back in the queue (default) or drop / dead-letter it (`false`)
-   * @param options.multiple - also nack every earlier unsettled message of this channel
-   */
-  nack(options: { requeue?: boolean; multiple?: boolean } = {}): void {
+  /** Refuses the message (RabbitMQ's `basic.nack`): requeued unless `options.requeue` is `false`. */
+  nack(options?: NackOptions): void {
+    checkOptions(options, 'nack');
     this.settle({
       kind: 'nack',
-      requeue: options.requeue ?? true,
-      multiple: options.multiple ?? false,
+      requeue: options?.requeue ?? true,
+      multiple: options?.multiple ?? false,
     });
   }
 
-  /**
-   * Refuses the message (`basic.reject`).
-   * @param options.requeue - put it back in the queue (default) or drop / dead-letter it (`false`)
-   */
-  reject(options: { requeue?: boolean } = {}): void {
-    this.settle({ kind: 'reject', requeue: options.requeue ?? true });
+  /** Refuses the message (`basic.reject`): requeued unless `options.requeue` is `false`. */
+  reject(options?: RejectOptions): void {
+    checkOptions(options, 'reject');
+    this.settle(options?.requeue === false ? REJECT_DROP : REJECT_REQUEUE);
   }
 
   /** @internal Marks the message settled by a `multiple` settlement of a later one. */

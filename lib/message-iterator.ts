@@ -1,3 +1,4 @@
+import type { SignalOptions } from './channel.js';
 import type { Consumer } from './consumer.js';
 import { type AbortHook, onAbort, throwIfAborted } from './engine/abort.js';
 import type { IncomingMessage } from './incoming-message.js';
@@ -7,7 +8,7 @@ import type { Queue } from './queue.js';
 import type { MessageValidationError } from './schema.js';
 
 /** Options of {@link Queue.messages}. */
-export interface MessagesOptions {
+export interface MessagesOptions extends SignalOptions {
   /**
    * How many unsettled messages the broker may send ahead of the loop: the
    * backpressure window (`basic.qos`, as `ConsumeOptions.prefetch`).

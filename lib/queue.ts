@@ -1,4 +1,4 @@
-import type { Channel } from './channel.js';
+import type { Channel, SignalOptions } from './channel.js';
 import {
   type ConsumeCallback,
   type ConsumeOptions,
@@ -6,7 +6,7 @@ import {
   type ConsumerHooks,
 } from './consumer.js';
 import { ChannelError } from './engine/errors.js';
-import type { Exchange } from './exchange.js';
+import { BIND_OPTIONS, type BindOptions, type Exchange, type UnbindOptions } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
 import { MessageIterator, type MessagesOptions } from './message-iterator.js';
 import { AmqpError } from './protocol/errors.js';
@@ -14,7 +14,7 @@ import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
 import { parseBody, type Schema, type SchemaInput } from './schema.js';
-import { checkCount, checkShortString } from './validate.js';
+import { checkCount, checkOptions, checkShortString } from './validate.js';
 
 /** The schema option of {@link Channel.declareQueue} and {@link Channel.queue}. */
 export interface QueueSchemaOption<S extends Schema | undefined = undefined> {
@@ -48,7 +48,8 @@ export interface QueueHandleOptions<S extends Schema | undefined = undefined>
 
 /** Options of {@link Channel.declareQueue}. */
 export interface QueueOptions<S extends Schema | undefined = undefined>
-  extends QueueSchemaOption<S> {
+  extends QueueSchemaOption<S>,
+    SignalOptions {
   /**
    * Survives a broker restart.
    * @default true, except for a server-named queue (no name, or `''`) and an
@@ -69,6 +70,36 @@ export interface QueueOptions<S extends Schema | undefined = undefined>
   arguments?: FieldTable;
   /** Aborts the declaration. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link Queue.get}. */
+export interface GetOptions extends SignalOptions {
+  /**
+   * The broker considers the message settled as soon as it is sent: it
+   * needs no ack, and is lost if the application fails with it.
+   * @default false
+   */
+  noAck?: boolean;
+}
+
+/** Options of {@link Queue.purge}. */
+export type PurgeOptions = SignalOptions;
+
+/** Options of {@link Queue.delete}. */
+export interface QueueDeleteOptions extends SignalOptions {
+  /**
+   * Only if it has no consumers: else the broker refuses (406
+   * PRECONDITION_FAILED closes the channel).
+   * @default true
+   */
+  ifUnused?: boolean;
+  /**
+   * Only if it holds no ready messages: else the broker refuses (406
+   * PRECONDITION_FAILED closes the channel). A stream reports none, so this
+   * never keeps a stream.
+   * @default true
+   */
+  ifEmpty?: boolean;
 }
 
 /** What the broker reported when the queue was declared. */
@@ -138,20 +169,26 @@ export class Queue<T = unknown> {
 
   /**
    * Binds the queue to `exchange`: messages published there that match
-   * `routingKey` (or, for a headers exchange, `args`) are routed here.
+   * `routingKey` (or, for a headers exchange, `options.arguments`) are
+   * routed here.
+   *
+   * ```ts
+   * await queue.bind(reports, '', { arguments: { 'x-match': 'all', format: 'pdf' } });
+   * ```
    * @throws ChannelError NOT_FOUND (404) when the exchange does not exist
+   * @throws TypeError for an option it does not know, such as a field table passed as the options
    */
   async bind(
     exchange: Exchange | string,
     routingKey = '',
-    args: FieldTable = {},
-    signal?: AbortSignal,
+    options: BindOptions = {},
   ): Promise<QueueBinding> {
     if (typeof exchange === 'string') checkShortString(exchange, 'exchange name');
     checkShortString(routingKey, 'routing key');
+    checkOptions(options, 'queue.bind', BIND_OPTIONS);
     const to = typeof exchange === 'string' ? this.channel.exchange(exchange) : exchange;
-    const binding = new QueueBinding(this as Queue, to, routingKey, args);
-    await this.channel.call('queue.bind', binding.bindArgs(), { signal });
+    const binding = new QueueBinding(this as Queue, to, routingKey, options.arguments ?? {});
+    await this.channel.call('queue.bind', binding.bindArgs(), { signal: options.signal });
     this.channel.connection.topology.addQueueBinding(binding);
     return binding;
   }
@@ -169,6 +206,11 @@ export class Queue<T = unknown> {
    * ```
    */
   consume(callback: ConsumeCallback<T>, options: ConsumeOptions<T> = {}): Promise<Consumer<T>> {
+    try {
+      checkOptions(options, 'consume');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.subscribe(callback, options, {});
   }
 
@@ -184,7 +226,12 @@ export class Queue<T = unknown> {
     checkCount(options.prefetch, 'prefetch', 0, 65535);
     checkSettleOptions(options);
     if (options.prefetch !== undefined) {
-      await this.channel.setQos({ prefetchCount: options.prefetch }, options.signal);
+      const { signal } = options;
+      await this.channel.setQos(
+        signal === undefined
+          ? { prefetchCount: options.prefetch }
+          : { prefetchCount: options.prefetch, signal },
+      );
     }
     const consumer = new Consumer(this, callback, options, hooks);
     const engine = this.channel.isLive
@@ -210,6 +257,7 @@ export class Queue<T = unknown> {
    * ```
    */
   messages(options: MessagesOptions = {}): MessageIterator<T> {
+    checkOptions(options, 'messages');
     checkCount(options.prefetch, 'prefetch', 1, 65535);
     return new MessageIterator(this, options);
   }
@@ -233,9 +281,8 @@ export class Queue<T = unknown> {
    * On a queue with a schema, a message that does not match is rejected
    * without requeue and `get` throws the `MessageValidationError`.
    */
-  async get(
-    options: { noAck?: boolean; signal?: AbortSignal } = {},
-  ): Promise<IncomingMessage<T> | null> {
+  async get(options: GetOptions = {}): Promise<IncomingMessage<T> | null> {
+    checkOptions(options, 'get');
     const noAck = options.noAck ?? false;
     let message: IncomingMessage<T> | null = null;
     await this.channel.call(
@@ -292,11 +339,12 @@ export class Queue<T = unknown> {
   }
 
   /** Removes every ready message; resolves with how many there were. */
-  async purge(signal?: AbortSignal): Promise<number> {
+  async purge(options: PurgeOptions = {}): Promise<number> {
+    checkOptions(options, 'purge');
     const reply = await this.channel.call(
       'queue.purge',
       { queue: this.name, nowait: false },
-      { signal },
+      { signal: options.signal },
     );
     return (reply.method.args as MethodArgs<'queue.purge-ok'>).messageCount;
   }
@@ -316,13 +364,10 @@ export class Queue<T = unknown> {
    * delete are two steps: a consumer or message arriving between them is not
    * seen. A stream accepts the flags but reports no ready messages, so
    * `ifEmpty` does not keep it.
-   * @param options.ifUnused - only if it has no consumers (default `true`)
-   * @param options.ifEmpty - only if it holds no ready messages (default `true`)
    * @throws ChannelError PRECONDITION_FAILED (406) when the queue is in use or not empty
    */
-  async delete(
-    options: { ifUnused?: boolean; ifEmpty?: boolean; signal?: AbortSignal } = {},
-  ): Promise<number> {
+  async delete(options: QueueDeleteOptions = {}): Promise<number> {
+    checkOptions(options, 'queue.delete');
     let ifUnused = options.ifUnused ?? true;
     let ifEmpty = options.ifEmpty ?? true;
     if ((ifUnused || ifEmpty) && this.arguments?.['x-queue-type'] === 'quorum') {
@@ -400,12 +445,13 @@ export class QueueBinding {
   }
 
   /** Removes the binding. */
-  async unbind(signal?: AbortSignal): Promise<void> {
+  async unbind(options: UnbindOptions = {}): Promise<void> {
+    checkOptions(options, 'unbind');
     const { queue, exchange, routingKey, arguments: args } = this.bindArgs();
     await this.queue.channel.call(
       'queue.unbind',
       { queue, exchange, routingKey, arguments: args },
-      { signal },
+      { signal: options.signal },
     );
     this.queue.channel.connection.topology.removeQueueBinding(this);
   }

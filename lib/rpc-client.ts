@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Channel } from './channel.js';
+import type { Channel, CloseOptions, SignalOptions } from './channel.js';
 import type { Connection } from './connection.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import { MessageReturnedError, type ReturnedMessage } from './engine/errors.js';
@@ -8,7 +8,7 @@ import type { IncomingMessage } from './incoming-message.js';
 import { Message, type MessageProperties } from './message.js';
 import { DIRECT_REPLY_TO, remoteError } from './rpc.js';
 import { parseBody, type Schema, validate } from './schema.js';
-import { checkShortString, checkTimeout } from './validate.js';
+import { checkOptions, checkShortString, checkTimeout } from './validate.js';
 
 /** Options of {@link Connection.rpcClient}. */
 export interface RpcClientOptions<
@@ -24,7 +24,7 @@ export interface RpcClientOptions<
 }
 
 /** Options of {@link RpcClient.call}. */
-export interface RpcCallOptions {
+export interface RpcCallOptions extends SignalOptions {
   /** How long to wait for the reply, in ms; the request also expires in its queue then. @default the client's */
   timeout?: number;
   /** Stops waiting for the reply (with an `AbortError`). */
@@ -114,6 +114,7 @@ export class RpcClient<Req = unknown, Res = unknown> {
     options: RpcCallOptions = {},
   ): Promise<Res> {
     checkShortString(routingKey, 'routing key');
+    checkOptions(options, 'call');
     checkTimeout(options.timeout, 'timeout');
     const exchange: Exchange = this.channel.exchange(options.exchange ?? '');
     throwIfAborted(options.signal, 'the call');
@@ -154,8 +155,8 @@ export class RpcClient<Req = unknown, Res = unknown> {
   }
 
   /** Closes the client's channel; calls still waiting reject with `CHANNEL_CLOSED`. */
-  async close(): Promise<void> {
-    await this.channel.close();
+  async close(options: CloseOptions = {}): Promise<void> {
+    await this.channel.close(options);
   }
 
   /** Closes the client, for `await using rpc = …`. */

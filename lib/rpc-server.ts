@@ -4,6 +4,7 @@ import { Message } from './message.js';
 import type { Queue } from './queue.js';
 import { errorReply } from './rpc.js';
 import { type Schema, type SchemaInput, validate } from './schema.js';
+import { checkOptions } from './validate.js';
 
 /** Answers one request; what it returns (or resolves with) is the reply, sent as JSON. */
 export type RpcHandler<T, R> = (request: IncomingMessage<T>) => R | Promise<R>;
@@ -34,6 +35,7 @@ export async function serve<T, S extends Schema | undefined>(
   options: ServeOptions<S>,
 ): Promise<Consumer<T>> {
   if (typeof handler !== 'function') throw new TypeError('serve needs a handler function');
+  checkOptions(options, 'serve');
   const replies = queue.channel.exchange('');
   const { replySchema } = options;
 

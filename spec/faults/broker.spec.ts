@@ -518,7 +518,7 @@ describe('connection.update-secret', () => {
     const events = record(connection);
     const reason = `rotation ${randomUUID()}`;
 
-    await within(connection.updateSecret('guest', reason), 10_000, 'update-secret-ok');
+    await within(connection.updateSecret('guest', { reason }), 10_000, 'update-secret-ok');
 
     await waitFor(
       async () => (await brokerLog()).includes(`user 'guest' updated secret, reason: ${reason}`),
@@ -536,7 +536,9 @@ describe('connection.update-secret', () => {
   it('a wrong secret on the internal backend: the broker does not check it, and nothing breaks', async () => {
     const connection = await own(connect(broker.url, { recovery: FAST }));
     const events = record(connection);
-    const outcome = watch(connection.updateSecret(`wrong-${randomUUID()}`, 'wrong secret'));
+    const outcome = watch(
+      connection.updateSecret(`wrong-${randomUUID()}`, { reason: 'wrong secret' }),
+    );
     const settled = await within(outcome.result, 10_000, 'update-secret settling');
     // RabbitMQ 3.10's internal backend cannot expire credentials: it takes any secret.
     expect(settled.status).toBe('fulfilled');

@@ -1030,13 +1030,13 @@ describe('an AbortSignal on every awaitable operation', () => {
     const exchange = await channel.declareExchange(exchangeName, 'direct');
     const queue = await channel.declareQueue(uniqueName('consumers-bound'), { exclusive: true });
 
-    await expectAborted(queue.bind(exchange, 'key', {}, aborted()));
+    await expectAborted(queue.bind(exchange, 'key', { signal: aborted() }));
     expect(channel.isOpen).toBe(true);
     expect(await route(exchange, 'key')).toBe('NO_ROUTE');
 
     const binding = await queue.bind(exchange, 'key');
     expect(await route(exchange, 'key')).toBe('routed');
-    await expectAborted(binding.unbind(aborted()));
+    await expectAborted(binding.unbind({ signal: aborted() }));
     expect(channel.isOpen).toBe(true);
     expect(await route(exchange, 'key')).toBe('routed');
     await binding.unbind();
@@ -1091,7 +1091,7 @@ describe('an AbortSignal on every awaitable operation', () => {
   it('purge and delete: an aborted signal removes nothing', async () => {
     const channel = await openChannel();
     const { queue } = await queueWith(channel, numbered(3));
-    await expectAborted(queue.purge(aborted()));
+    await expectAborted(queue.purge({ signal: aborted() }));
     expect(await counts(queue)).toEqual({ messageCount: 3, consumerCount: 0 });
     await expectAborted(queue.delete({ signal: aborted() }));
     expect(await queueExists(connection, queue.name)).toBe(true);
@@ -1104,7 +1104,7 @@ describe('an AbortSignal on every awaitable operation', () => {
   it('setQos: an aborted signal leaves the prefetch unlimited', async () => {
     const channel = await openChannel();
     const { queue } = await queueWith(channel, numbered(5));
-    await expectAborted(channel.setQos({ prefetchCount: 1 }, aborted()));
+    await expectAborted(channel.setQos({ prefetchCount: 1, signal: aborted() }));
     expect(channel.isOpen).toBe(true);
     // Had prefetch 1 applied, the broker would deliver one and wait for its ack.
     const { messages, waitForCount } = await collect(queue);

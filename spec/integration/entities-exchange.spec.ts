@@ -53,7 +53,7 @@ describe('declaring exchanges', () => {
       expect(exchange.type).toBe(type);
       expect(exchange.channel).toBe(channel);
       const queue = await channel.declareQueue('', { exclusive: true });
-      await queue.bind(exchange, 'a.*', { 'x-match': 'all', kind: 'a' });
+      await queue.bind(exchange, 'a.*', { arguments: { 'x-match': 'all', kind: 'a' } });
       // The same three publishes to each: only the exchange type decides which are routed.
       routed[type] = [
         await route(exchange, 'a.*', 'exact'),
@@ -271,7 +271,9 @@ describe('exchange-to-exchange bindings', () => {
     const destination = await tempExchange(channel, 'fanout');
     const queue = await channel.declareQueue('', { exclusive: true });
     await queue.bind(destination);
-    const binding = await destination.bind(source.name, '', { 'x-match': 'any', a: 1, b: 2 });
+    const binding = await destination.bind(source.name, '', {
+      arguments: { 'x-match': 'any', a: 1, b: 2 },
+    });
     expect(binding.arguments).toEqual({ 'x-match': 'any', a: 1, b: 2 });
     // Bound by name: the source is a handle for it, on the destination's channel.
     expect(binding.source).toBeInstanceOf(Exchange);

@@ -282,11 +282,11 @@ describe('binding queues', () => {
     const all = await channel.declareQueue('', { exclusive: true });
     const any = await channel.declareQueue('', { exclusive: true });
     const allBinding = await all.bind(exchange, '', {
-      'x-match': 'all',
-      format: 'pdf',
-      type: 'report',
+      arguments: { 'x-match': 'all', format: 'pdf', type: 'report' },
     });
-    await any.bind(exchange, '', { 'x-match': 'any', format: 'pdf', type: 'report' });
+    await any.bind(exchange, '', {
+      arguments: { 'x-match': 'any', format: 'pdf', type: 'report' },
+    });
     expect(allBinding.arguments).toEqual({ 'x-match': 'all', format: 'pdf', type: 'report' });
 
     const publish = (body: string, headers: Record<string, string>) =>
