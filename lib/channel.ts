@@ -135,7 +135,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private settledInTx: IncomingMessage<unknown>[] | null = null;
 
   /** @internal Use {@link Connection.openChannel}. */
-  constructor(connection: Connection, engine: ChannelEngine) {
+  static create(connection: Connection, engine: ChannelEngine): Channel {
+    return new Channel(connection, engine);
+  }
+
+  private constructor(connection: Connection, engine: ChannelEngine) {
     super();
     this.connection = connection;
     this.current = engine;
@@ -338,7 +342,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.connection.topology.addExchange(args);
     // A passive declare only checks that it exists: its options describe it, as a handle's do.
     const declaration = args.passive ? options : args;
-    return new Exchange(this, name, { ...declaration, type, schema: options.schema });
+    return Exchange.create(this, name, { ...declaration, type, schema: options.schema });
   }
 
   /**
@@ -372,7 +376,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const ok = reply.method.args as MethodArgs<'queue.declare-ok'>;
     const counts = { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
     const declaration = args.passive ? options : args;
-    const queue = new Queue<SchemaOutput<S>>(this, ok.queue, counts, {
+    const queue = Queue.create<SchemaOutput<S>>(this, ok.queue, counts, {
       ...declaration,
       schema: options.schema,
     });
@@ -391,7 +395,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Exchange<SchemaInput<S>> {
     checkShortString(name, 'exchange name');
     checkOptions(options, 'channel.exchange');
-    return new Exchange(this, name, options);
+    return Exchange.create(this, name, options);
   }
 
   /**
@@ -405,7 +409,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Queue<SchemaOutput<S>> {
     checkShortString(name, 'queue name');
     checkOptions(options, 'channel.queue');
-    return new Queue(this, name, undefined, options);
+    return Queue.create(this, name, undefined, options);
   }
 
   /** Limits how many unacknowledged messages the broker sends (`basic.qos`). */
@@ -567,7 +571,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   incoming<T>(command: Command, info: DeliveryInfo): IncomingMessage<T> {
     const content = command.content;
     const body = content?.body ?? Buffer.alloc(0);
-    const message = new IncomingMessage<T>(body, content?.properties ?? {}, info, this);
+    const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
     if (!info.noAck) this.unsettled.set(info.deliveryTag, message as IncomingMessage<unknown>);
     return message;
   }

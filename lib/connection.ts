@@ -150,7 +150,7 @@ export async function connect(
       if (permanent || tried + 1 >= hosts.length) throw error;
     }
   }
-  return new Connection(engine, resolved, connector, recovery);
+  return Connection.create(engine, resolved, connector, recovery);
 }
 
 /** Connects and opens one channel: `const { connection, channel } = await connectAndOpenChannel()`. */
@@ -210,7 +210,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link connect}. */
-  constructor(
+  static create(
+    engine: Engine,
+    options: ResolvedOptions,
+    connector: Connector,
+    recovery: ResolvedRecovery | null,
+  ): Connection {
+    return new Connection(engine, options, connector, recovery);
+  }
+
+  private constructor(
     engine: Engine,
     options: ResolvedOptions,
     connector: Connector,
@@ -426,7 +435,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     checkOptions(options, 'openChannel');
     if (!this.isReady) await this.whenReady(0, false, options.signal);
     const engine = await this.#engine.openChannel(options.signal);
-    const channel = new Channel(this, engine);
+    const channel = Channel.create(this, engine);
     this.#channels.add(channel);
     channel.once('close', () => this.#channels.delete(channel));
     if (options.confirm === true) {

@@ -160,11 +160,20 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   private cancelling: Promise<void> | undefined;
 
   /** @internal Use {@link Queue.consume}. */
-  constructor(
+  static create<T>(
     queue: Queue<T>,
     callback: ConsumeCallback<T>,
     options: ConsumeOptions<T>,
-    hooks: ConsumerHooks = {},
+    hooks: ConsumerHooks,
+  ): Consumer<T> {
+    return new Consumer(queue, callback, options, hooks);
+  }
+
+  private constructor(
+    queue: Queue<T>,
+    callback: ConsumeCallback<T>,
+    options: ConsumeOptions<T>,
+    hooks: ConsumerHooks,
   ) {
     super();
     this.queue = queue;

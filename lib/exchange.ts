@@ -135,8 +135,16 @@ export class Exchange<T = unknown> {
   readonly schema: Schema | undefined;
   #lastArgs: MethodArgs<'basic.publish'> | undefined;
 
-  /** @internal */
-  constructor(
+  /** @internal Use {@link Channel.declareExchange} or {@link Channel.exchange}. */
+  static create<T>(
+    channel: Channel,
+    name: string,
+    declaration: ExchangeHandleOptions<Schema | undefined>,
+  ): Exchange<T> {
+    return new Exchange<T>(channel, name, declaration);
+  }
+
+  private constructor(
     channel: Channel,
     name: string,
     declaration: ExchangeHandleOptions<Schema | undefined>,
@@ -246,7 +254,7 @@ export class Exchange<T = unknown> {
     checkOptions(options, 'exchange.bind', BIND_OPTIONS);
     const from = typeof source === 'string' ? this.channel.exchange(source) : source;
     const args = options.arguments ?? {};
-    const binding = new ExchangeBinding(from, this as Exchange, routingKey, args);
+    const binding = ExchangeBinding.create(from, this as Exchange, routingKey, args);
     await this.channel.call('exchange.bind', binding.bindArgs(), { signal: options.signal });
     this.channel.connection.topology.addExchangeBinding(binding);
     return binding;
@@ -281,8 +289,22 @@ export class ExchangeBinding {
   /** The binding's arguments (for a headers exchange, what to match). */
   readonly arguments: FieldTable;
 
-  /** @internal */
-  constructor(source: Exchange, destination: Exchange, routingKey: string, args: FieldTable) {
+  /** @internal Use {@link Exchange.bind}. */
+  static create(
+    source: Exchange,
+    destination: Exchange,
+    routingKey: string,
+    args: FieldTable,
+  ): ExchangeBinding {
+    return new ExchangeBinding(source, destination, routingKey, args);
+  }
+
+  private constructor(
+    source: Exchange,
+    destination: Exchange,
+    routingKey: string,
+    args: FieldTable,
+  ) {
     this.source = source;
     this.destination = destination;
     this.routingKey = routingKey;

@@ -83,8 +83,22 @@ export class IncomingMessage<T = unknown> extends Message<T> {
   private readonly settler: Settler;
   #data: T | typeof UNPARSED = UNPARSED;
 
-  /** @internal */
-  constructor(body: Buffer, properties: MessageProperties, info: DeliveryInfo, settler: Settler) {
+  /** @internal Made by the channel for each delivery and each `get`. */
+  static create<T>(
+    body: Buffer,
+    properties: MessageProperties,
+    info: DeliveryInfo,
+    settler: Settler,
+  ): IncomingMessage<T> {
+    return new IncomingMessage<T>(body, properties, info, settler);
+  }
+
+  private constructor(
+    body: Buffer,
+    properties: MessageProperties,
+    info: DeliveryInfo,
+    settler: Settler,
+  ) {
     // The body bytes stand in for the value until `data` parses them.
     super(body as T, properties);
     this.deliveryTag = info.deliveryTag;

@@ -53,7 +53,11 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
   private ending: { error: unknown } | undefined;
 
   /** @internal Use {@link Queue.messages}. */
-  constructor(queue: Queue<T>, options: MessagesOptions) {
+  static create<T>(queue: Queue<T>, options: MessagesOptions): MessageIterator<T> {
+    return new MessageIterator(queue, options);
+  }
+
+  private constructor(queue: Queue<T>, options: MessagesOptions) {
     this.queue = queue;
     this.options = options;
   }

@@ -136,8 +136,17 @@ export class Queue<T = unknown> {
   /** The schema messages are checked against, if any. */
   readonly schema: Schema | undefined;
 
-  /** @internal */
-  constructor(
+  /** @internal Use {@link Channel.declareQueue} or {@link Channel.queue}. */
+  static create<T>(
+    channel: Channel,
+    name: string,
+    declared: QueueCounts | undefined,
+    declaration: QueueHandleOptions<Schema | undefined>,
+  ): Queue<T> {
+    return new Queue<T>(channel, name, declared, declaration);
+  }
+
+  private constructor(
     channel: Channel,
     name: string,
     declared: QueueCounts | undefined,
@@ -187,7 +196,7 @@ export class Queue<T = unknown> {
     checkShortString(routingKey, 'routing key');
     checkOptions(options, 'queue.bind', BIND_OPTIONS);
     const to = typeof exchange === 'string' ? this.channel.exchange(exchange) : exchange;
-    const binding = new QueueBinding(this as Queue, to, routingKey, options.arguments ?? {});
+    const binding = QueueBinding.create(this as Queue, to, routingKey, options.arguments ?? {});
     await this.channel.call('queue.bind', binding.bindArgs(), { signal: options.signal });
     this.channel.connection.topology.addQueueBinding(binding);
     return binding;
@@ -233,7 +242,7 @@ export class Queue<T = unknown> {
           : { prefetchCount: options.prefetch, signal },
       );
     }
-    const consumer = new Consumer(this, callback, options, hooks);
+    const consumer = Consumer.create(this, callback, options, hooks);
     const engine = this.channel.isLive
       ? this.channel.engine
       : await this.channel.live(0, false, options.signal);
@@ -259,7 +268,7 @@ export class Queue<T = unknown> {
   messages(options: MessagesOptions = {}): MessageIterator<T> {
     checkOptions(options, 'messages');
     checkCount(options.prefetch, 'prefetch', 1, 65535);
-    return new MessageIterator(this, options);
+    return MessageIterator.create(this, options);
   }
 
   /**
@@ -436,8 +445,17 @@ export class QueueBinding {
   /** The binding's arguments (for a headers exchange, what to match). */
   readonly arguments: FieldTable;
 
-  /** @internal */
-  constructor(queue: Queue, exchange: Exchange, routingKey: string, args: FieldTable) {
+  /** @internal Use {@link Queue.bind}. */
+  static create(
+    queue: Queue,
+    exchange: Exchange,
+    routingKey: string,
+    args: FieldTable,
+  ): QueueBinding {
+    return new QueueBinding(queue, exchange, routingKey, args);
+  }
+
+  private constructor(queue: Queue, exchange: Exchange, routingKey: string, args: FieldTable) {
     this.queue = queue;
     this.exchange = exchange;
     this.routingKey = routingKey;
