@@ -113,26 +113,26 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly connection: Connection;
   /** Resolves with the reason once the channel has closed; never rejects. */
   readonly closed: Promise<ChannelError>;
-  private current: ChannelEngine;
-  private state: 'open' | 'recovering' | 'closed' = 'open';
-  private closeError: ChannelError | undefined;
-  private resolveClosed: (error: ChannelError) => void = () => {};
+  #current: ChannelEngine;
+  #state: 'open' | 'recovering' | 'closed' = 'open';
+  #closeError: ChannelError | undefined;
+  #resolveClosed: (error: ChannelError) => void = () => {};
   /** What recovery sets up again: confirm mode, and the last QoS of each scope. */
-  private readonly settings: { confirm: boolean; qos: Map<boolean, MethodArgs<'basic.qos'>> } = {
+  readonly #settings: { confirm: boolean; qos: Map<boolean, MethodArgs<'basic.qos'>> } = {
     confirm: false,
     qos: new Map(),
   };
-  private returnHandler: ((message: ReturnedMessage) => void) | null = null;
+  #returnHandler: ((message: ReturnedMessage) => void) | null = null;
   /** Deliveries not yet settled, by tag (ascending, as a Map keeps insertion order). */
-  private readonly unsettled = new Map<number, IncomingMessage<unknown>>();
+  readonly #unsettled = new Map<number, IncomingMessage<unknown>>();
   /** Consumers running on this channel, to stop before it closes. */
-  private readonly consumers = new Set<Consumer>();
-  private closing: Promise<void> | undefined;
-  private closingByApplication = false;
+  readonly #consumers = new Set<Consumer>();
+  #closing: Promise<void> | undefined;
+  #closingByApplication = false;
   /** The exchanges and routing keys whose unhandled returns were reported (bounded). */
-  private readonly warnedReturns = new Set<string>();
+  readonly #warnedReturns = new Set<string>();
   /** In transaction mode, the messages settled since the last commit or rollback; null outside it. */
-  private settledInTx: IncomingMessage<unknown>[] | null = null;
+  #settledInTx: IncomingMessage<unknown>[] | null = null;
 
   /** @internal Use {@link Connection.openChannel}. */
   static create(connection: Connection, engine: ChannelEngine): Channel {
@@ -142,36 +142,36 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private constructor(connection: Connection, engine: ChannelEngine) {
     super();
     this.connection = connection;
-    this.current = engine;
+    this.#current = engine;
     this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
+      this.#resolveClosed = resolve;
     });
-    this.attach(engine);
+    this.#attach(engine);
   }
 
   /** @internal The channel's engine now (a new one after each recovery). */
   get engine(): ChannelEngine {
-    return this.current;
+    return this.#current;
   }
 
   /** The channel number (it may change when the channel recovers). */
   get id(): number {
-    return this.current.id;
+    return this.#current.id;
   }
 
   /** Whether publishes are confirmed by the broker. */
   get confirmMode(): boolean {
-    return this.settings.confirm;
+    return this.#settings.confirm;
   }
 
   /** Whether the channel is open (not closed, and not waiting for its connection to recover). */
   get isOpen(): boolean {
-    return this.state === 'open' && this.current.isOpen;
+    return this.#state === 'open' && this.#current.isOpen;
   }
 
   /** Whether the channel is waiting for its connection to recover. */
   get isRecovering(): boolean {
-    return this.state === 'recovering';
+    return this.#state === 'recovering';
   }
 
   /**
@@ -186,18 +186,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
     signal: AbortSignal | undefined,
   ): Promise<ChannelEngine> {
     try {
-      if (this.closeError === undefined) await this.connection.whenReady(bytes, isPublish, signal);
+      if (this.#closeError === undefined) await this.connection.whenReady(bytes, isPublish, signal);
     } catch (error) {
-      throw this.closeError ?? error;
+      throw this.#closeError ?? error;
     }
     // Closed meanwhile (or before): the channel's own reason, not the connection's.
-    if (this.closeError !== undefined) throw this.closeError;
-    return this.current;
+    if (this.#closeError !== undefined) throw this.#closeError;
+    return this.#current;
   }
 
   /** @internal Whether an operation may use {@link Channel.engine} without waiting. */
   get isLive(): boolean {
-    return this.state === 'open' && this.connection.isReady;
+    return this.#state === 'open' && this.connection.isReady;
   }
 
   /** @internal Sends a synchronous request once the channel is usable. */
@@ -206,30 +206,30 @@ export class Channel extends EventEmitter<ChannelEvents> {
     args: MethodArgs<N>,
     options: CallOptions = {},
   ): Promise<Command> {
-    const engine = this.isLive ? this.current : await this.live(0, false, options.signal);
+    const engine = this.isLive ? this.#current : await this.live(0, false, options.signal);
     return engine.call(name, args, options);
   }
 
   /** @internal Turns on publisher confirms (right after opening). */
   async selectConfirms(signal?: AbortSignal): Promise<void> {
-    await this.current.selectConfirms(signal);
-    this.settings.confirm = true;
+    await this.#current.selectConfirms(signal);
+    this.#settings.confirm = true;
   }
 
-  private attach(engine: ChannelEngine): void {
-    engine.once('close', (error) => this.onEngineClose(engine, error));
+  #attach(engine: ChannelEngine): void {
+    engine.once('close', (error) => this.#onEngineClose(engine, error));
     engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
-    engine.on('return', (message) => this.onReturn(message));
+    engine.on('return', (message) => this.#onReturn(message));
   }
 
-  private onEngineClose(engine: ChannelEngine, error: ChannelError): void {
-    if (engine !== this.current || this.state === 'closed') return;
+  #onEngineClose(engine: ChannelEngine, error: ChannelError): void {
+    if (engine !== this.#current || this.#state === 'closed') return;
     // The broker requeued every unsettled delivery: their tags are stale from now on.
-    this.unsettled.clear();
+    this.#unsettled.clear();
     // Mid-recovery, the recovery decides (a refused consumer, the connection lost again).
-    if (this.state === 'recovering') return;
+    if (this.#state === 'recovering') return;
     if (this.survives(error)) {
-      this.state = 'recovering';
+      this.#state = 'recovering';
       callSafely('a disconnected listener', () => this.emit('disconnected', error));
       return;
     }
@@ -239,20 +239,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** @internal Whether the channel outlives `error`: its connection was lost and will recover. */
   survives(error: ChannelError): boolean {
     return (
-      this.state !== 'closed' &&
-      !this.closingByApplication &&
+      this.#state !== 'closed' &&
+      !this.#closingByApplication &&
       this.connection.willRecover(error.cause)
     );
   }
 
   /** @internal Closes the channel for good with `error`: its consumers end, `close` is emitted. */
   finish(error: ChannelError): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.closeError = error;
-    this.unsettled.clear();
-    for (const consumer of [...this.consumers]) consumer.end(error);
-    this.resolveClosed(error);
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#closeError = error;
+    this.#unsettled.clear();
+    for (const consumer of [...this.#consumers]) consumer.end(error);
+    this.#resolveClosed(error);
     callSafely('a close listener', () => this.emit('close', error));
   }
 
@@ -262,17 +262,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * {@link Channel.resumeConsumers}, once the topology is declared again.
    */
   async reopen(open: () => Promise<ChannelEngine>): Promise<void> {
-    if (this.state !== 'recovering') return;
+    if (this.#state !== 'recovering') return;
     const engine = await open();
-    this.current = engine;
-    this.attach(engine);
-    if (this.settings.confirm) await engine.selectConfirms();
-    if (this.settledInTx !== null) {
+    this.#current = engine;
+    this.#attach(engine);
+    if (this.#settings.confirm) await engine.selectConfirms();
+    if (this.#settledInTx !== null) {
       await engine.call('tx.select', {});
       // What the lost transaction settled went back to the queues with it: nothing to roll back.
-      this.beginTx();
+      this.#beginTx();
     }
-    for (const qos of this.settings.qos.values()) await engine.call('basic.qos', qos);
+    for (const qos of this.#settings.qos.values()) await engine.call('basic.qos', qos);
   }
 
   /**
@@ -284,21 +284,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
     open: () => Promise<ChannelEngine>,
     report: (error: unknown, what: string) => void,
   ): Promise<void> {
-    if (this.state !== 'recovering') return;
+    if (this.#state !== 'recovering') return;
     // A refusal closes the channel, and with it the consumers already resumed on it: reopen and
     // start over with the rest. Each round ends at least one consumer, so this ends.
     for (let done = false; !done; ) {
       done = true;
-      for (const consumer of [...this.consumers]) {
+      for (const consumer of [...this.#consumers]) {
         try {
-          await consumer.resume(this.current);
+          await consumer.resume(this.#current);
         } catch (error) {
           if (!this.connection.isEngineOpen) throw error;
           report(error, `consumer ${consumer.tag} on queue '${consumer.queue.name}'`);
           consumer.end(
             error instanceof AmqpError ? error : new AmqpError('RECOVERY_FAILED', String(error)),
           );
-          if (!this.current.isOpen) {
+          if (!this.#current.isOpen) {
             await this.reopen(open);
             done = false;
             break;
@@ -307,9 +307,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
       }
     }
     // Consumers started from now on get the channel's latest per-consumer QoS, as before.
-    const latest = this.settings.qos.get(false);
-    if (latest !== undefined) await this.current.call('basic.qos', latest);
-    this.state = 'open';
+    const latest = this.#settings.qos.get(false);
+    if (latest !== undefined) await this.#current.call('basic.qos', latest);
+    this.#state = 'open';
     callSafely('a recovered listener', () => this.emit('recovered'));
   }
 
@@ -425,13 +425,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     };
     await this.call('basic.qos', qos, {
       signal,
-      onReply: () => this.settings.qos.set(qos.global, qos),
+      onReply: () => this.#settings.qos.set(qos.global, qos),
     });
   }
 
   /** @internal The per-consumer QoS in force now, which a consumer started now gets. */
   get consumerQos(): MethodArgs<'basic.qos'> | undefined {
-    return this.settings.qos.get(false);
+    return this.#settings.qos.get(false);
   }
 
   /**
@@ -442,7 +442,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * first return of each exchange and routing key.
    */
   setReturnHandler(handler: ((message: ReturnedMessage) => void) | null): void {
-    this.returnHandler = handler;
+    this.#returnHandler = handler;
   }
 
   /**
@@ -465,9 +465,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
         // stale tag. Forget them on the reply itself, not after the await: redeliveries may follow
         // recover-ok in the same chunk, and those are new deliveries to settle.
         onReply: () => {
-          for (const message of this.unsettled.values()) message.markSettled();
-          this.unsettled.clear();
-          if (this.settledInTx !== null) this.beginTx();
+          for (const message of this.#unsettled.values()) message.markSettled();
+          this.#unsettled.clear();
+          if (this.#settledInTx !== null) this.#beginTx();
         },
       },
     );
@@ -476,13 +476,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */
   async txSelect(options: TxOptions = {}): Promise<void> {
     checkOptions(options, 'txSelect');
-    await this.call('tx.select', {}, { signal: options.signal, onReply: () => this.beginTx() });
+    await this.call('tx.select', {}, { signal: options.signal, onReply: () => this.#beginTx() });
   }
 
   /** Commits the current transaction (`tx.commit`); a new one starts at once. */
   async txCommit(options: TxOptions = {}): Promise<void> {
     checkOptions(options, 'txCommit');
-    await this.call('tx.commit', {}, { signal: options.signal, onReply: () => this.beginTx() });
+    await this.call('tx.commit', {}, { signal: options.signal, onReply: () => this.#beginTx() });
   }
 
   /**
@@ -498,27 +498,27 @@ export class Channel extends EventEmitter<ChannelEvents> {
       {
         signal: options.signal,
         onReply: () => {
-          const undone = this.settledInTx ?? [];
-          this.beginTx();
-          this.unsettle(undone);
+          const undone = this.#settledInTx ?? [];
+          this.#beginTx();
+          this.#unsettle(undone);
         },
       },
     );
   }
 
-  private beginTx(): void {
-    this.settledInTx = [];
+  #beginTx(): void {
+    this.#settledInTx = [];
   }
 
   /** Puts messages back among the unsettled, keeping the map in ascending tag order. */
-  private unsettle(messages: IncomingMessage<unknown>[]): void {
+  #unsettle(messages: IncomingMessage<unknown>[]): void {
     if (messages.length === 0) return;
     for (const message of messages) message.unsettle();
-    const all = [...this.unsettled.values(), ...messages].sort(
+    const all = [...this.#unsettled.values(), ...messages].sort(
       (a, b) => a.deliveryTag - b.deliveryTag,
     );
-    this.unsettled.clear();
-    for (const message of all) this.unsettled.set(message.deliveryTag, message);
+    this.#unsettled.clear();
+    for (const message of all) this.#unsettled.set(message.deliveryTag, message);
   }
 
   /**
@@ -531,34 +531,34 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async close(options: CloseOptions = {}): Promise<void> {
     checkOptions(options, 'channel.close');
     checkTimeout(options.timeout, 'timeout');
-    this.closingByApplication = true;
-    this.closing ??= this.stopConsumers(options.timeout).then(async () => {
-      await this.current.close();
+    this.#closingByApplication = true;
+    this.#closing ??= this.stopConsumers(options.timeout).then(async () => {
+      await this.#current.close();
       // A channel closed while its connection recovers has no engine to close it.
       this.finish(new ChannelError('CHANNEL_CLOSED', 'channel closed by the application'));
     });
-    await waitWithin(this.closing, { signal: options.signal }, 'closing the channel');
+    await waitWithin(this.#closing, { signal: options.signal }, 'closing the channel');
   }
 
   /** @internal Cancels every consumer and waits for their handlers, up to `timeout`. */
   async stopConsumers(timeout: number | undefined): Promise<void> {
-    const consumers = [...this.consumers];
+    const consumers = [...this.#consumers];
     await Promise.allSettled(consumers.map((consumer) => consumer.cancel({ timeout })));
   }
 
   /** @internal A consumer started on this channel. */
   track(consumer: Consumer): void {
-    this.consumers.add(consumer);
+    this.#consumers.add(consumer);
   }
 
   /** @internal A consumer stopped. */
   forget(consumer: Consumer): void {
-    if (this.consumers.delete(consumer)) this.connection.consumerStopped(consumer.queue.name);
+    if (this.#consumers.delete(consumer)) this.connection.consumerStopped(consumer.queue.name);
   }
 
   /** @internal Whether a consumer of the queue `name` runs on this channel. */
   consumes(name: string): boolean {
-    for (const consumer of this.consumers) if (consumer.queue.name === name) return true;
+    for (const consumer of this.#consumers) if (consumer.queue.name === name) return true;
     return false;
   }
 
@@ -572,64 +572,64 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const content = command.content;
     const body = content?.body ?? Buffer.alloc(0);
     const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
-    if (!info.noAck) this.unsettled.set(info.deliveryTag, message as IncomingMessage<unknown>);
+    if (!info.noAck) this.#unsettled.set(info.deliveryTag, message as IncomingMessage<unknown>);
     return message;
   }
 
   /** @internal */
   settle(message: IncomingMessage<unknown>, settlement: Settlement): void {
     const tag = message.deliveryTag;
-    if (this.unsettled.get(tag) !== message) {
+    if (this.#unsettled.get(tag) !== message) {
       // The channel closed or recovered since: the broker has requeued it, so the tag is stale.
       return;
     }
     if (
       settlement.kind === 'ack' &&
       !settlement.multiple &&
-      this.settledInTx === null &&
-      this.unsettled.keys().next().value === tag
+      this.#settledInTx === null &&
+      this.#unsettled.keys().next().value === tag
     ) {
       // The oldest unsettled message: its ack joins the channel's run of acks, written as one
       // multiple-ack at the end of the turn (a consumer acking each message in turn sends one
       // frame per socket write, not one per message). Any other settlement writes the run first.
-      this.unsettled.delete(tag);
-      this.current.ackInRun(tag);
+      this.#unsettled.delete(tag);
+      this.#current.ackInRun(tag);
       return;
     }
     if (settlement.kind !== 'reject' && settlement.multiple) {
-      for (const [earlier, other] of this.unsettled) {
+      for (const [earlier, other] of this.#unsettled) {
         if (earlier > tag) break;
         other.markSettled();
-        this.unsettled.delete(earlier);
-        this.settledInTx?.push(other);
+        this.#unsettled.delete(earlier);
+        this.#settledInTx?.push(other);
       }
     } else {
-      this.unsettled.delete(tag);
-      this.settledInTx?.push(message);
+      this.#unsettled.delete(tag);
+      this.#settledInTx?.push(message);
     }
     switch (settlement.kind) {
       case 'ack':
-        this.current.send('basic.ack', { deliveryTag: tag, multiple: settlement.multiple });
+        this.#current.send('basic.ack', { deliveryTag: tag, multiple: settlement.multiple });
         return;
       case 'nack':
-        this.current.send('basic.nack', {
+        this.#current.send('basic.nack', {
           deliveryTag: tag,
           multiple: settlement.multiple,
           requeue: settlement.requeue,
         });
         return;
       case 'reject':
-        this.current.send('basic.reject', { deliveryTag: tag, requeue: settlement.requeue });
+        this.#current.send('basic.reject', { deliveryTag: tag, requeue: settlement.requeue });
         return;
     }
   }
 
-  private onReturn(message: ReturnedMessage): void {
-    const handled = this.returnHandler !== null || this.listenerCount('return') > 0;
-    const handler = this.returnHandler;
+  #onReturn(message: ReturnedMessage): void {
+    const handled = this.#returnHandler !== null || this.listenerCount('return') > 0;
+    const handler = this.#returnHandler;
     if (handler !== null) callSafely('the return handler', () => handler(message));
     callSafely('a return listener', () => this.emit('return', message));
-    if (!handled) this.warnReturned(message);
+    if (!handled) this.#warnReturned(message);
   }
 
   /**
@@ -637,12 +637,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * are mandatory by default, so one unroutable key could otherwise warn for
    * every message.
    */
-  private warnReturned(message: ReturnedMessage): void {
+  #warnReturned(message: ReturnedMessage): void {
     // The length prefix keeps ('a', 'bc') and ('ab', 'c') apart.
     const key = `${message.exchange.length}:${message.exchange}${message.routingKey}`;
-    if (this.warnedReturns.has(key)) return;
-    if (this.warnedReturns.size >= WARNED_RETURNS_MAX) this.warnedReturns.clear();
-    this.warnedReturns.add(key);
+    if (this.#warnedReturns.has(key)) return;
+    if (this.#warnedReturns.size >= WARNED_RETURNS_MAX) this.#warnedReturns.clear();
+    this.#warnedReturns.add(key);
     process.emitWarning(
       `warren: the broker returned a mandatory message (exchange '${message.exchange}', routing key '${message.routingKey}': ${message.replyCode} ${message.replyText}) and channel ${this.id} has no return handler; further returns for this exchange and routing key are not reported`,
       { code: 'WARREN_UNHANDLED_RETURN' },

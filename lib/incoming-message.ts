@@ -79,8 +79,8 @@ export class IncomingMessage<T = unknown> extends Message<T> {
   readonly messageCount: number | undefined;
   /** Whether it came with no-ack, so that it must not (and cannot) be settled. */
   readonly noAck: boolean;
-  private settledAs: Settlement['kind'] | 'multiple' | null = null;
-  private readonly settler: Settler;
+  #settledAs: Settlement['kind'] | 'multiple' | null = null;
+  readonly #settler: Settler;
   #data: T | typeof UNPARSED = UNPARSED;
 
   /** @internal Made by the channel for each delivery and each `get`. */
@@ -108,7 +108,7 @@ export class IncomingMessage<T = unknown> extends Message<T> {
     this.consumerTag = info.consumerTag;
     this.messageCount = info.messageCount;
     this.noAck = info.noAck;
-    this.settler = settler;
+    this.#settler = settler;
   }
 
   /**
@@ -129,19 +129,19 @@ export class IncomingMessage<T = unknown> extends Message<T> {
 
   /** Whether it has been acked, nacked or rejected (or needs no settling). */
   get settled(): boolean {
-    return this.noAck || this.settledAs !== null;
+    return this.noAck || this.#settledAs !== null;
   }
 
   /** Tells the broker the message is handled: it is removed from the queue. */
   ack(options?: AckOptions): void {
     checkOptions(options, 'ack');
-    this.settle(options?.multiple === true ? ACK_MULTIPLE : ACK);
+    this.#settle(options?.multiple === true ? ACK_MULTIPLE : ACK);
   }
 
   /** Refuses the message (RabbitMQ's `basic.nack`): requeued unless `options.requeue` is `false`. */
   nack(options?: NackOptions): void {
     checkOptions(options, 'nack');
-    this.settle({
+    this.#settle({
       kind: 'nack',
       requeue: options?.requeue ?? true,
       multiple: options?.multiple ?? false,
@@ -151,33 +151,33 @@ export class IncomingMessage<T = unknown> extends Message<T> {
   /** Refuses the message (`basic.reject`): requeued unless `options.requeue` is `false`. */
   reject(options?: RejectOptions): void {
     checkOptions(options, 'reject');
-    this.settle(options?.requeue === false ? REJECT_DROP : REJECT_REQUEUE);
+    this.#settle(options?.requeue === false ? REJECT_DROP : REJECT_REQUEUE);
   }
 
   /** @internal Marks the message settled by a `multiple` settlement of a later one. */
   markSettled(): void {
-    this.settledAs ??= 'multiple';
+    this.#settledAs ??= 'multiple';
   }
 
   /** @internal Its settlement was rolled back with a transaction: it may be settled again. */
   unsettle(): void {
-    this.settledAs = null;
+    this.#settledAs = null;
   }
 
-  private settle(settlement: Settlement): void {
+  #settle(settlement: Settlement): void {
     if (this.noAck) {
       throw new AmqpError(
         'NOT_ACKNOWLEDGEABLE',
         `message ${this.deliveryTag} came with noAck: the broker settled it on delivery`,
       );
     }
-    if (this.settledAs !== null) {
+    if (this.#settledAs !== null) {
       throw new AmqpError(
         'ALREADY_SETTLED',
-        `message ${this.deliveryTag} is already settled (${this.settledAs}); nothing was sent`,
+        `message ${this.deliveryTag} is already settled (${this.#settledAs}); nothing was sent`,
       );
     }
-    this.settledAs = settlement.kind;
-    this.settler.settle(this, settlement);
+    this.#settledAs = settlement.kind;
+    this.#settler.settle(this, settlement);
   }
 }
