@@ -374,6 +374,7 @@ export class Queue<T = unknown> {
    * seen. A stream accepts the flags but reports no ready messages, so
    * `ifEmpty` does not keep it.
    * @throws ChannelError PRECONDITION_FAILED (406) when the queue is in use or not empty
+   * @throws AmqpError PRECONDITION_FAILED for a quorum queue in use or not empty (the channel stays open)
    */
   async delete(options: QueueDeleteOptions = {}): Promise<number> {
     checkOptions(options, 'queue.delete');
