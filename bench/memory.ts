@@ -141,7 +141,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const queue = `bench-memory-${process.pid}`;
     {
       await using admin = await connect(lease.url, { recovery: false });
-      await (await admin.openChannel()).declareQueue(queue);
+      await (await admin.openChannel()).declareQueue(queue, { durable: false });
     }
     console.log(`[memory] filling ${queue} with ${count.toLocaleString('en-US')} messages`);
     // Filled by warren's publishConfirm scenario: confirmed, so the queue holds them all after.
@@ -152,7 +152,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const seconds = (performance.now() - began) / 1000;
     {
       await using admin = await connect(lease.url, { recovery: false });
-      await (await admin.openChannel()).queue(queue).delete();
+      await (await admin.openChannel()).queue(queue).delete({ ifUnused: false, ifEmpty: false });
     }
     const markdown = formatMarkdown(report(checkpoints, count, seconds));
     const file = path.join(values.out, 'benchmarks-memory.md');

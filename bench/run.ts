@@ -369,7 +369,7 @@ class Admin {
   }
 
   async delete(name: string): Promise<void> {
-    await (await this.open()).queue(name).delete();
+    await (await this.open()).queue(name).delete({ ifUnused: false, ifEmpty: false });
   }
 
   get rabbitmq(): string {

@@ -30,10 +30,11 @@ export interface DemoResult {
 async function publishMalformedOrder(url: string): Promise<void> {
   await using connection = await connect(url, { connectionName: 'demo careless publisher' });
   const channel = await connection.openChannel({ confirm: true });
-  // A handle without the schema: nothing checks what is sent.
+  // A handle without the schema: nothing checks what is sent. Publishes are mandatory, so on
+  // this confirm channel an order no queue took would reject.
   await channel
     .exchange(ORDERS_EXCHANGE)
-    .publish({ id: 99, item: 'lamp', quantity: 'lots' }, CREATED, { mandatory: true });
+    .publish({ id: 99, item: 'lamp', quantity: 'lots' }, CREATED);
   console.log('careless:  published an order with quantity "lots"');
 }
 

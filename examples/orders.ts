@@ -30,13 +30,10 @@ export const CREATED = 'created';
  * only orders, and handlers receive checked orders in `message.data`.
  */
 export async function declareOrders(channel: Channel) {
-  const exchange = await channel.declareExchange(ORDERS_EXCHANGE, 'direct', {
-    durable: true,
-    schema: Order,
-  });
-  await channel.declareQueue(DEAD_LETTER_QUEUE, { durable: true });
+  // Durable, as warren declares exchanges and named queues unless told otherwise.
+  const exchange = await channel.declareExchange(ORDERS_EXCHANGE, 'direct', { schema: Order });
+  await channel.declareQueue(DEAD_LETTER_QUEUE);
   const queue = await channel.declareQueue(ORDERS_QUEUE, {
-    durable: true,
     schema: Order,
     arguments: {
       // A rejected message goes through the default exchange to the dead-letter queue.

@@ -7,33 +7,43 @@ import { ChannelError } from './engine/errors.js';
 import type { CallOptions } from './engine/rpc.js';
 import {
   Exchange,
+  type ExchangeHandleOptions,
   type ExchangeOptions,
-  type ExchangeSchemaOption,
   type ExchangeType,
 } from './exchange.js';
 import { type DeliveryInfo, IncomingMessage, type Settlement } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
-import { Queue, type QueueOptions, type QueueSchemaOption } from './queue.js';
+import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import { ReturnedMessage, rejectReturned } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
-import { callSafely, checkShortString, checkTimeout } from './validate.js';
+import { callSafely, checkOptions, checkShortString, checkTimeout } from './validate.js';
+
+/** How many (exchange, routing key) pairs a channel remembers having warned of; then it starts over. */
+const WARNED_RETURNS_MAX = 1_000;
+
+/** The option every operation that can be aborted takes; the other option types extend it. */
+export interface SignalOptions {
+  /**
+   * Aborts the operation: it rejects with an `AbortError`. What was sent
+   * before the signal aborted may still take effect on the broker.
+   */
+  signal?: AbortSignal;
+}
 
 /** Options of {@link Connection.openChannel}. */
-export interface ChannelOptions {
+export interface ChannelOptions extends SignalOptions {
   /**
    * Publisher confirms: `publish` resolves when the broker has taken
    * responsibility for the message, and rejects when it nacks or returns it.
    * @default false
    */
   confirm?: boolean;
-  /** Aborts opening the channel. */
-  signal?: AbortSignal;
 }
 
 /** Options of {@link Channel.setQos}. */
-export interface QosOptions {
+export interface QosOptions extends SignalOptions {
   /** How many unacknowledged messages the broker sends before waiting for acks; 0 is no limit. @default 0 */
   prefetchCount?: number;
   /** The same limit in bytes of bodies; RabbitMQ does not implement it, so leave it 0. @default 0 */
@@ -46,12 +56,26 @@ export interface QosOptions {
   global?: boolean;
 }
 
-/** Options of {@link Channel.close} and {@link Connection.close}. */
-export interface CloseOptions {
+/** Options of {@link Channel.txSelect}, {@link Channel.txCommit} and {@link Channel.txRollback}. */
+export type TxOptions = SignalOptions;
+
+/** Options of {@link Channel.recover}. */
+export interface RecoverOptions extends SignalOptions {
+  /**
+   * Requeue the unacknowledged messages. `false` is a RangeError: RabbitMQ
+   * does not implement it.
+   * @default true
+   */
+  requeue?: boolean;
+}
+
+/** Options of {@link Channel.close}, {@link Connection.close} and {@link RpcClient.close}. */
+export interface CloseOptions extends SignalOptions {
   /**
    * How long to wait for running consumer handlers before closing anyway
    * (their unsettled messages then return to their queues). Unset: as long
    * as they take — so do not `await` a close from inside a handler.
+   * @default undefined (no limit)
    */
   timeout?: number;
   /** Stops waiting (with an `AbortError`); the close goes on. */
@@ -71,7 +95,10 @@ export interface ChannelEvents {
   disconnected: [error: ChannelError];
   /** The channel is open again after a recovery, on a new channel number perhaps. */
   recovered: [];
-  /** The broker returned an unroutable `mandatory` message (and no publisher confirm claimed it). */
+  /**
+   * The broker returned an unroutable `mandatory` message (publishes are
+   * mandatory by default) and no publisher confirm claimed it.
+   */
   return: [message: ReturnedMessage];
   /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
   flow: [active: boolean];
@@ -87,59 +114,65 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly connection: Connection;
   /** Resolves with the reason once the channel has closed; never rejects. */
   readonly closed: Promise<ChannelError>;
-  private current: ChannelEngine;
-  private state: 'open' | 'recovering' | 'closed' = 'open';
-  private closeError: ChannelError | undefined;
-  private resolveClosed: (error: ChannelError) => void = () => {};
+  #current: ChannelEngine;
+  #state: 'open' | 'recovering' | 'closed' = 'open';
+  #closeError: ChannelError | undefined;
+  #resolveClosed: (error: ChannelError) => void = () => {};
   /** What recovery sets up again: confirm mode, and the last QoS of each scope. */
-  private readonly settings: { confirm: boolean; qos: Map<boolean, MethodArgs<'basic.qos'>> } = {
+  readonly #settings: { confirm: boolean; qos: Map<boolean, MethodArgs<'basic.qos'>> } = {
     confirm: false,
     qos: new Map(),
   };
-  private returnHandler: ((message: ReturnedMessage) => void) | null = null;
+  #returnHandler: ((message: ReturnedMessage) => void) | null = null;
   /** Deliveries not yet settled, by tag (ascending, as a Map keeps insertion order). */
-  private readonly unsettled = new Map<number, IncomingMessage<unknown>>();
+  readonly #unsettled = new Map<number, IncomingMessage<unknown>>();
   /** Consumers running on this channel, to stop before it closes. */
-  private readonly consumers = new Set<Consumer>();
-  private closing: Promise<void> | undefined;
-  private closingByApplication = false;
+  readonly #consumers = new Set<Consumer>();
+  #closing: Promise<void> | undefined;
+  #closingByApplication = false;
+  /** The exchanges and routing keys whose unhandled returns were reported (bounded). */
+  readonly #warnedReturns = new Set<string>();
   /** In transaction mode, the messages settled since the last commit or rollback; null outside it. */
-  private settledInTx: IncomingMessage<unknown>[] | null = null;
+  #settledInTx: IncomingMessage<unknown>[] | null = null;
 
   /** @internal Use {@link Connection.openChannel}. */
-  constructor(connection: Connection, engine: ChannelEngine) {
+  static create(connection: Connection, engine: ChannelEngine): Channel {
+    return new Channel(connection, engine);
+  }
+
+  private constructor(connection: Connection, engine: ChannelEngine) {
     super();
     this.connection = connection;
-    this.current = engine;
+    this.#current = engine;
     this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
+      this.#resolveClosed = resolve;
     });
-    this.attach(engine);
+    this.#attach(engine);
   }
 
   /** @internal The channel's engine now (a new one after each recovery). */
   get engine(): ChannelEngine {
-    return this.current;
+    return this.#current;
   }
 
   /** The channel number (it may change when the channel recovers). */
   get id(): number {
-    return this.current.id;
+    return this.#current.id;
   }
 
   /** Whether publishes are confirmed by the broker. */
   get confirmMode(): boolean {
-    return this.settings.confirm;
+    return this.#settings.confirm;
   }
 
   /** Whether the channel is open (not closed, and not waiting for its connection to recover). */
   get isOpen(): boolean {
-    return this.state === 'open' && this.current.isOpen;
+    return this.#state === 'open' && this.#current.isOpen;
   }
 
   /** Whether the channel is waiting for its connection to recover. */
   get isRecovering(): boolean {
-    return this.state === 'recovering';
+    return this.#state === 'recovering';
   }
 
   /**
@@ -154,18 +187,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
     signal: AbortSignal | undefined,
   ): Promise<ChannelEngine> {
     try {
-      if (this.closeError === undefined) await this.connection.whenReady(bytes, isPublish, signal);
+      if (this.#closeError === undefined) await this.connection.whenReady(bytes, isPublish, signal);
     } catch (error) {
-      throw this.closeError ?? error;
+      throw this.#closeError ?? error;
     }
     // Closed meanwhile (or before): the channel's own reason, not the connection's.
-    if (this.closeError !== undefined) throw this.closeError;
-    return this.current;
+    if (this.#closeError !== undefined) throw this.#closeError;
+    return this.#current;
   }
 
   /** @internal Whether an operation may use {@link Channel.engine} without waiting. */
   get isLive(): boolean {
-    return this.state === 'open' && this.connection.isReady;
+    return this.#state === 'open' && this.connection.isReady;
   }
 
   /** @internal Sends a synchronous request once the channel is usable. */
@@ -174,30 +207,30 @@ export class Channel extends EventEmitter<ChannelEvents> {
     args: MethodArgs<N>,
     options: CallOptions = {},
   ): Promise<Command> {
-    const engine = this.isLive ? this.current : await this.live(0, false, options.signal);
+    const engine = this.isLive ? this.#current : await this.live(0, false, options.signal);
     return engine.call(name, args, options);
   }
 
   /** @internal Turns on publisher confirms (right after opening). */
   async selectConfirms(signal?: AbortSignal): Promise<void> {
-    await this.current.selectConfirms(rejectReturned, signal);
-    this.settings.confirm = true;
+    await this.#current.selectConfirms(rejectReturned, signal);
+    this.#settings.confirm = true;
   }
 
-  private attach(engine: ChannelEngine): void {
-    engine.once('close', (error) => this.onEngineClose(engine, error));
+  #attach(engine: ChannelEngine): void {
+    engine.once('close', (error) => this.#onEngineClose(engine, error));
     engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
-    engine.on('return', (returned) => this.onReturn(new ReturnedMessage(returned)));
+    engine.on('return', (returned) => this.#onReturn(ReturnedMessage.create(returned)));
   }
 
-  private onEngineClose(engine: ChannelEngine, error: ChannelError): void {
-    if (engine !== this.current || this.state === 'closed') return;
+  #onEngineClose(engine: ChannelEngine, error: ChannelError): void {
+    if (engine !== this.#current || this.#state === 'closed') return;
     // The broker requeued every unsettled delivery: their tags are stale from now on.
-    this.unsettled.clear();
+    this.#unsettled.clear();
     // Mid-recovery, the recovery decides (a refused consumer, the connection lost again).
-    if (this.state === 'recovering') return;
+    if (this.#state === 'recovering') return;
     if (this.survives(error)) {
-      this.state = 'recovering';
+      this.#state = 'recovering';
       callSafely('a disconnected listener', () => this.emit('disconnected', error));
       return;
     }
@@ -207,20 +240,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** @internal Whether the channel outlives `error`: its connection was lost and will recover. */
   survives(error: ChannelError): boolean {
     return (
-      this.state !== 'closed' &&
-      !this.closingByApplication &&
+      this.#state !== 'closed' &&
+      !this.#closingByApplication &&
       this.connection.willRecover(error.cause)
     );
   }
 
   /** @internal Closes the channel for good with `error`: its consumers end, `close` is emitted. */
   finish(error: ChannelError): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.closeError = error;
-    this.unsettled.clear();
-    for (const consumer of [...this.consumers]) consumer.end(error);
-    this.resolveClosed(error);
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#closeError = error;
+    this.#unsettled.clear();
+    for (const consumer of [...this.#consumers]) consumer.end(error);
+    this.#resolveClosed(error);
     callSafely('a close listener', () => this.emit('close', error));
   }
 
@@ -230,17 +263,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * {@link Channel.resumeConsumers}, once the topology is declared again.
    */
   async reopen(open: () => Promise<ChannelEngine>): Promise<void> {
-    if (this.state !== 'recovering') return;
+    if (this.#state !== 'recovering') return;
     const engine = await open();
-    this.current = engine;
-    this.attach(engine);
-    if (this.settings.confirm) await engine.selectConfirms(rejectReturned);
-    if (this.settledInTx !== null) {
+    this.#current = engine;
+    this.#attach(engine);
+    if (this.#settings.confirm) await engine.selectConfirms(rejectReturned);
+    if (this.#settledInTx !== null) {
       await engine.call('tx.select', {});
       // What the lost transaction settled went back to the queues with it: nothing to roll back.
-      this.beginTx();
+      this.#beginTx();
     }
-    for (const qos of this.settings.qos.values()) await engine.call('basic.qos', qos);
+    for (const qos of this.#settings.qos.values()) await engine.call('basic.qos', qos);
   }
 
   /**
@@ -252,21 +285,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
     open: () => Promise<ChannelEngine>,
     report: (error: unknown, what: string) => void,
   ): Promise<void> {
-    if (this.state !== 'recovering') return;
+    if (this.#state !== 'recovering') return;
     // A refusal closes the channel, and with it the consumers already resumed on it: reopen and
     // start over with the rest. Each round ends at least one consumer, so this ends.
     for (let done = false; !done; ) {
       done = true;
-      for (const consumer of [...this.consumers]) {
+      for (const consumer of [...this.#consumers]) {
         try {
-          await consumer.resume(this.current);
+          await consumer.resume(this.#current);
         } catch (error) {
           if (!this.connection.isEngineOpen) throw error;
           report(error, `consumer ${consumer.tag} on queue '${consumer.queue.name}'`);
           consumer.end(
             error instanceof AmqpError ? error : new AmqpError('RECOVERY_FAILED', String(error)),
           );
-          if (!this.current.isOpen) {
+          if (!this.#current.isOpen) {
             await this.reopen(open);
             done = false;
             break;
@@ -275,15 +308,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
       }
     }
     // Consumers started from now on get the channel's latest per-consumer QoS, as before.
-    const latest = this.settings.qos.get(false);
-    if (latest !== undefined) await this.current.call('basic.qos', latest);
-    this.state = 'open';
+    const latest = this.#settings.qos.get(false);
+    if (latest !== undefined) await this.#current.call('basic.qos', latest);
+    this.#state = 'open';
     callSafely('a recovered listener', () => this.emit('recovered'));
   }
 
   /**
    * Declares an exchange (creating it unless it exists with the same
-   * settings) and returns it.
+   * settings) and returns it. It is durable unless `options.durable` says
+   * otherwise.
    * @throws ChannelError PRECONDITION_FAILED (406) when it exists with other settings;
    *   NOT_FOUND (404) for a passive declare of a missing exchange. Either closes the channel.
    */
@@ -294,11 +328,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Promise<Exchange<SchemaInput<S>>> {
     checkShortString(name, 'exchange name');
     checkShortString(type, 'exchange type');
+    checkOptions(options, 'declareExchange');
     const args = {
       exchange: name,
       type,
       passive: options.passive ?? false,
-      durable: options.durable ?? false,
+      durable: options.durable ?? true,
       autoDelete: options.autoDelete ?? false,
       internal: options.internal ?? false,
       nowait: false,
@@ -306,12 +341,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
     };
     await this.call('exchange.declare', args, { signal: options.signal });
     this.connection.topology.addExchange(args);
-    return new Exchange(this, name, type, options.schema);
+    // A passive declare only checks that it exists: its options describe it, as a handle's do.
+    const declaration = args.passive ? options : args;
+    return Exchange.create(this, name, { ...declaration, type, schema: options.schema });
   }
 
   /**
    * Declares a queue and returns it. Without a name (or with `''`) the broker
-   * names it: read {@link Queue.name}.
+   * names it: read {@link Queue.name}. It is durable unless
+   * `options.durable` says otherwise, or it is server-named or exclusive
+   * (those die with their connection, so they default to non-durable).
    * @throws ChannelError PRECONDITION_FAILED (406) when it exists with other settings;
    *   RESOURCE_LOCKED (405) when another connection holds it exclusively;
    *   NOT_FOUND (404) for a passive declare of a missing queue.
@@ -321,11 +360,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: QueueOptions<S> = {},
   ): Promise<Queue<SchemaOutput<S>>> {
     checkShortString(name, 'queue name');
+    checkOptions(options, 'declareQueue');
+    const exclusive = options.exclusive ?? false;
     const args = {
       queue: name,
       passive: options.passive ?? false,
-      durable: options.durable ?? false,
-      exclusive: options.exclusive ?? false,
+      // RabbitMQ 4 deprecates transient queues that are not exclusive: durable unless it dies
+      // with the connection anyway.
+      durable: options.durable ?? (name !== '' && !exclusive),
+      exclusive,
       autoDelete: options.autoDelete ?? false,
       nowait: false,
       arguments: options.arguments ?? {},
@@ -333,34 +376,49 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const reply = await this.call('queue.declare', args, { signal: options.signal });
     const ok = reply.method.args as MethodArgs<'queue.declare-ok'>;
     const counts = { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-    const queue = new Queue<SchemaOutput<S>>(this, ok.queue, counts, options.schema);
+    const declaration = args.passive ? options : args;
+    const queue = Queue.create<SchemaOutput<S>>(this, ok.queue, counts, {
+      ...declaration,
+      schema: options.schema,
+    });
     this.connection.topology.addQueue(queue as Queue, args);
     return queue;
   }
 
   /**
    * A handle for an exchange that exists, without declaring it.
-   * `exchange('')` is the default exchange.
+   * `exchange('')` is the default exchange. Its options other than `schema`
+   * only describe the exchange: they are kept on the handle, never sent.
    */
   exchange<S extends Schema | undefined = undefined>(
     name: string,
-    options: ExchangeSchemaOption<S> = {},
+    options: ExchangeHandleOptions<S> = {},
   ): Exchange<SchemaInput<S>> {
     checkShortString(name, 'exchange name');
-    return new Exchange(this, name, undefined, options.schema);
+    checkOptions(options, 'channel.exchange');
+    return Exchange.create(this, name, options);
   }
 
-  /** A handle for a queue that exists, without declaring it. */
+  /**
+   * A handle for a queue that exists, without declaring it. Its options
+   * other than `schema` only describe the queue: they are kept on the
+   * handle, never sent.
+   */
   queue<S extends Schema | undefined = undefined>(
     name: string,
-    options: QueueSchemaOption<S> = {},
+    options: QueueHandleOptions<S> = {},
   ): Queue<SchemaOutput<S>> {
     checkShortString(name, 'queue name');
-    return new Queue(this, name, undefined, options.schema);
+    checkOptions(options, 'channel.queue');
+    return Queue.create(this, name, undefined, options);
   }
 
   /** Limits how many unacknowledged messages the broker sends (`basic.qos`). */
-  async setQos(options: QosOptions, signal?: AbortSignal): Promise<void> {
+  async setQos(options: QosOptions): Promise<void> {
+    if (options === undefined)
+      throw new TypeError('setQos needs its options, such as { prefetchCount }');
+    checkOptions(options, 'setQos');
+    const { signal } = options;
     const qos = {
       prefetchCount: options.prefetchCount ?? 0,
       prefetchSize: options.prefetchSize ?? 0,
@@ -368,22 +426,24 @@ export class Channel extends EventEmitter<ChannelEvents> {
     };
     await this.call('basic.qos', qos, {
       signal,
-      onReply: () => this.settings.qos.set(qos.global, qos),
+      onReply: () => this.#settings.qos.set(qos.global, qos),
     });
   }
 
   /** @internal The per-consumer QoS in force now, which a consumer started now gets. */
   get consumerQos(): MethodArgs<'basic.qos'> | undefined {
-    return this.settings.qos.get(false);
+    return this.#settings.qos.get(false);
   }
 
   /**
    * Handles messages the broker returns as unroutable (published with
-   * `mandatory` on a channel without confirms). Replaces the previous handler;
-   * `null` removes it. The `return` event fires too.
+   * `mandatory`, the default, on a channel without confirms). Replaces the
+   * previous handler; `null` removes it. The `return` event fires too. With
+   * neither, a process warning (`WARREN_UNHANDLED_RETURN`) reports the
+   * first return of each exchange and routing key.
    */
   setReturnHandler(handler: ((message: ReturnedMessage) => void) | null): void {
-    this.returnHandler = handler;
+    this.#returnHandler = handler;
   }
 
   /**
@@ -391,7 +451,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * channel (`basic.recover`); RabbitMQ requeues them. `requeue: false` is a
    * RangeError: RabbitMQ does not implement it.
    */
-  async recover(options: { requeue?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async recover(options: RecoverOptions = {}): Promise<void> {
+    checkOptions(options, 'recover');
     if (options.requeue === false) {
       // RabbitMQ answers it by closing the whole connection with 540 NOT_IMPLEMENTED.
       throw new RangeError('RabbitMQ does not implement recover without requeue');
@@ -405,22 +466,24 @@ export class Channel extends EventEmitter<ChannelEvents> {
         // stale tag. Forget them on the reply itself, not after the await: redeliveries may follow
         // recover-ok in the same chunk, and those are new deliveries to settle.
         onReply: () => {
-          for (const message of this.unsettled.values()) message.markSettled();
-          this.unsettled.clear();
-          if (this.settledInTx !== null) this.beginTx();
+          for (const message of this.#unsettled.values()) message.markSettled();
+          this.#unsettled.clear();
+          if (this.#settledInTx !== null) this.#beginTx();
         },
       },
     );
   }
 
   /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */
-  async txSelect(signal?: AbortSignal): Promise<void> {
-    await this.call('tx.select', {}, { signal, onReply: () => this.beginTx() });
+  async txSelect(options: TxOptions = {}): Promise<void> {
+    checkOptions(options, 'txSelect');
+    await this.call('tx.select', {}, { signal: options.signal, onReply: () => this.#beginTx() });
   }
 
   /** Commits the current transaction (`tx.commit`); a new one starts at once. */
-  async txCommit(signal?: AbortSignal): Promise<void> {
-    await this.call('tx.commit', {}, { signal, onReply: () => this.beginTx() });
+  async txCommit(options: TxOptions = {}): Promise<void> {
+    checkOptions(options, 'txCommit');
+    await this.call('tx.commit', {}, { signal: options.signal, onReply: () => this.#beginTx() });
   }
 
   /**
@@ -428,34 +491,35 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * (`tx.rollback`). Messages acked, nacked or rejected in it are unsettled
    * again, on the broker and here: settle them anew.
    */
-  async txRollback(signal?: AbortSignal): Promise<void> {
+  async txRollback(options: TxOptions = {}): Promise<void> {
+    checkOptions(options, 'txRollback');
     await this.call(
       'tx.rollback',
       {},
       {
-        signal,
+        signal: options.signal,
         onReply: () => {
-          const undone = this.settledInTx ?? [];
-          this.beginTx();
-          this.unsettle(undone);
+          const undone = this.#settledInTx ?? [];
+          this.#beginTx();
+          this.#unsettle(undone);
         },
       },
     );
   }
 
-  private beginTx(): void {
-    this.settledInTx = [];
+  #beginTx(): void {
+    this.#settledInTx = [];
   }
 
   /** Puts messages back among the unsettled, keeping the map in ascending tag order. */
-  private unsettle(messages: IncomingMessage<unknown>[]): void {
+  #unsettle(messages: IncomingMessage<unknown>[]): void {
     if (messages.length === 0) return;
     for (const message of messages) message.unsettle();
-    const all = [...this.unsettled.values(), ...messages].sort(
+    const all = [...this.#unsettled.values(), ...messages].sort(
       (a, b) => a.deliveryTag - b.deliveryTag,
     );
-    this.unsettled.clear();
-    for (const message of all) this.unsettled.set(message.deliveryTag, message);
+    this.#unsettled.clear();
+    for (const message of all) this.#unsettled.set(message.deliveryTag, message);
   }
 
   /**
@@ -466,35 +530,36 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * @throws AbortError when `options.signal` aborts the wait; the close goes on
    */
   async close(options: CloseOptions = {}): Promise<void> {
+    checkOptions(options, 'channel.close');
     checkTimeout(options.timeout, 'timeout');
-    this.closingByApplication = true;
-    this.closing ??= this.stopConsumers(options.timeout).then(async () => {
-      await this.current.close();
+    this.#closingByApplication = true;
+    this.#closing ??= this.stopConsumers(options.timeout).then(async () => {
+      await this.#current.close();
       // A channel closed while its connection recovers has no engine to close it.
       this.finish(new ChannelError('CHANNEL_CLOSED', 'channel closed by the application'));
     });
-    await waitWithin(this.closing, { signal: options.signal }, 'closing the channel');
+    await waitWithin(this.#closing, { signal: options.signal }, 'closing the channel');
   }
 
   /** @internal Cancels every consumer and waits for their handlers, up to `timeout`. */
   async stopConsumers(timeout: number | undefined): Promise<void> {
-    const consumers = [...this.consumers];
+    const consumers = [...this.#consumers];
     await Promise.allSettled(consumers.map((consumer) => consumer.cancel({ timeout })));
   }
 
   /** @internal A consumer started on this channel. */
   track(consumer: Consumer): void {
-    this.consumers.add(consumer);
+    this.#consumers.add(consumer);
   }
 
   /** @internal A consumer stopped. */
   forget(consumer: Consumer): void {
-    if (this.consumers.delete(consumer)) this.connection.consumerStopped(consumer.queue.name);
+    if (this.#consumers.delete(consumer)) this.connection.consumerStopped(consumer.queue.name);
   }
 
   /** @internal Whether a consumer of the queue `name` runs on this channel. */
   consumes(name: string): boolean {
-    for (const consumer of this.consumers) if (consumer.queue.name === name) return true;
+    for (const consumer of this.#consumers) if (consumer.queue.name === name) return true;
     return false;
   }
 
@@ -507,69 +572,81 @@ export class Channel extends EventEmitter<ChannelEvents> {
   incoming<T>(command: Command, info: DeliveryInfo): IncomingMessage<T> {
     const content = command.content;
     const body = content?.body ?? Buffer.alloc(0);
-    const message = new IncomingMessage<T>(body, content?.properties ?? {}, info, this);
-    if (!info.noAck) this.unsettled.set(info.deliveryTag, message as IncomingMessage<unknown>);
+    const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
+    if (!info.noAck) this.#unsettled.set(info.deliveryTag, message as IncomingMessage<unknown>);
     return message;
   }
 
   /** @internal */
   settle(message: IncomingMessage<unknown>, settlement: Settlement): void {
     const tag = message.deliveryTag;
-    if (this.unsettled.get(tag) !== message) {
+    if (this.#unsettled.get(tag) !== message) {
       // The channel closed or recovered since: the broker has requeued it, so the tag is stale.
       return;
     }
     if (
       settlement.kind === 'ack' &&
       !settlement.multiple &&
-      this.settledInTx === null &&
-      this.unsettled.keys().next().value === tag
+      this.#settledInTx === null &&
+      this.#unsettled.keys().next().value === tag
     ) {
       // The oldest unsettled message: its ack joins the channel's run of acks, written as one
       // multiple-ack at the end of the turn (a consumer acking each message in turn sends one
       // frame per socket write, not one per message). Any other settlement writes the run first.
-      this.unsettled.delete(tag);
-      this.current.ackInRun(tag);
+      this.#unsettled.delete(tag);
+      this.#current.ackInRun(tag);
       return;
     }
     if (settlement.kind !== 'reject' && settlement.multiple) {
-      for (const [earlier, other] of this.unsettled) {
+      for (const [earlier, other] of this.#unsettled) {
         if (earlier > tag) break;
         other.markSettled();
-        this.unsettled.delete(earlier);
-        this.settledInTx?.push(other);
+        this.#unsettled.delete(earlier);
+        this.#settledInTx?.push(other);
       }
     } else {
-      this.unsettled.delete(tag);
-      this.settledInTx?.push(message);
+      this.#unsettled.delete(tag);
+      this.#settledInTx?.push(message);
     }
     switch (settlement.kind) {
       case 'ack':
-        this.current.send('basic.ack', { deliveryTag: tag, multiple: settlement.multiple });
+        this.#current.send('basic.ack', { deliveryTag: tag, multiple: settlement.multiple });
         return;
       case 'nack':
-        this.current.send('basic.nack', {
+        this.#current.send('basic.nack', {
           deliveryTag: tag,
           multiple: settlement.multiple,
           requeue: settlement.requeue,
         });
         return;
       case 'reject':
-        this.current.send('basic.reject', { deliveryTag: tag, requeue: settlement.requeue });
+        this.#current.send('basic.reject', { deliveryTag: tag, requeue: settlement.requeue });
         return;
     }
   }
 
-  private onReturn(message: ReturnedMessage): void {
-    const handled = this.returnHandler !== null || this.listenerCount('return') > 0;
-    const handler = this.returnHandler;
+  #onReturn(message: ReturnedMessage): void {
+    const handled = this.#returnHandler !== null || this.listenerCount('return') > 0;
+    const handler = this.#returnHandler;
     if (handler !== null) callSafely('the return handler', () => handler(message));
     callSafely('a return listener', () => this.emit('return', message));
-    if (!handled) {
-      process.emitWarning(
-        `warren: the broker returned a mandatory message (exchange '${message.exchange}', routing key '${message.routingKey}': ${message.replyCode} ${message.replyText}) and channel ${this.id} has no return handler`,
-        { code: 'WARREN_UNHANDLED_RETURN' },
-      );
-    }
+    if (!handled) this.#warnReturned(message);
+  }
+
+  /**
+   * Warns of an unhandled return once per exchange and routing key: publishes
+   * are mandatory by default, so one unroutable key could otherwise warn for
+   * every message.
+   */
+  #warnReturned(message: ReturnedMessage): void {
+    // The length prefix keeps ('a', 'bc') and ('ab', 'c') apart.
+    const key = `${message.exchange.length}:${message.exchange}${message.routingKey}`;
+    if (this.#warnedReturns.has(key)) return;
+    if (this.#warnedReturns.size >= WARNED_RETURNS_MAX) this.#warnedReturns.clear();
+    this.#warnedReturns.add(key);
+    process.emitWarning(
+      `warren: the broker returned a mandatory message (exchange '${message.exchange}', routing key '${message.routingKey}': ${message.replyCode} ${message.replyText}) and channel ${this.id} has no return handler; further returns for this exchange and routing key are not reported`,
+      { code: 'WARREN_UNHANDLED_RETURN' },
+    );
   }
 }

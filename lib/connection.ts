@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
-import { Channel, type ChannelOptions, type CloseOptions } from './channel.js';
+import { Channel, type ChannelOptions, type CloseOptions, type SignalOptions } from './channel.js';
 import { Connector } from './connector.js';
 import { waitWithin } from './engine/abort.js';
 import type { Engine, Tuning } from './engine/engine.js';
@@ -24,7 +24,7 @@ import {
 import { RpcClient, type RpcClientOptions } from './rpc-client.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { Topology } from './topology.js';
-import { callSafely, checkTimeout } from './validate.js';
+import { callSafely, checkOptions, checkTimeout } from './validate.js';
 import { VERSION } from './version.js';
 
 /** What a `reconnecting` event tells. */
@@ -74,6 +74,11 @@ export interface ConnectionEvents {
 }
 
 export type { ConnectCallOptions } from './options.js';
+/** Options of {@link Connection.updateSecret}. */
+export interface UpdateSecretOptions extends SignalOptions {
+  /** Why, as the broker logs it. @default 'token refresh' */
+  reason?: string;
+}
 
 /** What warren tells the broker it understands. */
 const CAPABILITIES: FieldTable = {
@@ -120,7 +125,7 @@ export async function connect(
       if (permanent || tried + 1 >= hosts.length) throw error;
     }
   }
-  return new Connection(engine, resolved, connector, recovery);
+  return Connection.create(engine, resolved, connector, recovery);
 }
 
 /** Connects and opens one channel: `const { connection, channel } = await connectAndOpenChannel()`. */
@@ -180,7 +185,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link connect}. */
-  constructor(
+  static create(
+    engine: Engine,
+    options: ResolvedOptions,
+    connector: Connector,
+    recovery: ResolvedRecovery | null,
+  ): Connection {
+    return new Connection(engine, options, connector, recovery);
+  }
+
+  private constructor(
     engine: Engine,
     options: ResolvedOptions,
     connector: Connector,
@@ -393,9 +407,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Opens a channel; with `{ confirm: true }`, publishes on it are confirmed. */
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
+    checkOptions(options, 'openChannel');
     if (!this.isReady) await this.whenReady(0, false, options.signal);
     const engine = await this.#engine.openChannel(options.signal);
-    const channel = new Channel(this, engine);
+    const channel = Channel.create(this, engine);
     this.#channels.add(channel);
     channel.once('close', () => this.#channels.delete(channel));
     if (options.confirm === true) {
@@ -413,12 +428,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Replaces the credentials of the open connection (`connection.update-secret`),
    * for brokers that authenticate with expiring tokens (OAuth 2).
    */
-  async updateSecret(
-    secret: string,
-    reason = 'token refresh',
-    signal?: AbortSignal,
-  ): Promise<void> {
+  async updateSecret(secret: string, options: UpdateSecretOptions = {}): Promise<void> {
     if (typeof secret !== 'string') throw new TypeError('the new secret must be a string');
+    checkOptions(options, 'updateSecret');
+    const { reason = 'token refresh', signal } = options;
+    if (typeof reason !== 'string') throw new TypeError('the reason must be a string');
     if (!this.isReady) await this.whenReady(0, false, signal);
     await this.#engine.updateSecret(secret, reason, signal);
   }
@@ -438,6 +452,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   >(
     options: RpcClientOptions<Req, Res> = {},
   ): Promise<RpcClient<SchemaInput<Req>, SchemaOutput<Res>>> {
+    checkOptions(options, 'rpcClient');
     return RpcClient.open(this, options);
   }
 
@@ -449,6 +464,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * @throws AbortError when `options.signal` aborts the wait; the close goes on
    */
   async close(options: CloseOptions = {}): Promise<void> {
+    checkOptions(options, 'connection.close');
     checkTimeout(options.timeout, 'timeout');
     this.#closing ??= this.#shutdown(options.timeout);
     await waitWithin(this.#closing, { signal: options.signal }, 'closing the connection');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import type { Channel } from './channel.js';
+import type { Channel, SignalOptions } from './channel.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
 import { ChannelError, TimeoutError } from './engine/errors.js';
@@ -11,7 +11,7 @@ import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import type { Queue } from './queue.js';
 import { MessageValidationError } from './schema.js';
-import { callSafely, checkTimeout } from './validate.js';
+import { callSafely, checkOptions, checkTimeout } from './validate.js';
 
 /** How long a stop waits for the broker's cancel-ok before it goes on without. */
 const CANCEL_REPLY_TIMEOUT_MS = 5_000;
@@ -43,7 +43,7 @@ export type FailurePolicy<T = unknown> =
     }['choose'];
 
 /** Options of {@link Queue.consume}. */
-export interface ConsumeOptions<T = unknown> {
+export interface ConsumeOptions<T = unknown> extends SignalOptions {
   /**
    * The broker considers each message settled as soon as it is sent: faster,
    * but a message in flight is lost if the consumer dies.
@@ -89,11 +89,12 @@ export interface ConsumeOptions<T = unknown> {
 }
 
 /** Options of {@link Consumer.cancel}. */
-export interface CancelOptions {
+export interface CancelOptions extends SignalOptions {
   /**
    * How long to wait for running handlers; after it, `cancel` rejects with a
    * `TimeoutError` (the consumer is cancelled all the same). Unset: as long
    * as they take.
+   * @default undefined (no limit)
    */
   timeout?: number | undefined;
   /** Stops waiting (with an `AbortError`); the consumer is cancelled all the same. */
@@ -140,47 +141,56 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   readonly callback: ConsumeCallback<T>;
   /** How many handlers may run at once. */
   readonly concurrency: number;
-  private readonly noAck: boolean;
-  private readonly options: ConsumeOptions<T>;
+  readonly #noAck: boolean;
+  readonly #options: ConsumeOptions<T>;
   /** The per-consumer QoS in force when it started: recovery sets it again before resuming it. */
-  private readonly qos: MethodArgs<'basic.qos'> | undefined;
-  private readonly autoSettle: boolean;
-  private readonly onFailure: FailurePolicy<T>;
-  private readonly hooks: ConsumerHooks;
-  private state: 'starting' | 'running' | 'stopping' | 'cancelled' = 'starting';
+  readonly #qos: MethodArgs<'basic.qos'> | undefined;
+  readonly #autoSettle: boolean;
+  readonly #onFailure: FailurePolicy<T>;
+  readonly #hooks: ConsumerHooks;
+  #state: 'starting' | 'running' | 'stopping' | 'cancelled' = 'starting';
   /** Messages received and waiting for a free handler. */
-  private readonly waiting: IncomingMessage<T>[] = [];
-  private running = 0;
-  private pumping = false;
+  readonly #waiting: IncomingMessage<T>[] = [];
+  #running = 0;
+  #pumping = false;
   /** Reports of invalid messages that arrived before the consumer started running. */
-  private readonly deferred: (() => void)[] = [];
-  private idleWaiters: (() => void)[] = [];
+  readonly #deferred: (() => void)[] = [];
+  #idleWaiters: (() => void)[] = [];
   /** The `basic.cancel` under way, once {@link Consumer.cancel} was called. */
-  private cancelling: Promise<void> | undefined;
+  #cancelling: Promise<void> | undefined;
 
   /** @internal Use {@link Queue.consume}. */
-  constructor(
+  static create<T>(
     queue: Queue<T>,
     callback: ConsumeCallback<T>,
     options: ConsumeOptions<T>,
-    hooks: ConsumerHooks = {},
+    hooks: ConsumerHooks,
+  ): Consumer<T> {
+    return new Consumer(queue, callback, options, hooks);
+  }
+
+  private constructor(
+    queue: Queue<T>,
+    callback: ConsumeCallback<T>,
+    options: ConsumeOptions<T>,
+    hooks: ConsumerHooks,
   ) {
     super();
     this.queue = queue;
     this.callback = callback;
     this.tag = options.consumerTag ?? `warren-${randomUUID()}`;
     this.concurrency = options.concurrency ?? 1;
-    this.noAck = options.noAck ?? false;
-    this.options = options;
-    this.qos = queue.channel.consumerQos;
-    this.autoSettle = options.settle === 'auto';
-    this.onFailure = options.onFailure ?? 'retry-once';
-    this.hooks = hooks;
+    this.#noAck = options.noAck ?? false;
+    this.#options = options;
+    this.#qos = queue.channel.consumerQos;
+    this.#autoSettle = options.settle === 'auto';
+    this.#onFailure = options.onFailure ?? 'retry-once';
+    this.#hooks = hooks;
   }
 
   /** Whether the consumer has stopped, by {@link Consumer.cancel}, the broker, or its channel closing. */
   get cancelled(): boolean {
-    return this.state === 'stopping' || this.state === 'cancelled';
+    return this.#state === 'stopping' || this.#state === 'cancelled';
   }
 
   /** The channel the consumer runs on. */
@@ -190,7 +200,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   /** How many handlers are running now. */
   get active(): number {
-    return this.running;
+    return this.#running;
   }
 
   /**
@@ -202,22 +212,23 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
    */
   cancel(options: CancelOptions = {}): Promise<void> {
     try {
+      checkOptions(options, 'cancel');
       checkTimeout(options.timeout, 'timeout');
     } catch (error) {
       return Promise.reject(error);
     }
-    return waitWithin(this.stop(), options, `cancelling consumer ${this.tag}`);
+    return waitWithin(this.#stop(), options, `cancelling consumer ${this.tag}`);
   }
 
   /** @internal Sends `basic.consume` on `engine`: to start, and again after a recovery. */
   async begin(engine: ChannelEngine, signal?: AbortSignal): Promise<void> {
-    const { options } = this;
+    const options = this.#options;
     await engine.consume(
       {
         queue: this.queue.name,
         consumerTag: this.tag,
         noLocal: options.noLocal ?? false,
-        noAck: this.noAck,
+        noAck: this.#noAck,
         exclusive: options.exclusive ?? false,
         nowait: false,
         arguments: options.arguments ?? {},
@@ -229,7 +240,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   /** @internal Starts the consumer again on the recovered channel's `engine`, with its QoS. */
   async resume(engine: ChannelEngine): Promise<void> {
-    if (this.qos !== undefined) await engine.call('basic.qos', this.qos);
+    if (this.#qos !== undefined) await engine.call('basic.qos', this.#qos);
     await this.begin(engine);
   }
 
@@ -238,15 +249,15 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     await this.cancel();
   }
 
-  private async stop(): Promise<void> {
-    if (this.state === 'starting' || this.state === 'running') {
-      this.state = 'stopping';
+  async #stop(): Promise<void> {
+    if (this.#state === 'starting' || this.#state === 'running') {
+      this.#state = 'stopping';
       this.channel.forget(this as Consumer);
-      this.requeueWaiting();
+      this.#requeueWaiting();
       // A channel that closes meanwhile cancels the consumer all the same; a broker that does not
       // answer (a blocked connection reads nothing) must not hold the stop forever: deliveries
       // that still come are requeued.
-      this.cancelling = this.channel.isOpen
+      this.#cancelling = this.channel.isOpen
         ? waitWithin(
             this.channel.engine.cancel(this.tag),
             { timeout: CANCEL_REPLY_TIMEOUT_MS },
@@ -255,22 +266,22 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
             if (this.channel.isOpen && !(error instanceof TimeoutError)) throw error;
           })
         : Promise.resolve();
-      const stopping = this.hooks.stopping;
+      const stopping = this.#hooks.stopping;
       if (stopping !== undefined) callSafely('the stopping hook', stopping);
     }
-    await this.cancelling;
-    if (this.state === 'stopping') this.state = 'cancelled';
+    await this.#cancelling;
+    if (this.#state === 'stopping') this.#state = 'cancelled';
     await this.whenIdle();
   }
 
   /** @internal Resolves when no handler runs and none waits (at once when so). */
   whenIdle(): Promise<void> {
-    if (this.isIdle) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.#isIdle) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  private get isIdle(): boolean {
-    return this.running === 0 && this.waiting.length === 0;
+  get #isIdle(): boolean {
+    return this.#running === 0 && this.#waiting.length === 0;
   }
 
   /**
@@ -279,9 +290,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
    */
   start(): void {
     setImmediate(() => {
-      if (this.state === 'starting') this.state = 'running';
-      for (const report of this.deferred.splice(0)) report();
-      this.pump();
+      if (this.#state === 'starting') this.#state = 'running';
+      for (const report of this.#deferred.splice(0)) report();
+      this.#pump();
     });
   }
 
@@ -294,29 +305,29 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       exchange: args.exchange,
       routingKey: args.routingKey,
       consumerTag: args.consumerTag,
-      noAck: this.noAck,
+      noAck: this.#noAck,
     });
-    if (this.state === 'stopping' && !this.noAck) {
+    if (this.#state === 'stopping' && !this.#noAck) {
       // Cancelled, and the broker's cancel-ok has not arrived yet: give it back unseen.
       message.reject({ requeue: true });
       return;
     }
-    if (!this.accepts(message)) return;
-    this.waiting.push(message);
-    this.pump();
+    if (!this.#accepts(message)) return;
+    this.#waiting.push(message);
+    this.#pump();
   }
 
   /** @internal The broker cancelled the consumer (`error` undefined) or its channel closed. */
   ended(error: AmqpError | undefined): void {
-    if (this.state === 'cancelled') return;
+    if (this.#state === 'cancelled') return;
     if (
       error instanceof ChannelError &&
       (this.channel.isRecovering || this.channel.survives(error))
     ) {
       // The connection recovers, and the consumer with it. What waits was requeued by the broker;
       // noAck messages were not (the broker counts them delivered), so they still run.
-      if (!this.noAck) this.waiting.length = 0;
-      this.pump();
+      if (!this.#noAck) this.#waiting.length = 0;
+      this.#pump();
       return;
     }
     this.end(error);
@@ -327,13 +338,13 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
    * (`reason` undefined), its channel closed, or recovery could not start it again.
    */
   end(reason: AmqpError | undefined): void {
-    if (this.state === 'cancelled') return;
-    const wasActive = this.state !== 'stopping';
-    this.state = 'cancelled';
+    if (this.#state === 'cancelled') return;
+    const wasActive = this.#state !== 'stopping';
+    this.#state = 'cancelled';
     this.channel.forget(this as Consumer);
     // On a closed channel the broker has requeued them: their tags are stale.
-    if (reason !== undefined) this.waiting.length = 0;
-    this.pump();
+    if (reason !== undefined) this.#waiting.length = 0;
+    this.#pump();
     if (!wasActive) return;
     const error =
       reason ??
@@ -345,29 +356,29 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   /** Checks the body against the queue's schema; an invalid message is rejected and reported. */
-  private accepts(message: IncomingMessage<T>): boolean {
+  #accepts(message: IncomingMessage<T>): boolean {
     try {
       this.queue.parse(message);
       return true;
     } catch (error) {
-      this.whenRunning(() => {
-        if (error instanceof MessageValidationError) this.invalid(error, message);
+      this.#whenRunning(() => {
+        if (error instanceof MessageValidationError) this.#invalid(error, message);
         // The schema itself failed (an async refinement, a throwing transform): the handler's kind of failure.
-        else this.failed(error, message);
+        else this.#failed(error, message);
       });
       return false;
     }
   }
 
   /** Runs `report` once the caller of `consume()` has had its turn to add listeners. */
-  private whenRunning(report: () => void): void {
-    if (this.state === 'starting') this.deferred.push(report);
+  #whenRunning(report: () => void): void {
+    if (this.#state === 'starting') this.#deferred.push(report);
     else report();
   }
 
-  private invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
+  #invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
     if (!message.settled) message.reject({ requeue: false });
-    const hook = this.hooks.invalid;
+    const hook = this.#hooks.invalid;
     if (hook !== undefined) {
       callSafely('the invalid hook', () => hook(error, message));
     } else if (this.listenerCount('invalid') === 0) {
@@ -380,51 +391,51 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   /** Hands waiting messages to the handler while fewer than `concurrency` run. */
-  private pump(): void {
+  #pump(): void {
     // A synchronous handler finishes inside run(), which pumps again: the loop below goes on
     // instead, so that a long backlog does not grow the stack.
-    if (this.state === 'starting' || this.pumping) return;
-    this.pumping = true;
+    if (this.#state === 'starting' || this.#pumping) return;
+    this.#pumping = true;
     try {
-      while (this.running < this.concurrency && this.waiting.length > 0) {
-        this.run(this.waiting.shift() as IncomingMessage<T>);
+      while (this.#running < this.concurrency && this.#waiting.length > 0) {
+        this.#run(this.#waiting.shift() as IncomingMessage<T>);
       }
     } finally {
-      this.pumping = false;
+      this.#pumping = false;
     }
-    if (this.isIdle) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (this.#isIdle) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
-  private run(message: IncomingMessage<T>): void {
-    this.running++;
+  #run(message: IncomingMessage<T>): void {
+    this.#running++;
     let result: void | Promise<void>;
     try {
       result = this.callback(message);
     } catch (error) {
-      this.finished(message, error, true);
+      this.#finished(message, error, true);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        () => this.finished(message, undefined, false),
-        (error: unknown) => this.finished(message, error, true),
+        () => this.#finished(message, undefined, false),
+        (error: unknown) => this.#finished(message, error, true),
       );
     } else {
-      this.finished(message, undefined, false);
+      this.#finished(message, undefined, false);
     }
   }
 
-  private finished(message: IncomingMessage<T>, error: unknown, failed: boolean): void {
-    this.running--;
-    if (failed) this.failed(error, message);
-    else if (this.autoSettle && !message.settled) this.settleSafely(message, () => message.ack());
-    this.pump();
+  #finished(message: IncomingMessage<T>, error: unknown, failed: boolean): void {
+    this.#running--;
+    if (failed) this.#failed(error, message);
+    else if (this.#autoSettle && !message.settled) this.#settleSafely(message, () => message.ack());
+    this.#pump();
   }
 
-  private failed(error: unknown, message: IncomingMessage<T>): void {
+  #failed(error: unknown, message: IncomingMessage<T>): void {
     if (!message.settled) {
-      const requeue = this.requeueAfter(error, message);
-      this.settleSafely(message, () => message.reject({ requeue }));
+      const requeue = this.#requeueAfter(error, message);
+      this.#settleSafely(message, () => message.reject({ requeue }));
     }
     if (this.listenerCount('error') === 0) {
       process.emitWarning(
@@ -436,8 +447,8 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     callSafely('an error listener', () => this.emit('error', error, message));
   }
 
-  private requeueAfter(error: unknown, message: IncomingMessage<T>): boolean {
-    const policy = this.onFailure;
+  #requeueAfter(error: unknown, message: IncomingMessage<T>): boolean {
+    const policy = this.#onFailure;
     switch (policy) {
       case 'retry-once':
         return !message.redelivered;
@@ -457,7 +468,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   /** Settles on the handler's behalf; a channel closing meanwhile makes it moot (the broker requeues). */
-  private settleSafely(message: IncomingMessage<T>, settle: () => void): void {
+  #settleSafely(message: IncomingMessage<T>, settle: () => void): void {
     try {
       settle();
     } catch (error) {
@@ -470,10 +481,10 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   /** Messages not yet handed to the handler go back to the queue (noAck ones still run). */
-  private requeueWaiting(): void {
-    if (this.noAck) return;
-    for (const message of this.waiting.splice(0)) {
-      if (!message.settled) this.settleSafely(message, () => message.reject({ requeue: true }));
+  #requeueWaiting(): void {
+    if (this.#noAck) return;
+    for (const message of this.#waiting.splice(0)) {
+      if (!message.settled) this.#settleSafely(message, () => message.reject({ requeue: true }));
     }
   }
 }

@@ -1,10 +1,10 @@
-import type { Channel } from './channel.js';
+import type { Channel, SignalOptions } from './channel.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import { Message, type MessageProperties } from './message.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type Schema, validate } from './schema.js';
-import { checkShortString } from './validate.js';
+import { checkOptions, checkShortString } from './validate.js';
 
 /** The properties of a message published as bare bytes. */
 const NO_PROPERTIES: MessageProperties = Object.freeze({});
@@ -22,10 +22,30 @@ export interface ExchangeSchemaOption<S extends Schema | undefined = undefined> 
   schema?: S;
 }
 
+/**
+ * Options of {@link Channel.exchange}: the schema, and what you know of the
+ * exchange. The rest only describe it: they are kept on the handle
+ * ({@link Exchange.type}, {@link Exchange.durable}, …) and never sent.
+ */
+export interface ExchangeHandleOptions<S extends Schema | undefined = undefined>
+  extends ExchangeSchemaOption<S> {
+  /** The exchange's type, as you know it; never sent. @default undefined */
+  type?: ExchangeType;
+  /** Whether it is durable, as you know it; never sent. @default undefined */
+  durable?: boolean;
+  /** Whether it is auto-delete, as you know it; never sent. @default undefined */
+  autoDelete?: boolean;
+  /** Whether it is internal, as you know it; never sent. @default undefined */
+  internal?: boolean;
+  /** Its arguments, as you know them; never sent. @default undefined */
+  arguments?: FieldTable;
+}
+
 /** Options of {@link Channel.declareExchange}. */
 export interface ExchangeOptions<S extends Schema | undefined = undefined>
-  extends ExchangeSchemaOption<S> {
-  /** Survives a broker restart. @default false */
+  extends ExchangeSchemaOption<S>,
+    SignalOptions {
+  /** Survives a broker restart. @default true */
   durable?: boolean;
   /** Deleted when its last binding is removed. @default false */
   autoDelete?: boolean;
@@ -40,12 +60,15 @@ export interface ExchangeOptions<S extends Schema | undefined = undefined>
 }
 
 /** Options of {@link Exchange.publish}. */
-export interface PublishOptions {
+export interface PublishOptions extends SignalOptions {
   /**
-   * Ask the broker to return the message when no queue receives it. With
-   * confirms, `publish` then rejects with a `MessageReturnedError`; without,
-   * the channel's return handler gets it.
-   * @default false
+   * Ask the broker to return the message when no queue receives it, rather
+   * than drop it. With confirms, `publish` then rejects with a
+   * `MessageReturnedError`; without, the channel's return handler (or
+   * `return` event) gets it, and with neither a process warning
+   * (`WARREN_UNHANDLED_RETURN`) says so, once per exchange and routing key.
+   * `false` lets the broker drop it silently.
+   * @default true
    */
   mandatory?: boolean;
   /**
@@ -55,6 +78,33 @@ export interface PublishOptions {
    */
   signal?: AbortSignal;
 }
+
+/** Options of {@link Queue.bind} and {@link Exchange.bind}. */
+export interface BindOptions extends SignalOptions {
+  /**
+   * The binding's arguments: for a headers exchange, the headers to match
+   * and `x-match` (`all` or `any`).
+   * @default {}
+   */
+  arguments?: FieldTable;
+}
+
+/** Options of {@link QueueBinding.unbind} and {@link ExchangeBinding.unbind}. */
+export type UnbindOptions = SignalOptions;
+
+/** Options of {@link Exchange.delete}. */
+export interface ExchangeDeleteOptions extends SignalOptions {
+  /**
+   * Only if no queue or exchange is bound to it: else the broker refuses
+   * (406 PRECONDITION_FAILED closes the channel). `false` deletes it and
+   * its bindings.
+   * @default true
+   */
+  ifUnused?: boolean;
+}
+
+/** @internal The options {@link Queue.bind} and {@link Exchange.bind} take: a misplaced field table is refused. */
+export const BIND_OPTIONS: readonly string[] = ['arguments', 'signal'];
 
 /**
  * An exchange on a channel. Messages are published to exchanges, which
@@ -67,23 +117,46 @@ export class Exchange<T = unknown> {
   readonly channel: Channel;
   /** The exchange's name; `''` is the default exchange. */
   readonly name: string;
-  /** The type it was declared with; undefined for a handle from {@link Channel.exchange}. */
+  /**
+   * The type it was declared with. On a handle from {@link Channel.exchange}
+   * (or a passive declare), what its options said, else undefined; so for
+   * the fields below.
+   */
   readonly type: ExchangeType | undefined;
+  /** Whether it was declared durable. */
+  readonly durable: boolean | undefined;
+  /** Whether it was declared auto-delete. */
+  readonly autoDelete: boolean | undefined;
+  /** Whether it was declared internal. */
+  readonly internal: boolean | undefined;
+  /** The arguments it was declared with. */
+  readonly arguments: FieldTable | undefined;
   /** The schema published messages must match, if any. */
   readonly schema: Schema | undefined;
   #lastArgs: MethodArgs<'basic.publish'> | undefined;
 
-  /** @internal */
-  constructor(
+  /** @internal Use {@link Channel.declareExchange} or {@link Channel.exchange}. */
+  static create<T>(
     channel: Channel,
     name: string,
-    type: ExchangeType | undefined,
-    schema: Schema | undefined,
+    declaration: ExchangeHandleOptions<Schema | undefined>,
+  ): Exchange<T> {
+    return new Exchange<T>(channel, name, declaration);
+  }
+
+  private constructor(
+    channel: Channel,
+    name: string,
+    declaration: ExchangeHandleOptions<Schema | undefined>,
   ) {
     this.channel = channel;
     this.name = name;
-    this.type = type;
-    this.schema = schema;
+    this.type = declaration.type;
+    this.durable = declaration.durable;
+    this.autoDelete = declaration.autoDelete;
+    this.internal = declaration.internal;
+    this.arguments = declaration.arguments;
+    this.schema = declaration.schema;
   }
 
   /**
@@ -102,6 +175,7 @@ export class Exchange<T = unknown> {
     // returned as it is, one promise per publish, and none at all without confirms.
     try {
       checkShortString(routingKey, 'routing key');
+      checkOptions(options, 'publish');
       const signal = options?.signal;
       throwIfAborted(signal, 'publish');
       let body: Buffer;
@@ -113,7 +187,7 @@ export class Exchange<T = unknown> {
       } else {
         ({ body, properties } = this.#outgoing(message));
       }
-      const args = this.#publishArgs(routingKey, options?.mandatory ?? false);
+      const args = this.#publishArgs(routingKey, options?.mandatory ?? true);
       const { channel } = this;
       if (channel.isLive && signal === undefined) {
         return channel.engine.publish(args, properties, body);
@@ -166,31 +240,35 @@ export class Exchange<T = unknown> {
 
   /**
    * Binds this exchange to `source`: messages published to `source` that
-   * match `routingKey` (or the header `args`) flow on to this exchange.
+   * match `routingKey` (or, from a headers exchange, `options.arguments`)
+   * flow on to this exchange.
+   * @throws TypeError for an option it does not know, such as a field table passed as the options
    */
   async bind(
     source: Exchange | string,
     routingKey = '',
-    args: FieldTable = {},
-    signal?: AbortSignal,
+    options: BindOptions = {},
   ): Promise<ExchangeBinding> {
-    const sourceName = typeof source === 'string' ? source : source.name;
-    checkShortString(sourceName, 'source exchange name');
+    if (typeof source === 'string') checkShortString(source, 'source exchange name');
     checkShortString(routingKey, 'routing key');
-    const binding = new ExchangeBinding(this as Exchange, sourceName, routingKey, args);
-    await this.channel.call('exchange.bind', binding.bindArgs(), { signal });
+    checkOptions(options, 'exchange.bind', BIND_OPTIONS);
+    const from = typeof source === 'string' ? this.channel.exchange(source) : source;
+    const args = options.arguments ?? {};
+    const binding = ExchangeBinding.create(from, this as Exchange, routingKey, args);
+    await this.channel.call('exchange.bind', binding.bindArgs(), { signal: options.signal });
     this.channel.connection.topology.addExchangeBinding(binding);
     return binding;
   }
 
   /**
-   * Deletes the exchange.
-   * @param options.ifUnused - only if it has no bindings (else 406 closes the channel)
+   * Deletes the exchange, by default only if no queue or exchange is bound
+   * to it (`ifUnused`; else 406 PRECONDITION_FAILED closes the channel).
    */
-  async delete(options: { ifUnused?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async delete(options: ExchangeDeleteOptions = {}): Promise<void> {
+    checkOptions(options, 'exchange.delete');
     await this.channel.call(
       'exchange.delete',
-      { exchange: this.name, ifUnused: options.ifUnused ?? false, nowait: false },
+      { exchange: this.name, ifUnused: options.ifUnused ?? true, nowait: false },
       { signal: options.signal },
     );
     this.channel.connection.topology.removeExchange(this.name);
@@ -199,27 +277,45 @@ export class Exchange<T = unknown> {
 
 /** A binding from a source exchange to a destination exchange, made by {@link Exchange.bind}. */
 export class ExchangeBinding {
+  /**
+   * The exchange messages flow from: the one passed to {@link Exchange.bind},
+   * or a handle ({@link Channel.exchange}) when it was given by name.
+   */
+  readonly source: Exchange;
   /** The exchange messages flow to. */
   readonly destination: Exchange;
-  /** The name of the exchange messages flow from. */
-  readonly source: string;
   /** The routing key (pattern) of the binding. */
   readonly routingKey: string;
   /** The binding's arguments (for a headers exchange, what to match). */
   readonly arguments: FieldTable;
 
-  /** @internal */
-  constructor(destination: Exchange, source: string, routingKey: string, args: FieldTable) {
-    this.destination = destination;
+  /** @internal Use {@link Exchange.bind}. */
+  static create(
+    source: Exchange,
+    destination: Exchange,
+    routingKey: string,
+    args: FieldTable,
+  ): ExchangeBinding {
+    return new ExchangeBinding(source, destination, routingKey, args);
+  }
+
+  private constructor(
+    source: Exchange,
+    destination: Exchange,
+    routingKey: string,
+    args: FieldTable,
+  ) {
     this.source = source;
+    this.destination = destination;
     this.routingKey = routingKey;
     this.arguments = args;
   }
 
   /** Removes the binding. */
-  async unbind(signal?: AbortSignal): Promise<void> {
+  async unbind(options: UnbindOptions = {}): Promise<void> {
+    checkOptions(options, 'unbind');
     const { channel } = this.destination;
-    await channel.call('exchange.unbind', this.bindArgs(), { signal });
+    await channel.call('exchange.unbind', this.bindArgs(), { signal: options.signal });
     channel.connection.topology.removeExchangeBinding(this);
   }
 
@@ -227,7 +323,7 @@ export class ExchangeBinding {
   bindArgs(): MethodArgs<'exchange.bind'> {
     return {
       destination: this.destination.name,
-      source: this.source,
+      source: this.source.name,
       routingKey: this.routingKey,
       nowait: false,
       arguments: this.arguments,

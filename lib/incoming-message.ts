@@ -1,6 +1,7 @@
 import type { MessageProperties } from './message.js';
 import { AmqpError } from './protocol/errors.js';
 import { ReceivedMessage } from './received-message.js';
+import { checkOptions } from './validate.js';
 
 /** How a received message is settled. @internal */
 export type Settlement =
@@ -25,6 +26,32 @@ export interface DeliveryInfo {
   readonly noAck: boolean;
 }
 
+/** Options of {@link IncomingMessage.ack}. */
+export interface AckOptions {
+  /** Also ack every earlier unsettled message of this channel. @default false */
+  multiple?: boolean;
+}
+
+/** Options of {@link IncomingMessage.nack}. */
+export interface NackOptions {
+  /** Put it back in the queue; `false` drops it, or dead-letters it when the queue has a dead-letter exchange. @default true */
+  requeue?: boolean;
+  /** Also nack every earlier unsettled message of this channel. @default false */
+  multiple?: boolean;
+}
+
+/** Options of {@link IncomingMessage.reject}. */
+export interface RejectOptions {
+  /** Put it back in the queue; `false` drops it, or dead-letters it when the queue has a dead-letter exchange. @default true */
+  requeue?: boolean;
+}
+
+/** The settlements without choices, made once: settling allocates nothing. */
+const ACK: Settlement = Object.freeze({ kind: 'ack', multiple: false });
+const ACK_MULTIPLE: Settlement = Object.freeze({ kind: 'ack', multiple: true });
+const REJECT_REQUEUE: Settlement = Object.freeze({ kind: 'reject', requeue: true });
+const REJECT_DROP: Settlement = Object.freeze({ kind: 'reject', requeue: false });
+
 /**
  * A message received from a queue, by a {@link Consumer} or `queue.get()`.
  * `T` is the type of {@link IncomingMessage.data}: the output of the queue's
@@ -46,78 +73,85 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
   readonly messageCount: number | undefined;
   /** Whether it came with no-ack, so that it must not (and cannot) be settled. */
   readonly noAck: boolean;
-  private settledAs: Settlement['kind'] | 'multiple' | null = null;
-  private readonly settler: Settler;
+  #settledAs: Settlement['kind'] | 'multiple' | null = null;
+  readonly #settler: Settler;
 
-  /** @internal */
-  constructor(body: Buffer, properties: MessageProperties, info: DeliveryInfo, settler: Settler) {
+  /** @internal Made by the channel for each delivery and each `get`. */
+  static create<T>(
+    body: Buffer,
+    properties: MessageProperties,
+    info: DeliveryInfo,
+    settler: Settler,
+  ): IncomingMessage<T> {
+    return new IncomingMessage<T>(body, properties, info, settler);
+  }
+
+  private constructor(
+    body: Buffer,
+    properties: MessageProperties,
+    info: DeliveryInfo,
+    settler: Settler,
+  ) {
     super(body, properties, info.exchange, info.routingKey);
     this.deliveryTag = info.deliveryTag;
     this.redelivered = info.redelivered;
     this.consumerTag = info.consumerTag;
     this.messageCount = info.messageCount;
     this.noAck = info.noAck;
-    this.settler = settler;
+    this.#settler = settler;
   }
 
   /** Whether it has been acked, nacked or rejected (or needs no settling). */
   get settled(): boolean {
-    return this.noAck || this.settledAs !== null;
+    return this.noAck || this.#settledAs !== null;
   }
 
-  /**
-   * Tells the broker the message is handled: it is removed from the queue.
-   * @param options.multiple - also ack every earlier unsettled message of this channel
-   */
-  ack(options: { multiple?: boolean } = {}): void {
-    this.settle({ kind: 'ack', multiple: options.multiple ?? false });
+  /** Tells the broker the message is handled: it is removed from the queue. */
+  ack(options?: AckOptions): void {
+    checkOptions(options, 'ack');
+    this.#settle(options?.multiple === true ? ACK_MULTIPLE : ACK);
   }
 
-  /**
-   * Refuses the message (RabbitMQ's `basic.nack`).
-   * @param options.requeue - put it back in the queue (default) or drop / dead-letter it (`false`)
-   * @param options.multiple - also nack every earlier unsettled message of this channel
-   */
-  nack(options: { requeue?: boolean; multiple?: boolean } = {}): void {
-    this.settle({
+  /** Refuses the message (RabbitMQ's `basic.nack`): requeued unless `options.requeue` is `false`. */
+  nack(options?: NackOptions): void {
+    checkOptions(options, 'nack');
+    this.#settle({
       kind: 'nack',
-      requeue: options.requeue ?? true,
-      multiple: options.multiple ?? false,
+      requeue: options?.requeue ?? true,
+      multiple: options?.multiple ?? false,
     });
   }
 
-  /**
-   * Refuses the message (`basic.reject`).
-   * @param options.requeue - put it back in the queue (default) or drop / dead-letter it (`false`)
-   */
-  reject(options: { requeue?: boolean } = {}): void {
-    this.settle({ kind: 'reject', requeue: options.requeue ?? true });
+  /** Refuses the message (`basic.reject`): requeued unless `options.requeue` is `false`. */
+  reject(options?: RejectOptions): void {
+    checkOptions(options, 'reject');
+    this.#settle(options?.requeue === false ? REJECT_DROP : REJECT_REQUEUE);
   }
 
   /** @internal Marks the message settled by a `multiple` settlement of a later one. */
   markSettled(): void {
-    this.settledAs ??= 'multiple';
+    this.#settledAs ??= 'multiple';
   }
 
   /** @internal Its settlement was rolled back with a transaction: it may be settled again. */
   unsettle(): void {
-    this.settledAs = null;
+    this.#settledAs = null;
   }
 
-  private settle(settlement: Settlement): void {
+  #settle(settlement: Settlement): void {
     if (this.noAck) {
       throw new AmqpError(
         'NOT_ACKNOWLEDGEABLE',
         `message ${this.deliveryTag} came with noAck: the broker settled it on delivery`,
       );
     }
-    if (this.settledAs !== null) {
+    if (this.#settledAs !== null) {
       throw new AmqpError(
         'ALREADY_SETTLED',
-        `message ${this.deliveryTag} is already settled (${this.settledAs}); nothing was sent`,
+        `message ${this.deliveryTag} is already settled (${this.#settledAs}); nothing was sent`,
       );
     }
-    this.settledAs = settlement.kind;
-    this.settler.settle(this, settlement);
+    this.#settledAs = settlement.kind;
+    this.#settler.settle(this, settlement);
   }
 }

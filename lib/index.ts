@@ -8,6 +8,9 @@ export {
   type ChannelOptions,
   type CloseOptions,
   type QosOptions,
+  type RecoverOptions,
+  type SignalOptions,
+  type TxOptions,
 } from './channel.js';
 export {
   type ConnectCallOptions,
@@ -17,6 +20,7 @@ export {
   connectAndOpenChannel,
   type ReconnectAttempt,
   type RecoveryFailure,
+  type UpdateSecretOptions,
 } from './connection.js';
 export type { Credentials, CredentialsProvider } from './connector.js';
 export {
@@ -31,14 +35,23 @@ export type { Tuning } from './engine/engine.js';
 export type { SaslMechanism } from './engine/sasl.js';
 export * from './errors.js';
 export {
+  type BindOptions,
   Exchange,
   ExchangeBinding,
+  type ExchangeDeleteOptions,
+  type ExchangeHandleOptions,
   type ExchangeOptions,
   type ExchangeSchemaOption,
   type ExchangeType,
   type PublishOptions,
+  type UnbindOptions,
 } from './exchange.js';
-export { IncomingMessage } from './incoming-message.js';
+export {
+  type AckOptions,
+  IncomingMessage,
+  type NackOptions,
+  type RejectOptions,
+} from './incoming-message.js';
 export { Message, type MessageProperties } from './message.js';
 export { MessageIterator, type MessagesOptions } from './message-iterator.js';
 export type { ConnectOptions } from './options.js';
@@ -52,9 +65,13 @@ export {
 } from './protocol/field-types.js';
 export { type BasicProperties, ReplyCode } from './protocol/spec.js';
 export {
+  type GetOptions,
+  type PurgeOptions,
   Queue,
   QueueBinding,
   type QueueCounts,
+  type QueueDeleteOptions,
+  type QueueHandleOptions,
   type QueueOptions,
   type QueueSchemaOption,
 } from './queue.js';

@@ -1,3 +1,4 @@
+import type { SignalOptions } from './channel.js';
 import type { Consumer } from './consumer.js';
 import { type AbortHook, onAbort, throwIfAborted } from './engine/abort.js';
 import type { IncomingMessage } from './incoming-message.js';
@@ -7,7 +8,7 @@ import type { Queue } from './queue.js';
 import type { MessageValidationError } from './schema.js';
 
 /** Options of {@link Queue.messages}. */
-export interface MessagesOptions {
+export interface MessagesOptions extends SignalOptions {
   /**
    * How many unsettled messages the broker may send ahead of the loop: the
    * backpressure window (`basic.qos`, as `ConsumeOptions.prefetch`).
@@ -38,23 +39,27 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * prefetch window is the only buffer.
  */
 export class MessageIterator<T = unknown> implements AsyncIterableIterator<IncomingMessage<T>> {
-  private readonly queue: Queue<T>;
-  private readonly options: MessagesOptions;
-  private consumer: Promise<Consumer<T> | undefined> | undefined;
+  readonly #queue: Queue<T>;
+  readonly #options: MessagesOptions;
+  #consumer: Promise<Consumer<T> | undefined> | undefined;
   /** The consumer, once it runs. */
-  private started: Consumer<T> | undefined;
-  private abortHook: AbortHook | undefined;
+  #started: Consumer<T> | undefined;
+  #abortHook: AbortHook | undefined;
   /** The loop waiting in `next()`. */
-  private waiter: Waiter<T> | undefined;
+  #waiter: Waiter<T> | undefined;
   /** The message the loop holds, and the handler waiting for the loop to come back. */
-  private current: { message: IncomingMessage<T>; release: () => void } | undefined;
+  #current: { message: IncomingMessage<T>; release: () => void } | undefined;
   /** Why the iteration ended, once it has: the loop left, or the consumer stopped. */
-  private ending: { error: unknown } | undefined;
+  #ending: { error: unknown } | undefined;
 
   /** @internal Use {@link Queue.messages}. */
-  constructor(queue: Queue<T>, options: MessagesOptions) {
-    this.queue = queue;
-    this.options = options;
+  static create<T>(queue: Queue<T>, options: MessagesOptions): MessageIterator<T> {
+    return new MessageIterator(queue, options);
+  }
+
+  private constructor(queue: Queue<T>, options: MessagesOptions) {
+    this.#queue = queue;
+    this.#options = options;
   }
 
   /** The iterator itself, so that `for await` takes it. */
@@ -69,73 +74,73 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
    * queue.
    */
   next(): Promise<IteratorResult<IncomingMessage<T>>> {
-    const previous = this.current;
-    this.current = undefined;
-    if (this.ending !== undefined) {
+    const previous = this.#current;
+    this.#current = undefined;
+    if (this.#ending !== undefined) {
       letGo(previous);
-      const { error } = this.ending;
+      const { error } = this.#ending;
       return error === undefined ? Promise.resolve(DONE) : Promise.reject(error);
     }
     const result = new Promise<IteratorResult<IncomingMessage<T>>>((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.#waiter = { resolve, reject };
     });
-    this.consumer ??= this.start();
+    this.#consumer ??= this.#start();
     previous?.release();
     return result;
   }
 
   /** Leaves the loop: cancels the consumer and requeues the message the loop held, if unsettled. */
   async return(): Promise<IteratorResult<IncomingMessage<T>>> {
-    const held = this.current;
-    this.current = undefined;
+    const held = this.#current;
+    this.#current = undefined;
     // Cancel first, so that releasing the handler does not hand the loop another message.
-    const cancelled = this.stop(undefined);
+    const cancelled = this.#stop(undefined);
     letGo(held);
     await cancelled;
     return DONE;
   }
 
-  private async start(): Promise<Consumer<T> | undefined> {
-    const { signal } = this.options;
+  async #start(): Promise<Consumer<T> | undefined> {
+    const { signal } = this.#options;
     try {
       throwIfAborted(signal, 'consuming');
-      const consumer = await this.queue.subscribe(
-        (message) => this.hand(message),
+      const consumer = await this.#queue.subscribe(
+        (message) => this.#hand(message),
         {
-          prefetch: this.options.prefetch ?? 100,
-          exclusive: this.options.exclusive ?? false,
-          arguments: this.options.arguments ?? {},
+          prefetch: this.#options.prefetch ?? 100,
+          exclusive: this.#options.exclusive ?? false,
+          arguments: this.#options.arguments ?? {},
           ...(signal === undefined ? {} : { signal }),
         },
         // The application stops it (cancel, or a channel or connection close): the loop ends.
-        { stopping: () => void this.stop(undefined) },
+        { stopping: () => void this.#stop(undefined) },
       );
-      this.started = consumer;
-      const onInvalid = this.options.onInvalid;
+      this.#started = consumer;
+      const onInvalid = this.#options.onInvalid;
       if (onInvalid !== undefined) consumer.on('invalid', onInvalid);
       // The broker cancelled it, or the channel went down: the loop throws the reason.
-      consumer.once('cancel', (reason: AmqpError) => void this.stop(reason));
-      this.abortHook = onAbort(signal, 'consuming', (error) => void this.stop(error));
+      consumer.once('cancel', (reason: AmqpError) => void this.#stop(reason));
+      this.#abortHook = onAbort(signal, 'consuming', (error) => void this.#stop(error));
       throwIfAborted(signal, 'consuming');
       return consumer;
     } catch (error) {
       // The pending next() rejects with it.
-      void this.stop(error);
+      void this.#stop(error);
       return undefined;
     }
   }
 
   /** The consumer's handler: gives the message to the loop, resolves when the loop moves on. */
-  private hand(message: IncomingMessage<T>): Promise<void> {
-    if (this.ending !== undefined) {
+  #hand(message: IncomingMessage<T>): Promise<void> {
+    if (this.#ending !== undefined) {
       // Fetched ahead, after the iteration ended: nobody will take it.
       letGo({ message, release: () => {} });
       return Promise.resolve();
     }
     return new Promise<void>((release) => {
-      this.current = { message, release };
-      const waiter = this.waiter;
-      this.waiter = undefined;
+      this.#current = { message, release };
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
       waiter?.resolve({ done: false, value: message });
     });
   }
@@ -145,15 +150,15 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
    * and cancels the consumer. A message the loop holds stays the loop's until
    * it moves on.
    */
-  private async stop(reason: unknown): Promise<void> {
-    if (this.ending !== undefined) return;
-    this.ending = { error: reason };
-    this.abortHook?.release();
-    const waiter = this.waiter;
-    this.waiter = undefined;
+  async #stop(reason: unknown): Promise<void> {
+    if (this.#ending !== undefined) return;
+    this.#ending = { error: reason };
+    this.#abortHook?.release();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
     if (reason === undefined) waiter?.resolve(DONE);
     else waiter?.reject(reason);
-    const consumer = this.started ?? (await this.consumer?.catch(() => undefined));
+    const consumer = this.#started ?? (await this.#consumer?.catch(() => undefined));
     await consumer?.cancel().catch(() => {});
   }
 }

@@ -1,18 +1,20 @@
-import type { Channel } from './channel.js';
+import type { Channel, SignalOptions } from './channel.js';
 import {
   type ConsumeCallback,
   type ConsumeOptions,
   Consumer,
   type ConsumerHooks,
 } from './consumer.js';
-import type { Exchange } from './exchange.js';
+import { ChannelError } from './engine/errors.js';
+import { BIND_OPTIONS, type BindOptions, type Exchange, type UnbindOptions } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
 import { MessageIterator, type MessagesOptions } from './message-iterator.js';
+import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
 import { parseBody, type Schema, type SchemaInput } from './schema.js';
-import { checkCount, checkShortString } from './validate.js';
+import { checkCount, checkOptions, checkShortString } from './validate.js';
 
 /** The schema option of {@link Channel.declareQueue} and {@link Channel.queue}. */
 export interface QueueSchemaOption<S extends Schema | undefined = undefined> {
@@ -25,10 +27,34 @@ export interface QueueSchemaOption<S extends Schema | undefined = undefined> {
   schema?: S;
 }
 
+/**
+ * Options of {@link Channel.queue}: the schema, and what you know of the
+ * queue. The rest only describe it: they are kept on the handle
+ * ({@link Queue.durable}, …) and never sent. Give a quorum queue's handle
+ * its `arguments` (`{ 'x-queue-type': 'quorum' }`), so that
+ * {@link Queue.delete} knows how to check `ifUnused` and `ifEmpty`.
+ */
+export interface QueueHandleOptions<S extends Schema | undefined = undefined>
+  extends QueueSchemaOption<S> {
+  /** Whether the queue is durable, as you know it; never sent. @default undefined */
+  durable?: boolean;
+  /** Whether it is exclusive, as you know it; never sent. @default undefined */
+  exclusive?: boolean;
+  /** Whether it is auto-delete, as you know it; never sent. @default undefined */
+  autoDelete?: boolean;
+  /** Its arguments (`x-queue-type`, …), as you know them; never sent. @default undefined */
+  arguments?: FieldTable;
+}
+
 /** Options of {@link Channel.declareQueue}. */
 export interface QueueOptions<S extends Schema | undefined = undefined>
-  extends QueueSchemaOption<S> {
-  /** Survives a broker restart. @default false */
+  extends QueueSchemaOption<S>,
+    SignalOptions {
+  /**
+   * Survives a broker restart.
+   * @default true, except for a server-named queue (no name, or `''`) and an
+   *   exclusive one, which die with their connection anyway
+   */
   durable?: boolean;
   /** Used by this connection only, and deleted when it closes. @default false */
   exclusive?: boolean;
@@ -44,6 +70,36 @@ export interface QueueOptions<S extends Schema | undefined = undefined>
   arguments?: FieldTable;
   /** Aborts the declaration. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link Queue.get}. */
+export interface GetOptions extends SignalOptions {
+  /**
+   * The broker considers the message settled as soon as it is sent: it
+   * needs no ack, and is lost if the application fails with it.
+   * @default false
+   */
+  noAck?: boolean;
+}
+
+/** Options of {@link Queue.purge}. */
+export type PurgeOptions = SignalOptions;
+
+/** Options of {@link Queue.delete}. */
+export interface QueueDeleteOptions extends SignalOptions {
+  /**
+   * Only if it has no consumers: else the broker refuses (406
+   * PRECONDITION_FAILED closes the channel).
+   * @default true
+   */
+  ifUnused?: boolean;
+  /**
+   * Only if it holds no ready messages: else the broker refuses (406
+   * PRECONDITION_FAILED closes the channel). A stream reports none, so this
+   * never keeps a stream.
+   * @default true
+   */
+  ifEmpty?: boolean;
 }
 
 /** What the broker reported when the queue was declared. */
@@ -65,20 +121,45 @@ export class Queue<T = unknown> {
   #name: string;
   /** Counts from the declaration; undefined for a handle from {@link Channel.queue}. */
   readonly declared: QueueCounts | undefined;
+  /**
+   * Whether it was declared durable. On a handle from {@link Channel.queue}
+   * (or a passive declare), what its options said, else undefined; so for
+   * the fields below.
+   */
+  readonly durable: boolean | undefined;
+  /** Whether it was declared exclusive. */
+  readonly exclusive: boolean | undefined;
+  /** Whether it was declared auto-delete. */
+  readonly autoDelete: boolean | undefined;
+  /** The arguments it was declared with. */
+  readonly arguments: FieldTable | undefined;
   /** The schema messages are checked against, if any. */
   readonly schema: Schema | undefined;
 
-  /** @internal */
-  constructor(
+  /** @internal Use {@link Channel.declareQueue} or {@link Channel.queue}. */
+  static create<T>(
     channel: Channel,
     name: string,
     declared: QueueCounts | undefined,
-    schema: Schema | undefined,
+    declaration: QueueHandleOptions<Schema | undefined>,
+  ): Queue<T> {
+    return new Queue<T>(channel, name, declared, declaration);
+  }
+
+  private constructor(
+    channel: Channel,
+    name: string,
+    declared: QueueCounts | undefined,
+    declaration: QueueHandleOptions<Schema | undefined>,
   ) {
     this.channel = channel;
     this.#name = name;
     this.declared = declared;
-    this.schema = schema;
+    this.durable = declaration.durable;
+    this.exclusive = declaration.exclusive;
+    this.autoDelete = declaration.autoDelete;
+    this.arguments = declaration.arguments;
+    this.schema = declaration.schema;
   }
 
   /**
@@ -97,20 +178,26 @@ export class Queue<T = unknown> {
 
   /**
    * Binds the queue to `exchange`: messages published there that match
-   * `routingKey` (or, for a headers exchange, `args`) are routed here.
+   * `routingKey` (or, for a headers exchange, `options.arguments`) are
+   * routed here.
+   *
+   * ```ts
+   * await queue.bind(reports, '', { arguments: { 'x-match': 'all', format: 'pdf' } });
+   * ```
    * @throws ChannelError NOT_FOUND (404) when the exchange does not exist
+   * @throws TypeError for an option it does not know, such as a field table passed as the options
    */
   async bind(
     exchange: Exchange | string,
     routingKey = '',
-    args: FieldTable = {},
-    signal?: AbortSignal,
+    options: BindOptions = {},
   ): Promise<QueueBinding> {
-    const exchangeName = typeof exchange === 'string' ? exchange : exchange.name;
-    checkShortString(exchangeName, 'exchange name');
+    if (typeof exchange === 'string') checkShortString(exchange, 'exchange name');
     checkShortString(routingKey, 'routing key');
-    const binding = new QueueBinding(this as Queue, exchangeName, routingKey, args);
-    await this.channel.call('queue.bind', binding.bindArgs(), { signal });
+    checkOptions(options, 'queue.bind', BIND_OPTIONS);
+    const to = typeof exchange === 'string' ? this.channel.exchange(exchange) : exchange;
+    const binding = QueueBinding.create(this as Queue, to, routingKey, options.arguments ?? {});
+    await this.channel.call('queue.bind', binding.bindArgs(), { signal: options.signal });
     this.channel.connection.topology.addQueueBinding(binding);
     return binding;
   }
@@ -128,6 +215,11 @@ export class Queue<T = unknown> {
    * ```
    */
   consume(callback: ConsumeCallback<T>, options: ConsumeOptions<T> = {}): Promise<Consumer<T>> {
+    try {
+      checkOptions(options, 'consume');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.subscribe(callback, options, {});
   }
 
@@ -143,9 +235,14 @@ export class Queue<T = unknown> {
     checkCount(options.prefetch, 'prefetch', 0, 65535);
     checkSettleOptions(options);
     if (options.prefetch !== undefined) {
-      await this.channel.setQos({ prefetchCount: options.prefetch }, options.signal);
+      const { signal } = options;
+      await this.channel.setQos(
+        signal === undefined
+          ? { prefetchCount: options.prefetch }
+          : { prefetchCount: options.prefetch, signal },
+      );
     }
-    const consumer = new Consumer(this, callback, options, hooks);
+    const consumer = Consumer.create(this, callback, options, hooks);
     const engine = this.channel.isLive
       ? this.channel.engine
       : await this.channel.live(0, false, options.signal);
@@ -169,8 +266,9 @@ export class Queue<T = unknown> {
    * ```
    */
   messages(options: MessagesOptions = {}): MessageIterator<T> {
+    checkOptions(options, 'messages');
     checkCount(options.prefetch, 'prefetch', 1, 65535);
-    return new MessageIterator(this, options);
+    return MessageIterator.create(this, options);
   }
 
   /**
@@ -192,9 +290,8 @@ export class Queue<T = unknown> {
    * On a queue with a schema, a message that does not match is rejected
    * without requeue and `get` throws the `MessageValidationError`.
    */
-  async get(
-    options: { noAck?: boolean; signal?: AbortSignal } = {},
-  ): Promise<IncomingMessage<T> | null> {
+  async get(options: GetOptions = {}): Promise<IncomingMessage<T> | null> {
+    checkOptions(options, 'get');
     const noAck = options.noAck ?? false;
     let message: IncomingMessage<T> | null = null;
     await this.channel.call(
@@ -251,35 +348,87 @@ export class Queue<T = unknown> {
   }
 
   /** Removes every ready message; resolves with how many there were. */
-  async purge(signal?: AbortSignal): Promise<number> {
+  async purge(options: PurgeOptions = {}): Promise<number> {
+    checkOptions(options, 'purge');
     const reply = await this.channel.call(
       'queue.purge',
       { queue: this.name, nowait: false },
-      { signal },
+      { signal: options.signal },
     );
     return (reply.method.args as MethodArgs<'queue.purge-ok'>).messageCount;
   }
 
   /**
-   * Deletes the queue; resolves with how many messages it held.
-   * @param options.ifUnused - only if it has no consumers (else 406 closes the channel)
-   * @param options.ifEmpty - only if it holds no messages (else 406 closes the channel)
+   * Deletes the queue; resolves with how many messages it held. By default
+   * only a queue without consumers (`ifUnused`) and without messages
+   * (`ifEmpty`): else the broker refuses with 406 PRECONDITION_FAILED, which
+   * closes the channel. Pass `false` to delete it regardless.
+   *
+   * RabbitMQ refuses either flag on a quorum queue by closing the whole
+   * connection (540 NOT_IMPLEMENTED). So on a queue whose `arguments` say
+   * `'x-queue-type': 'quorum'` (declared so, or a handle told so), warren
+   * checks the counts itself, on a channel of its own, then deletes without
+   * the flags: a refusal is then an `AmqpError` with code
+   * `PRECONDITION_FAILED`, and the channel stays open. The check and the
+   * delete are two steps: a consumer or message arriving between them is not
+   * seen. A stream accepts the flags but reports no ready messages, so
+   * `ifEmpty` does not keep it.
+   * @throws ChannelError PRECONDITION_FAILED (406) when the queue is in use or not empty
+   * @throws AmqpError PRECONDITION_FAILED for a quorum queue in use or not empty (the channel stays open)
    */
-  async delete(
-    options: { ifUnused?: boolean; ifEmpty?: boolean; signal?: AbortSignal } = {},
-  ): Promise<number> {
+  async delete(options: QueueDeleteOptions = {}): Promise<number> {
+    checkOptions(options, 'queue.delete');
+    let ifUnused = options.ifUnused ?? true;
+    let ifEmpty = options.ifEmpty ?? true;
+    if ((ifUnused || ifEmpty) && this.arguments?.['x-queue-type'] === 'quorum') {
+      await this.#checkDeletable(ifUnused, ifEmpty, options.signal);
+      ifUnused = false;
+      ifEmpty = false;
+    }
     const reply = await this.channel.call(
       'queue.delete',
-      {
-        queue: this.name,
-        ifUnused: options.ifUnused ?? false,
-        ifEmpty: options.ifEmpty ?? false,
-        nowait: false,
-      },
+      { queue: this.name, ifUnused, ifEmpty, nowait: false },
       { signal: options.signal },
     );
     this.channel.connection.topology.removeQueue(this.name);
     return (reply.method.args as MethodArgs<'queue.delete-ok'>).messageCount;
+  }
+
+  /**
+   * For a quorum queue, which the broker cannot delete with `if-unused` or
+   * `if-empty`: checks its counts with a passive declare, on a channel of
+   * its own so that a missing queue (404) closes only that one.
+   * @throws AmqpError PRECONDITION_FAILED when the queue is in use or not empty
+   */
+  async #checkDeletable(
+    ifUnused: boolean,
+    ifEmpty: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const options = signal === undefined ? {} : { signal };
+    const side = await this.channel.connection.openChannel(options);
+    let counts: QueueCounts | undefined;
+    try {
+      counts = (await side.declareQueue(this.name, { ...options, passive: true })).declared;
+    } catch (error) {
+      // Gone already: the delete itself answers, as it does for any missing queue.
+      if (error instanceof ChannelError && error.replyCode === 404) return;
+      throw error;
+    } finally {
+      if (side.isOpen) void side.close().catch(() => {});
+    }
+    let refusal: string | undefined;
+    if (ifUnused && counts !== undefined && counts.consumerCount > 0) {
+      refusal = `it has ${counts.consumerCount} consumer(s)`;
+    } else if (ifEmpty && counts !== undefined && counts.messageCount > 0) {
+      refusal = `it holds ${counts.messageCount} message(s)`;
+    }
+    if (refusal !== undefined) {
+      throw new AmqpError(
+        'PRECONDITION_FAILED',
+        `quorum queue '${this.name}' was not deleted: ${refusal} (checked by warren, as RabbitMQ does not implement ifUnused and ifEmpty for quorum queues; the channel stays open)`,
+      );
+    }
   }
 }
 
@@ -287,15 +436,27 @@ export class Queue<T = unknown> {
 export class QueueBinding {
   /** The bound queue. */
   readonly queue: Queue;
-  /** The name of the exchange it is bound to. */
-  readonly exchange: string;
+  /**
+   * The exchange it is bound to: the one passed to {@link Queue.bind}, or a
+   * handle ({@link Channel.exchange}) when it was given by name.
+   */
+  readonly exchange: Exchange;
   /** The routing key (pattern) of the binding. */
   readonly routingKey: string;
   /** The binding's arguments (for a headers exchange, what to match). */
   readonly arguments: FieldTable;
 
-  /** @internal */
-  constructor(queue: Queue, exchange: string, routingKey: string, args: FieldTable) {
+  /** @internal Use {@link Queue.bind}. */
+  static create(
+    queue: Queue,
+    exchange: Exchange,
+    routingKey: string,
+    args: FieldTable,
+  ): QueueBinding {
+    return new QueueBinding(queue, exchange, routingKey, args);
+  }
+
+  private constructor(queue: Queue, exchange: Exchange, routingKey: string, args: FieldTable) {
     this.queue = queue;
     this.exchange = exchange;
     this.routingKey = routingKey;
@@ -303,12 +464,13 @@ export class QueueBinding {
   }
 
   /** Removes the binding. */
-  async unbind(signal?: AbortSignal): Promise<void> {
+  async unbind(options: UnbindOptions = {}): Promise<void> {
+    checkOptions(options, 'unbind');
     const { queue, exchange, routingKey, arguments: args } = this.bindArgs();
     await this.queue.channel.call(
       'queue.unbind',
       { queue, exchange, routingKey, arguments: args },
-      { signal },
+      { signal: options.signal },
     );
     this.queue.channel.connection.topology.removeQueueBinding(this);
   }
@@ -317,7 +479,7 @@ export class QueueBinding {
   bindArgs(): MethodArgs<'queue.bind'> {
     return {
       queue: this.queue.name,
-      exchange: this.exchange,
+      exchange: this.exchange.name,
       routingKey: this.routingKey,
       nowait: false,
       arguments: this.arguments,

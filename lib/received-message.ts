@@ -18,8 +18,13 @@ export abstract class ReceivedMessage<T = unknown> extends Message<T> {
   readonly routingKey: string;
   #data: T | typeof UNPARSED = UNPARSED;
 
-  /** @internal */
-  constructor(body: Buffer, properties: MessageProperties, exchange: string, routingKey: string) {
+  /** Made by the subclasses only: received messages come from the broker. */
+  protected constructor(
+    body: Buffer,
+    properties: MessageProperties,
+    exchange: string,
+    routingKey: string,
+  ) {
     // The body bytes stand in for the value until `data` parses them.
     super(body as T, properties);
     this.exchange = exchange;

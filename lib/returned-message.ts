@@ -24,8 +24,12 @@ export class ReturnedMessage extends ReceivedMessage<unknown> {
   /** The broker's text, such as `NO_ROUTE`. */
   readonly replyText: string;
 
-  /** @internal */
-  constructor(returned: ReturnedContent) {
+  /** @internal Made by the channel for each `basic.return`. */
+  static create(returned: ReturnedContent): ReturnedMessage {
+    return new ReturnedMessage(returned);
+  }
+
+  private constructor(returned: ReturnedContent) {
     super(returned.body, returned.properties, returned.exchange, returned.routingKey);
     this.replyCode = returned.replyCode;
     this.replyText = returned.replyText;
@@ -64,5 +68,5 @@ export class MessageReturnedError extends AmqpError {
 
 /** @internal What a confirmed publish the broker returned rejects with. */
 export function rejectReturned(returned: ReturnedContent): MessageReturnedError {
-  return new MessageReturnedError(new ReturnedMessage(returned));
+  return new MessageReturnedError(ReturnedMessage.create(returned));
 }

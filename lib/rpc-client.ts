@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Channel } from './channel.js';
+import type { Channel, CloseOptions, SignalOptions } from './channel.js';
 import type { Connection } from './connection.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import type { Exchange } from './exchange.js';
@@ -8,7 +8,7 @@ import { Message, type MessageProperties } from './message.js';
 import { MessageReturnedError, type ReturnedMessage } from './returned-message.js';
 import { DIRECT_REPLY_TO, remoteError } from './rpc.js';
 import { parseBody, type Schema, validate } from './schema.js';
-import { checkShortString, checkTimeout } from './validate.js';
+import { checkOptions, checkShortString, checkTimeout } from './validate.js';
 
 /** Options of {@link Connection.rpcClient}. */
 export interface RpcClientOptions<
@@ -24,7 +24,7 @@ export interface RpcClientOptions<
 }
 
 /** Options of {@link RpcClient.call}. */
-export interface RpcCallOptions {
+export interface RpcCallOptions extends SignalOptions {
   /** How long to wait for the reply, in ms; the request also expires in its queue then. @default the client's */
   timeout?: number;
   /** Stops waiting for the reply (with an `AbortError`). */
@@ -50,26 +50,26 @@ interface PendingCall {
 export class RpcClient<Req = unknown, Res = unknown> {
   /** The channel the client publishes and receives replies on (its own). */
   readonly channel: Channel;
-  private readonly options: RpcClientOptions<Schema | undefined, Schema | undefined>;
-  private readonly pending = new Map<string, PendingCall>();
-  private readonly idPrefix = `${randomUUID()}.`;
-  private nextId = 0;
+  readonly #options: RpcClientOptions<Schema | undefined, Schema | undefined>;
+  readonly #pending = new Map<string, PendingCall>();
+  readonly #idPrefix = `${randomUUID()}.`;
+  #nextId = 0;
 
   private constructor(
     channel: Channel,
     options: RpcClientOptions<Schema | undefined, Schema | undefined>,
   ) {
     this.channel = channel;
-    this.options = options;
+    this.#options = options;
     // The reply address belongs to the lost channel: replies to calls in flight cannot arrive.
     const rejectAll = (error: unknown): void => {
-      for (const call of this.pending.values()) call.reject(error);
-      this.pending.clear();
+      for (const call of this.#pending.values()) call.reject(error);
+      this.#pending.clear();
     };
     channel.on('disconnected', rejectAll);
     channel.once('close', rejectAll);
     // Requests go out mandatory: one no queue takes comes back, and its call fails at once.
-    channel.on('return', (returned) => this.onReturn(returned));
+    channel.on('return', (returned) => this.#onReturn(returned));
   }
 
   /** @internal Use {@link Connection.rpcClient}. */
@@ -86,7 +86,7 @@ export class RpcClient<Req = unknown, Res = unknown> {
       // RabbitMQ requires the reply consumer before the first request, with no-ack.
       await channel
         .queue(DIRECT_REPLY_TO)
-        .consume((reply) => client.onReply(reply), { noAck: true });
+        .consume((reply) => client.#onReply(reply), { noAck: true });
       return client;
     } catch (error) {
       await channel.close();
@@ -96,7 +96,7 @@ export class RpcClient<Req = unknown, Res = unknown> {
 
   /** How many calls wait for their reply. */
   get waiting(): number {
-    return this.pending.size;
+    return this.#pending.size;
   }
 
   /**
@@ -114,17 +114,18 @@ export class RpcClient<Req = unknown, Res = unknown> {
     options: RpcCallOptions = {},
   ): Promise<Res> {
     checkShortString(routingKey, 'routing key');
+    checkOptions(options, 'call');
     checkTimeout(options.timeout, 'timeout');
     const exchange: Exchange = this.channel.exchange(options.exchange ?? '');
     throwIfAborted(options.signal, 'the call');
     const outgoing = request instanceof Message ? request : undefined;
-    const { requestSchema, replySchema } = this.options;
+    const { requestSchema, replySchema } = this.#options;
     if (requestSchema !== undefined) {
       const value = outgoing === undefined ? request : outgoing.data;
       validate(requestSchema, value, 'the request does not match its schema');
     }
-    const timeout = options.timeout ?? this.options.timeout ?? 30_000;
-    const correlationId = this.idPrefix + String(this.nextId++);
+    const timeout = options.timeout ?? this.#options.timeout ?? 30_000;
+    const correlationId = this.#idPrefix + String(this.#nextId++);
     // The server parses requests as JSON: a string request travels as a JSON string.
     const message = Message.asJson(request, {
       ...options.properties,
@@ -136,10 +137,10 @@ export class RpcClient<Req = unknown, Res = unknown> {
     });
 
     const replied = new Promise<IncomingMessage>((resolve, reject) => {
-      this.pending.set(correlationId, { resolve, reject });
+      this.#pending.set(correlationId, { resolve, reject });
     });
     exchange.publish(message, routingKey, { mandatory: true }).catch((error: unknown) => {
-      this.pending.get(correlationId)?.reject(error);
+      this.#pending.get(correlationId)?.reject(error);
     });
     try {
       const reply = await waitWithin(
@@ -149,13 +150,13 @@ export class RpcClient<Req = unknown, Res = unknown> {
       );
       return parseBody(reply.text(), replySchema, 'the reply is invalid') as Res;
     } finally {
-      this.pending.delete(correlationId);
+      this.#pending.delete(correlationId);
     }
   }
 
   /** Closes the client's channel; calls still waiting reject with `CHANNEL_CLOSED`. */
-  async close(): Promise<void> {
-    await this.channel.close();
+  async close(options: CloseOptions = {}): Promise<void> {
+    await this.channel.close(options);
   }
 
   /** Closes the client, for `await using rpc = …`. */
@@ -163,16 +164,16 @@ export class RpcClient<Req = unknown, Res = unknown> {
     await this.close();
   }
 
-  private onReturn(returned: ReturnedMessage): void {
+  #onReturn(returned: ReturnedMessage): void {
     const id = returned.properties.correlationId;
-    const call = id === undefined ? undefined : this.pending.get(id);
+    const call = id === undefined ? undefined : this.#pending.get(id);
     call?.reject(new MessageReturnedError(returned));
   }
 
-  private onReply(reply: IncomingMessage): void {
+  #onReply(reply: IncomingMessage): void {
     const id = reply.properties.correlationId;
     // A reply to a call that timed out or was aborted is dropped.
-    const call = id === undefined ? undefined : this.pending.get(id);
+    const call = id === undefined ? undefined : this.#pending.get(id);
     if (call === undefined) return;
     const error = remoteError(reply.properties.headers);
     if (error === undefined) call.resolve(reply);

@@ -1,9 +1,14 @@
 import type { ConsumeOptions, Consumer } from './consumer.js';
+import type { PublishOptions } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
 import { Message } from './message.js';
 import type { Queue } from './queue.js';
 import { errorReply } from './rpc.js';
 import { type Schema, type SchemaInput, validate } from './schema.js';
+import { checkOptions } from './validate.js';
+
+/** Not mandatory: a caller that gave up (and took its reply address with it) is normal. */
+const REPLY_OPTIONS: PublishOptions = Object.freeze({ mandatory: false });
 
 /** Answers one request; what it returns (or resolves with) is the reply, sent as JSON. */
 export type RpcHandler<T, R> = (request: IncomingMessage<T>) => R | Promise<R>;
@@ -34,12 +39,13 @@ export async function serve<T, S extends Schema | undefined>(
   options: ServeOptions<S>,
 ): Promise<Consumer<T>> {
   if (typeof handler !== 'function') throw new TypeError('serve needs a handler function');
+  checkOptions(options, 'serve');
   const replies = queue.channel.exchange('');
   const { replySchema } = options;
 
   const send = async (request: IncomingMessage<unknown>, reply: Message): Promise<void> => {
     const replyTo = request.properties.replyTo;
-    if (replyTo !== undefined) await replies.publish(reply, replyTo);
+    if (replyTo !== undefined) await replies.publish(reply, replyTo, REPLY_OPTIONS);
   };
 
   return queue.subscribe(

@@ -26,10 +26,10 @@ export class Topology {
   removeExchange(name: string): void {
     this.exchanges.delete(name);
     for (const binding of this.queueBindings) {
-      if (binding.exchange === name) this.queueBindings.delete(binding);
+      if (binding.exchange.name === name) this.queueBindings.delete(binding);
     }
     for (const binding of this.exchangeBindings) {
-      if (binding.source === name || binding.destination.name === name) {
+      if (binding.source.name === name || binding.destination.name === name) {
         this.exchangeBindings.delete(binding);
       }
     }
@@ -50,7 +50,7 @@ export class Topology {
     for (const binding of this.queueBindings) {
       if (binding.queue.name === name) {
         this.queueBindings.delete(binding);
-        this.dropIfUnused(binding.exchange);
+        this.dropIfUnused(binding.exchange.name);
       }
     }
   }
@@ -68,8 +68,8 @@ export class Topology {
   /** An auto-delete exchange whose last recorded binding (as source) went is gone on the broker. */
   private dropIfUnused(exchange: string): void {
     if (this.exchanges.get(exchange)?.autoDelete !== true) return;
-    for (const binding of this.queueBindings) if (binding.exchange === exchange) return;
-    for (const binding of this.exchangeBindings) if (binding.source === exchange) return;
+    for (const binding of this.queueBindings) if (binding.exchange.name === exchange) return;
+    for (const binding of this.exchangeBindings) if (binding.source.name === exchange) return;
     this.removeExchange(exchange);
   }
 
@@ -81,7 +81,7 @@ export class Topology {
     for (const other of this.queueBindings) {
       if (sameBinding(other, binding)) this.queueBindings.delete(other);
     }
-    this.dropIfUnused(binding.exchange);
+    this.dropIfUnused(binding.exchange.name);
   }
 
   addExchangeBinding(binding: ExchangeBinding): void {
@@ -92,7 +92,7 @@ export class Topology {
     for (const other of this.exchangeBindings) {
       if (sameBinding(other, binding)) this.exchangeBindings.delete(other);
     }
-    this.dropIfUnused(binding.source);
+    this.dropIfUnused(binding.source.name);
   }
 
   /**

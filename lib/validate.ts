@@ -58,3 +58,26 @@ export function callSafely(what: string, callback: () => void): void {
     );
   }
 }
+
+/**
+ * An options argument: absent, or an object. An `AbortSignal` in its place
+ * is refused with a hint, since every signal goes inside the options. With
+ * `known`, a key outside it is refused too, where a misplaced argument
+ * (say, a field table) would otherwise be silently ignored.
+ */
+export function checkOptions(options: unknown, what: string, known?: readonly string[]): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const got = options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options;
+    throw new TypeError(`the options of ${what} must be an object, got ${got}`);
+  }
+  if (options instanceof AbortSignal) {
+    throw new TypeError(`${what} takes its signal inside its options: pass { signal }`);
+  }
+  if (known === undefined) return;
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(`${what} has no option '${key}' (it takes ${known.join(', ')})`);
+    }
+  }
+}

@@ -9,6 +9,9 @@ import {
   waitUntilQueued,
 } from '../client.js';
 
+/** The other clients publish without `mandatory`: warren sends the same frames. */
+const NOT_MANDATORY = { mandatory: false } as const;
+
 export const client: BenchClient = {
   async publish(input) {
     await using connection = await connect(input.url, { recovery: false });
@@ -16,7 +19,7 @@ export const client: BenchClient = {
     const exchange = channel.exchange('');
     for (let i = 0; i < input.count; i++) {
       // Resolves at once unless the socket is full: that is the backpressure.
-      await exchange.publish(body(input.size, i), input.queue);
+      await exchange.publish(body(input.size, i), input.queue, NOT_MANDATORY);
     }
     await waitUntilQueued(input.count, async () => {
       const queue = await channel.declareQueue(input.queue, { passive: true });
@@ -30,7 +33,7 @@ export const client: BenchClient = {
     const channel = await connection.openChannel({ confirm: true });
     const exchange = channel.exchange('');
     await publishWindowed(input.count, input.window, (i) =>
-      exchange.publish(body(input.size, i), input.queue),
+      exchange.publish(body(input.size, i), input.queue, NOT_MANDATORY),
     );
     return { messages: input.count };
   },
@@ -93,7 +96,7 @@ export const client: BenchClient = {
     );
     const exchange = publishing.exchange('');
     await publishWindowed(input.count, LARGE_PUBLISH_WINDOW, (i) =>
-      exchange.publish(body(input.size, i), input.queue),
+      exchange.publish(body(input.size, i), input.queue, NOT_MANDATORY),
     );
     await done;
     return { messages: received };

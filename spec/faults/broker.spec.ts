@@ -427,7 +427,8 @@ describe('connection.blocked (a memory alarm)', () => {
     const blocked = watch(next(connection, 'blocked'));
     const trigger = await connection.openChannel();
     for (let i = 0; i < 100 && !blocked.settled; i++) {
-      await trigger.exchange('').publish('trigger', uniqueName('nowhere'));
+      // Not mandatory: nothing is meant to receive it.
+      await trigger.exchange('').publish('trigger', uniqueName('nowhere'), { mandatory: false });
       await sleep(50);
     }
     const result = await within(blocked.result, 5_000, 'connection.blocked');
@@ -517,7 +518,7 @@ describe('connection.update-secret', () => {
     const events = record(connection);
     const reason = `rotation ${randomUUID()}`;
 
-    await within(connection.updateSecret('guest', reason), 10_000, 'update-secret-ok');
+    await within(connection.updateSecret('guest', { reason }), 10_000, 'update-secret-ok');
 
     await waitFor(
       async () => (await brokerLog()).includes(`user 'guest' updated secret, reason: ${reason}`),
@@ -535,7 +536,9 @@ describe('connection.update-secret', () => {
   it('a wrong secret on the internal backend: the broker does not check it, and nothing breaks', async () => {
     const connection = await own(connect(broker.url, { recovery: FAST }));
     const events = record(connection);
-    const outcome = watch(connection.updateSecret(`wrong-${randomUUID()}`, 'wrong secret'));
+    const outcome = watch(
+      connection.updateSecret(`wrong-${randomUUID()}`, { reason: 'wrong secret' }),
+    );
     const settled = await within(outcome.result, 10_000, 'update-secret settling');
     // RabbitMQ 3.10's internal backend cannot expire credentials: it takes any secret.
     expect(settled.status).toBe('fulfilled');

@@ -21,7 +21,7 @@ import { sleep, within } from '../support/fault-helpers.js';
 import { useFaultSuite } from '../support/fault-suite.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
-const QUORUM = { durable: true, arguments: { 'x-queue-type': 'quorum' } } as const;
+const QUORUM = { arguments: { 'x-queue-type': 'quorum' } } as const; // durable by default
 const RECOVERY = { initialDelay: 50, maxDelay: 500 } as const;
 
 let cluster: Cluster;
@@ -143,7 +143,7 @@ describe('a three-node cluster', () => {
       messageCount: 0,
       consumerCount: 1,
     });
-    await queue.delete();
+    await queue.delete({ ifUnused: false, ifEmpty: false });
   }, 120_000);
 
   it('loses nothing confirmed: 50,000 messages through 12 cuts and a node crash', async () => {

@@ -341,7 +341,7 @@ describe('request/reply across a cut', () => {
     later(async () => {
       releaseSlow();
       await server.cancel();
-      await serverChannel.queue(serviceName).delete();
+      await serverChannel.queue(serviceName).delete({ ifUnused: false, ifEmpty: false });
     });
 
     const { proxy, connection } = await throughProxy();

@@ -518,7 +518,7 @@ describe('what recovery cannot bring back', () => {
     proxy.refuse(true);
     proxy.cut();
     await disconnected;
-    await setup.queue(deleted).delete();
+    await setup.queue(deleted).delete({ ifUnused: false, ifEmpty: false });
     const recovered = nextRecovery(connection);
     proxy.refuse(false);
     await recovered;

@@ -31,7 +31,7 @@ async function queueOf(count: number): Promise<Queue> {
   onTestFinished(() => channel.close());
   const queue = await channel.declareQueue(uniqueName('ack-runs'));
   onTestFinished(async () => {
-    await queue.delete();
+    await queue.delete({ ifUnused: false, ifEmpty: false });
   });
   for (let i = 1; i <= count; i++) await channel.exchange('').publish(`m${i}`, queue.name);
   return queue;

@@ -876,7 +876,7 @@ describe('for await over queue.messages()', () => {
     );
     await waitFor(() => received.length === 2);
     const other = await openChannel();
-    await other.queue(queue.name).delete();
+    await other.queue(queue.name).delete({ ifUnused: false, ifEmpty: false });
     const result = await loop.result;
     expect(result.status).toBe('rejected');
     const error = result.status === 'rejected' ? result.reason : undefined;
@@ -896,7 +896,7 @@ describe('for await over queue.messages()', () => {
         for await (const message of queue.messages({ prefetch: 3 })) {
           received.push(message.text());
           if (received.length === 1) {
-            await other.queue(queue.name).delete();
+            await other.queue(queue.name).delete({ ifUnused: false, ifEmpty: false });
             // A round trip on the consumer's channel: the broker's basic.cancel has arrived.
             await channel.declareQueue('', { exclusive: true });
           }
@@ -1034,13 +1034,13 @@ describe('an AbortSignal on every awaitable operation', () => {
     const exchange = await channel.declareExchange(exchangeName, 'direct');
     const queue = await channel.declareQueue(uniqueName('consumers-bound'), { exclusive: true });
 
-    await expectAborted(queue.bind(exchange, 'key', {}, aborted()));
+    await expectAborted(queue.bind(exchange, 'key', { signal: aborted() }));
     expect(channel.isOpen).toBe(true);
     expect(await route(exchange, 'key')).toBe('NO_ROUTE');
 
     const binding = await queue.bind(exchange, 'key');
     expect(await route(exchange, 'key')).toBe('routed');
-    await expectAborted(binding.unbind(aborted()));
+    await expectAborted(binding.unbind({ signal: aborted() }));
     expect(channel.isOpen).toBe(true);
     expect(await route(exchange, 'key')).toBe('routed');
     await binding.unbind();
@@ -1095,7 +1095,7 @@ describe('an AbortSignal on every awaitable operation', () => {
   it('purge and delete: an aborted signal removes nothing', async () => {
     const channel = await openChannel();
     const { queue } = await queueWith(channel, numbered(3));
-    await expectAborted(queue.purge(aborted()));
+    await expectAborted(queue.purge({ signal: aborted() }));
     expect(await counts(queue)).toEqual({ messageCount: 3, consumerCount: 0 });
     await expectAborted(queue.delete({ signal: aborted() }));
     expect(await queueExists(connection, queue.name)).toBe(true);
@@ -1108,7 +1108,7 @@ describe('an AbortSignal on every awaitable operation', () => {
   it('setQos: an aborted signal leaves the prefetch unlimited', async () => {
     const channel = await openChannel();
     const { queue } = await queueWith(channel, numbered(5));
-    await expectAborted(channel.setQos({ prefetchCount: 1 }, aborted()));
+    await expectAborted(channel.setQos({ prefetchCount: 1, signal: aborted() }));
     expect(channel.isOpen).toBe(true);
     // Had prefetch 1 applied, the broker would deliver one and wait for its ack.
     const { messages, waitForCount } = await collect(queue);

@@ -3,7 +3,7 @@
  * Every check is of what the broker holds afterwards (ready messages by
  * passive declare, what `get` fetches), not only of how the promise settled.
  */
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
 import {
   type Channel,
@@ -51,7 +51,7 @@ describe('publisher confirms', () => {
     expect(await queue.purge()).toBe(999);
   });
 
-  it('rejects a returned mandatory publish with NO_ROUTE; routable ones in the batch resolve', async () => {
+  it('rejects an unroutable publish (mandatory by default) with NO_ROUTE; routable ones resolve', async () => {
     const channel = await openChannel(true);
     const exchange = await channel.declareExchange(uniqueName('confirm-ex'), 'direct', {
       autoDelete: true,
@@ -62,11 +62,7 @@ describe('publisher confirms', () => {
     const keys = ['known', 'nowhere', 'known', 'nowhere-else', 'known'];
     const bodies = keys.map((key, i) => Buffer.from(`${i}:${key}`));
     const results = await Promise.allSettled(
-      keys.map((key, i) =>
-        exchange.publish(new Message(bodies[i], { messageId: `id-${i}` }), key, {
-          mandatory: true,
-        }),
-      ),
+      keys.map((key, i) => exchange.publish(new Message(bodies[i], { messageId: `id-${i}` }), key)),
     );
     expect(results.map((r) => r.status)).toEqual([
       'fulfilled',
@@ -87,6 +83,8 @@ describe('publisher confirms', () => {
       expect(error.returned.body.equals(bodies[i] ?? Buffer.alloc(0))).toBe(true);
       expect(error.returned.properties.messageId).toBe(`id-${i}`);
     }
+    // Not mandatory: the broker drops it, and confirms it all the same.
+    await exchange.publish('dropped', 'nowhere', { mandatory: false });
     expect(await ready(queue)).toBe(3);
     const fetched = [];
     for (
@@ -122,7 +120,7 @@ describe('publisher confirms', () => {
 });
 
 describe('returns without confirms', () => {
-  it('hands an unroutable mandatory message to the return handler and the return event', async () => {
+  it('hands an unroutable message (mandatory by default) to the return handler and the return event', async () => {
     const channel = await openChannel();
     const queue = await exclusiveQueue(channel);
     const handled: ReturnedMessage[] = [];
@@ -131,11 +129,9 @@ describe('returns without confirms', () => {
     channel.on('return', (message) => emitted.push(message));
 
     const key = uniqueName('unroutable');
-    await channel
-      .exchange('')
-      .publish(new Message('come back', { correlationId: 'c-1' }), key, { mandatory: true });
-    await channel.exchange('').publish('stays', queue.name, { mandatory: true });
-    await channel.exchange('').publish('dropped quietly', key); // not mandatory: no return
+    await channel.exchange('').publish(new Message('come back', { correlationId: 'c-1' }), key);
+    await channel.exchange('').publish('stays', queue.name);
+    await channel.exchange('').publish('dropped quietly', key, { mandatory: false }); // no return
     await waitFor(() => handled.length === 1 && emitted.length === 1, 5_000, 'the return');
 
     const returned = handled[0];
@@ -155,11 +151,48 @@ describe('returns without confirms', () => {
 
     // Without a handler, the event alone receives it.
     channel.setReturnHandler(null);
-    await channel.exchange('').publish('again', key, { mandatory: true });
+    await channel.exchange('').publish('again', key);
     await waitFor(() => emitted.length === 2, 5_000, 'the second return');
     expect(handled).toHaveLength(1);
     expect(emitted[1]?.body.toString()).toBe('again');
     expect((await queue.get({ noAck: true }))?.text()).toBe('stays');
+  });
+
+  it('warns of unhandled returns once per exchange and routing key', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      if ((warning as { code?: string }).code === 'WARREN_UNHANDLED_RETURN') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    onTestFinished(() => {
+      process.off('warning', onWarning);
+    });
+    const channel = await openChannel();
+    const first = uniqueName('unroutable');
+    const second = uniqueName('unroutable');
+    for (const key of [first, first, first, second, second]) {
+      await channel.exchange('').publish(key, key);
+    }
+    await channel.exchange('amq.direct').publish('elsewhere', first);
+    // A round trip after the last publish: its return has come before the reply.
+    await channel.setQos({ prefetchCount: 0 });
+    // Process warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(
+      warnings.map((warning) =>
+        warning.message.match(/exchange '([^']*)', routing key '([^']*)'/)?.slice(1),
+      ),
+    ).toEqual([
+      ['', first],
+      ['', second],
+      ['amq.direct', first],
+    ]);
+    // Another channel reports for itself.
+    const other = await openChannel();
+    await other.exchange('').publish(first, first);
+    await other.setQos({ prefetchCount: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).toHaveLength(4);
   });
 });
 

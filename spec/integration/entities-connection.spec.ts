@@ -224,7 +224,7 @@ describe('Symbol.asyncDispose', () => {
       // Closing the channel handed the unacked message back to the queue.
       await waitFor(async () => (await queueCounts(observer, queue.name))?.messageCount === 1);
     } finally {
-      await queue.delete();
+      await queue.delete({ ifUnused: false, ifEmpty: false });
       await setup.close();
     }
   });
@@ -247,7 +247,7 @@ describe('Symbol.asyncDispose', () => {
       const message = await waitFor(() => queue.get({ noAck: true }));
       expect(message.text()).toBe('after');
     } finally {
-      await queue.delete();
+      await queue.delete({ ifUnused: false, ifEmpty: false });
       await channel.close();
     }
   });

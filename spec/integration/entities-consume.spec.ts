@@ -166,7 +166,7 @@ describe('queue.consume', () => {
     const cancelled = new Promise<AmqpError>((resolve) => consumer.once('cancel', resolve));
 
     const other = await openChannel();
-    await other.queue(queue.name).delete();
+    await other.queue(queue.name).delete({ ifUnused: false, ifEmpty: false });
     const reason = await cancelled;
     expect(reason).toBeInstanceOf(AmqpError);
     expect(reason.code).toBe('CONSUMER_CANCELLED');

@@ -53,7 +53,7 @@ describe('declaring exchanges', () => {
       expect(exchange.type).toBe(type);
       expect(exchange.channel).toBe(channel);
       const queue = await channel.declareQueue('', { exclusive: true });
-      await queue.bind(exchange, 'a.*', { 'x-match': 'all', kind: 'a' });
+      await queue.bind(exchange, 'a.*', { arguments: { 'x-match': 'all', kind: 'a' } });
       // The same three publishes to each: only the exchange type decides which are routed.
       routed[type] = [
         await route(exchange, 'a.*', 'exact'),
@@ -76,11 +76,42 @@ describe('declaring exchanges', () => {
     });
   });
 
-  it('declares a durable exchange: the broker refuses to redeclare it transient', async () => {
+  it('keeps what it was declared with; a handle, what its options said', async () => {
     const channel = await openChannel();
-    const exchange = await tempExchange(channel, 'direct', { durable: true });
+    const declared = await tempExchange(channel, 'topic', {
+      durable: true,
+      internal: true,
+      arguments: { 'alternate-exchange': 'elsewhere' },
+    });
+    expect(declared).toMatchObject({
+      type: 'topic',
+      durable: true,
+      autoDelete: false,
+      internal: true,
+      arguments: { 'alternate-exchange': 'elsewhere' },
+    });
+    const passive = await channel.declareExchange(declared.name, 'topic', { passive: true });
+    expect(passive).toMatchObject({ type: 'topic', durable: undefined, internal: undefined });
+    const handle = channel.exchange(declared.name);
+    expect([handle.type, handle.durable, handle.autoDelete, handle.internal]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(handle.arguments).toBeUndefined();
+    const described = channel.exchange(declared.name, { type: 'topic', durable: true });
+    expect(described).toMatchObject({ type: 'topic', durable: true, internal: undefined });
+  });
+
+  it('declares a durable exchange by default: the broker refuses to redeclare it transient', async () => {
+    const channel = await openChannel();
+    const exchange = await tempExchange(channel, 'direct');
+    expect(exchange.durable).toBe(true);
     const other = await openChannel();
-    const error = await channelError(other.declareExchange(exchange.name, 'direct'));
+    const error = await channelError(
+      other.declareExchange(exchange.name, 'direct', { durable: false }),
+    );
     expect(error).toMatchObject({
       code: 'PRECONDITION_FAILED',
       replyCode: 406,
@@ -89,6 +120,7 @@ describe('declaring exchanges', () => {
     expect(error.replyText).toMatch(/durable/);
     // The same settings are fine.
     await channel.declareExchange(exchange.name, 'direct', { durable: true });
+    await channel.declareExchange(exchange.name, 'direct');
     expect(channel.isOpen).toBe(true);
   });
 
@@ -213,7 +245,7 @@ describe('exchange-to-exchange bindings', () => {
     const binding = await destination.bind(source, 'forward');
     expect(binding).toBeInstanceOf(ExchangeBinding);
     expect(binding.destination).toBe(destination);
-    expect(binding.source).toBe(source.name);
+    expect(binding.source).toBe(source);
     expect(binding.routingKey).toBe('forward');
     expect(binding.arguments).toEqual({});
 
@@ -239,8 +271,13 @@ describe('exchange-to-exchange bindings', () => {
     const destination = await tempExchange(channel, 'fanout');
     const queue = await channel.declareQueue('', { exclusive: true });
     await queue.bind(destination);
-    const binding = await destination.bind(source.name, '', { 'x-match': 'any', a: 1, b: 2 });
+    const binding = await destination.bind(source.name, '', {
+      arguments: { 'x-match': 'any', a: 1, b: 2 },
+    });
     expect(binding.arguments).toEqual({ 'x-match': 'any', a: 1, b: 2 });
+    // Bound by name: the source is a handle for it, on the destination's channel.
+    expect(binding.source).toBeInstanceOf(Exchange);
+    expect(binding.source).toMatchObject({ name: source.name, channel, type: undefined });
 
     expect(await route(source, '', new Message('b', { headers: { b: 2 } }))).toBe('routed');
     expect(await route(source, '', new Message('c', { headers: { c: 3 } }))).toBe('NO_ROUTE');

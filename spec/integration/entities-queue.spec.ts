@@ -7,16 +7,19 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 import {
+  AmqpError,
   type Channel,
+  ChannelError,
   type Connection,
   connect,
-  type Exchange,
+  Exchange,
   Message,
   Queue,
   QueueBinding,
 } from '../../lib/index.js';
 import {
   channelError,
+  collect,
   deleteAfterTest,
   drain,
   queueCounts,
@@ -70,6 +73,45 @@ describe('declaring queues', () => {
     expect(passive.declared).toEqual({ messageCount: 2, consumerCount: 0 });
   });
 
+  it('keeps what it was declared with; a handle, what its options said', async () => {
+    const channel = await openChannel();
+    const declared = await tempQueue(channel, {
+      durable: true,
+      autoDelete: true,
+      arguments: { 'x-max-length': 10 },
+    });
+    expect(declared).toMatchObject({
+      durable: true,
+      exclusive: false,
+      autoDelete: true,
+      arguments: { 'x-max-length': 10 },
+    });
+    const passive = await channel.declareQueue(declared.name, { passive: true });
+    expect(passive).toMatchObject({ durable: undefined, exclusive: undefined });
+    const handle = channel.queue(declared.name);
+    expect([handle.durable, handle.exclusive, handle.autoDelete, handle.arguments]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const described = channel.queue(declared.name, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    expect(described).toMatchObject({
+      durable: true,
+      exclusive: undefined,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
+    // Only described: nothing was sent, so the channel did not fail on the mismatch.
+    expect(channel.isOpen).toBe(true);
+    expect(await queueCounts(connection, declared.name)).toEqual({
+      messageCount: 0,
+      consumerCount: 0,
+    });
+  });
+
   it('declares a server-named queue: the broker picks an amq.gen- name', async () => {
     const channel = await openChannel();
     const first = await channel.declareQueue('', { exclusive: true });
@@ -80,9 +122,10 @@ describe('declaring queues', () => {
     expect((await channel.declareQueue(first.name, { passive: true })).name).toBe(first.name);
   });
 
-  it('declares a durable queue: the broker refuses to redeclare it transient', async () => {
+  it('declares a named queue durable by default: the broker refuses to redeclare it transient', async () => {
     const channel = await openChannel();
-    const queue = await tempQueue(channel, { durable: true });
+    const queue = await tempQueue(channel);
+    expect(queue.durable).toBe(true);
     const other = await openChannel();
     const error = await channelError(other.declareQueue(queue.name, { durable: false }));
     expect(error).toMatchObject({
@@ -92,6 +135,21 @@ describe('declaring queues', () => {
     });
     expect(error.replyText).toMatch(/durable/);
     await channel.declareQueue(queue.name, { durable: true });
+  });
+
+  it('declares server-named and exclusive queues non-durable by default', async () => {
+    const channel = await openChannel();
+    const serverNamed = await channel.declareQueue();
+    const exclusive = await channel.declareQueue(uniqueName('exclusive'), { exclusive: true });
+    const both = await channel.declareQueue('', { exclusive: true });
+    // What was sent (RabbitMQ refuses to redeclare an amq.gen- name, so it cannot tell).
+    expect([serverNamed.durable, exclusive.durable, both.durable]).toEqual([false, false, false]);
+    // An explicit option wins.
+    const durableServerNamed = await channel.declareQueue('', { durable: true });
+    expect(durableServerNamed.durable).toBe(true);
+    for (const queue of [serverNamed, durableServerNamed]) {
+      deleteAfterTest(connection, 'queue', queue.name);
+    }
   });
 
   it('declares an exclusive queue: locked to its connection, gone with it', async () => {
@@ -177,10 +235,12 @@ describe('binding queues', () => {
     const b = await queue.bind(exchange.name, 'b');
     expect(a).toBeInstanceOf(QueueBinding);
     expect(a.queue).toBe(queue);
-    expect(a.exchange).toBe(exchange.name);
+    expect(a.exchange).toBe(exchange);
     expect(a.routingKey).toBe('a');
     expect(a.arguments).toEqual({});
-    expect(b.exchange).toBe(exchange.name);
+    // Bound by name: the binding holds a handle for the exchange, on the queue's channel.
+    expect(b.exchange).toBeInstanceOf(Exchange);
+    expect(b.exchange).toMatchObject({ name: exchange.name, channel, type: undefined });
 
     expect([
       await route(exchange, 'a'),
@@ -222,11 +282,11 @@ describe('binding queues', () => {
     const all = await channel.declareQueue('', { exclusive: true });
     const any = await channel.declareQueue('', { exclusive: true });
     const allBinding = await all.bind(exchange, '', {
-      'x-match': 'all',
-      format: 'pdf',
-      type: 'report',
+      arguments: { 'x-match': 'all', format: 'pdf', type: 'report' },
     });
-    await any.bind(exchange, '', { 'x-match': 'any', format: 'pdf', type: 'report' });
+    await any.bind(exchange, '', {
+      arguments: { 'x-match': 'any', format: 'pdf', type: 'report' },
+    });
     expect(allBinding.arguments).toEqual({ 'x-match': 'all', format: 'pdf', type: 'report' });
 
     const publish = (body: string, headers: Record<string, string>) =>
@@ -262,11 +322,34 @@ describe('purging and deleting queues', () => {
     expect(await queue.purge()).toBe(0);
   });
 
-  it('deletes: resolves with the count, and the queue is gone', async () => {
+  it('deletes a queue that holds messages with ifEmpty false: resolves with the count', async () => {
     const channel = await openChannel(true);
     const queue = await tempQueue(channel);
     for (let i = 0; i < 4; i++) await channel.exchange('').publish(`m${i}`, queue.name);
-    expect(await queue.delete()).toBe(4);
+    expect(await queue.delete({ ifUnused: false, ifEmpty: false })).toBe(4);
+    expect(await queueExists(connection, queue.name)).toBe(false);
+  });
+
+  it('deletes by default only an unused, empty queue', async () => {
+    const channel = await openChannel(true);
+    const queue = await tempQueue(channel);
+    await channel.exchange('').publish('keep me', queue.name);
+    expect(await channelError(queue.delete())).toMatchObject({ code: 'PRECONDITION_FAILED' });
+
+    const again = await openChannel();
+    const { consumer, waitForCount } = await collect(again.queue(queue.name), { noAck: true });
+    await waitForCount(1); // it took the message: the queue is empty, and in use
+    expect(await channelError(again.queue(queue.name).delete())).toMatchObject({
+      replyCode: 406,
+      replyText: expect.stringMatching(/in use/),
+    });
+    expect(consumer.cancelled).toBe(true);
+    expect(await queueCounts(connection, queue.name)).toEqual({
+      messageCount: 0,
+      consumerCount: 0,
+    });
+    const last = await openChannel();
+    expect(await last.queue(queue.name).delete()).toBe(0);
     expect(await queueExists(connection, queue.name)).toBe(false);
   });
 
@@ -303,5 +386,84 @@ describe('purging and deleting queues', () => {
     await consumer.cancel();
     expect(await queue.delete({ ifUnused: true })).toBe(0);
     expect(await queueExists(connection, queue.name)).toBe(false);
+  });
+});
+
+describe('deleting quorum queues and streams', () => {
+  const QUORUM = { 'x-queue-type': 'quorum' };
+
+  it('RabbitMQ closes the connection for if-unused or if-empty on a quorum queue', async () => {
+    const owner = await connect(url, { recovery: false });
+    try {
+      const channel = await owner.openChannel();
+      const queue = await tempQueue(channel, { arguments: QUORUM });
+      // A handle that does not say it is a quorum queue: warren sends the flags as they are.
+      const error = await channelError(channel.queue(queue.name).delete());
+      expect(error).toMatchObject({ code: 'NOT_IMPLEMENTED' });
+      expect(await owner.closed).toMatchObject({ code: 'NOT_IMPLEMENTED', replyCode: 540 });
+      expect(await queueExists(connection, queue.name)).toBe(true);
+    } finally {
+      await owner.close();
+    }
+  });
+
+  it('checks the counts itself for a queue declared quorum; the channel stays open', async () => {
+    const channel = await openChannel(true);
+    const queue = await tempQueue(channel, { arguments: QUORUM });
+    expect(queue.arguments).toEqual(QUORUM);
+    await channel.exchange('').publish('keep me', queue.name);
+    const notEmpty = await queue.delete().then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(notEmpty).toBeInstanceOf(AmqpError);
+    expect(notEmpty).not.toBeInstanceOf(ChannelError);
+    expect(notEmpty).toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect((notEmpty as Error).message).toMatch(/holds 1 message/);
+    expect(channel.isOpen).toBe(true);
+    expect(connection.isOpen).toBe(true);
+    expect(await queueCounts(connection, queue.name)).toEqual({
+      messageCount: 1,
+      consumerCount: 0,
+    });
+
+    const { consumer, waitForCount } = await collect(queue, { noAck: true });
+    await waitForCount(1);
+    await expect(queue.delete()).rejects.toThrow(/has 1 consumer/);
+    // A handle told the queue type is checked the same way.
+    const handle = channel.queue(queue.name, { arguments: QUORUM });
+    await expect(handle.delete({ ifEmpty: false })).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+    });
+    expect(channel.isOpen).toBe(true);
+    await consumer.cancel();
+    expect(await handle.delete()).toBe(0);
+    expect(await queueExists(connection, queue.name)).toBe(false);
+    // A missing quorum queue is deleted as the broker deletes any missing queue: with 0.
+    expect(await handle.delete()).toBe(0);
+    expect(channel.isOpen).toBe(true);
+  });
+
+  it('deletes a quorum queue regardless with both flags false, sending neither', async () => {
+    const owner = await connect(url, { recovery: false });
+    try {
+      const channel = await owner.openChannel({ confirm: true });
+      const queue = await tempQueue(channel, { arguments: QUORUM });
+      await channel.exchange('').publish('gone with it', queue.name);
+      expect(await channel.queue(queue.name).delete({ ifUnused: false, ifEmpty: false })).toBe(1);
+      expect(owner.isOpen).toBe(true);
+      expect(await queueExists(connection, queue.name)).toBe(false);
+    } finally {
+      await owner.close();
+    }
+  });
+
+  it('a stream reports no ready messages, so ifEmpty does not keep it', async () => {
+    const channel = await openChannel(true);
+    const stream = await tempQueue(channel, { arguments: { 'x-queue-type': 'stream' } });
+    await channel.exchange('').publish('in the stream', stream.name);
+    expect((await queueCounts(connection, stream.name))?.messageCount).toBe(0);
+    expect(await stream.delete()).toBe(0);
+    expect(await queueExists(connection, stream.name)).toBe(false);
   });
 });

@@ -68,9 +68,9 @@ describe('a soft error closes only its channel', () => {
       what: 'a queue with other durability',
       // Not exclusive: RabbitMQ makes every exclusive queue transient and ignores `durable`.
       // The queue expires by itself should the test stop before deleting it.
-      declare: (channel, name) => channel.declareQueue(name, { arguments: EXPIRES }),
+      declare: (channel, name) => channel.declareQueue(name, { arguments: EXPIRES }), // durable
       redeclare: (channel, name) =>
-        channel.declareQueue(name, { durable: true, arguments: EXPIRES }),
+        channel.declareQueue(name, { durable: false, arguments: EXPIRES }),
       method: 'queue.declare',
       text: "inequivalent arg 'durable'",
       cleanUp: (channel, name) => channel.queue(name).delete(),

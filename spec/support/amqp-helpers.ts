@@ -161,8 +161,8 @@ export async function deleteIfExists(
 ): Promise<void> {
   const channel = await connection.openChannel();
   try {
-    if (kind === 'queue') await channel.queue(name).delete();
-    else await channel.exchange(name).delete();
+    if (kind === 'queue') await channel.queue(name).delete({ ifUnused: false, ifEmpty: false });
+    else await channel.exchange(name).delete({ ifUnused: false });
   } catch (error) {
     if ((error as ChannelError).replyCode !== 404) throw error;
   } finally {
