@@ -1049,21 +1049,32 @@ function pairedRatios(subject: Cell, baseline: Cell, metric: Metric): number[] {
   return ratios;
 }
 
+/** Rounds from which a difference is called: their range is then a 94% confidence interval. */
+const ROUNDS_TO_CALL = 5;
+
 /**
- * What the ratios of throughput and client CPU say: a difference only when every round's ratio
- * is on the same side of 1×, otherwise it is within the round-to-round spread.
+ * What the ratios of throughput and client CPU say. The range of n paired ratios is a
+ * confidence interval for their true median with confidence 1 − 2^(1−n) (the chance that all n
+ * fall on one side of it is 2 × 2^−n): a difference is named when the range is all on one side
+ * of 1×, and called (in bold, when a regression) from {@link ROUNDS_TO_CALL} rounds on.
  */
 function reading(rate: readonly number[], cpu: readonly number[]): string {
   const rounds = Math.min(rate.length, cpu.length);
   if (rounds === 0) return 'n/a';
-  if (rounds === 1) return 'one round: no spread to judge by';
+  if (rounds === 1) return 'one round: no range to judge by';
+  const confidence = `${Math.round(100 * (1 - 2 ** (1 - rounds)))}% confidence`;
+  const worse: string[] = [];
+  const better: string[] = [];
+  if (rate.every((r) => r < 1)) worse.push('slower');
+  else if (rate.every((r) => r > 1)) better.push('faster');
+  if (cpu.every((r) => r > 1)) worse.push('more CPU');
+  else if (cpu.every((r) => r < 1)) better.push('less CPU');
+  if (worse.length + better.length === 0) return 'no difference shown: the ranges span 1×';
   const all = `in all ${rounds} rounds`;
-  const said: string[] = [];
-  if (rate.every((r) => r < 1)) said.push(`**slower ${all}**`);
-  else if (rate.every((r) => r > 1)) said.push(`faster ${all}`);
-  if (cpu.every((r) => r > 1)) said.push(`**more CPU ${all}**`);
-  else if (cpu.every((r) => r < 1)) said.push(`less CPU ${all}`);
-  return said.length === 0 ? 'within the spread of the rounds' : said.join(', ');
+  if (rounds < ROUNDS_TO_CALL) {
+    return `${[...worse, ...better].join(', ')} ${all}, too few to call (${confidence})`;
+  }
+  return `${[...worse.map((what) => `**${what}**`), ...better].join(', ')} ${all} (${confidence})`;
 }
 
 /**
@@ -1114,8 +1125,10 @@ function comparisonSection(
       `${environment.baseline ?? 'bench/client.ts as today'}. ` +
       `Each figure is the median of the per-round ratios warren ÷ ${theirs.name}, the range of ` +
       'the rounds in parentheses; within a round the two ran one after the other, on the same ' +
-      'broker. Above 1× is more throughput, or more CPU, memory or latency. The reading names a ' +
-      'difference only when every round agrees on its direction.',
+      'broker. Above 1× is more throughput, or more CPU, memory or latency. The range of n rounds ' +
+      'is a confidence interval for the median ratio with confidence 1 − 2^(1−n) (94% for 5 ' +
+      'rounds, 50% for 2): the reading names a difference in throughput or client CPU only when ' +
+      `the range lies on one side of 1×, and calls it from ${ROUNDS_TO_CALL} rounds on.`,
     '',
     lines.join('\n'),
     '',
