@@ -7,6 +7,13 @@
  *     npm run bench -- --rounds 3
  *     npm run bench -- --smoke            # tiny counts, writes to a temporary folder
  *     npm run bench -- --url amqp://guest:guest@127.0.0.1:5672/ --clients warren,reference
+ *     npm run bench -- --clients warren --baseline main   # did this change make warren slower?
+ *
+ * `--baseline <ref>` adds one more client, `warren@<short commit>`: the ref's own lib/ and
+ * bench/clients/warren.ts, compiled like the others (bench/baseline.ts), run in the same rounds.
+ * The report then has a section that divides warren by it, scenario by scenario, round by round
+ * (the rounds are paired: both ran in the same round, one right after the other), also printed
+ * on stdout; and it goes to a temporary folder unless --out says where, never to docs/.
  *
  * The broker: `--url`, else the one findOrStartBroker() finds (AMQP_URL, else 127.0.0.1:5672,
  * else a throwaway node started here and stopped at the end). Every run gets a fresh queue,
@@ -32,23 +39,24 @@ import { parseArgs } from 'node:util';
 import { type Channel, type Connection, connect } from '../lib/index.js';
 import { redactUrl } from '../lib/options.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
+import { type Baseline, BaselineError, buildBaseline, resolveBaseline } from './baseline.js';
+import { BUILD_DIR, compile } from './build.js';
 import { indexOf, LARGE_PUBLISH_WINDOW, type ScenarioInput } from './client.js';
 import { formatMarkdown } from './markdown.js';
 import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-/** Where the workers are compiled to: inside the project, so that packages resolve from node_modules. */
-const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'warren-bench');
 const MiB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // What is measured
 // ---------------------------------------------------------------------------------------------
 
-type Role = 'subject' | 'peer' | 'ceiling';
+/** warren today; warren at the `--baseline` ref; the other clients; the reference client. */
+type Role = 'subject' | 'baseline' | 'peer' | 'ceiling';
 
 interface ClientInfo {
-  /** File name under bench/clients/, without `.ts`. */
+  /** File name under bench/clients/, without `.ts`; `warren@<short commit>` for the baseline. */
   readonly name: string;
   readonly label: string;
   readonly role: Role;
@@ -77,6 +85,12 @@ export const CLIENTS: readonly ClientInfo[] = [
   },
   { name: 'reference', label: 'reference (ceiling)', role: 'ceiling', color: '#9d9d9d' },
 ];
+
+/** The `--baseline` client: warren's colour, lighter. */
+function baselineClient(baseline: Baseline): ClientInfo {
+  const name = `warren@${baseline.short}`;
+  return { name, label: name, role: 'baseline', color: '#f2a58e' };
+}
 
 interface ScenarioSpec {
   readonly name: Scenario;
@@ -123,9 +137,14 @@ interface Options {
   readonly smoke: boolean;
   readonly rounds: number;
   readonly url: string | undefined;
+  /** The clients to run, the baseline's among them (after warren). */
   readonly clients: readonly ClientInfo[];
+  readonly baseline: Baseline | undefined;
   readonly scenarios: readonly ScenarioSpec[];
-  /** Folder for benchmarks.md and benchmarks.svg; undefined: docs/, or a temporary one for --smoke. */
+  /**
+   * Folder for benchmarks.md and benchmarks.svg; undefined: docs/, or a temporary one for --smoke
+   * and --baseline.
+   */
   readonly out: string | undefined;
   readonly json: string | undefined;
   readonly prefill: string;
@@ -139,6 +158,9 @@ const USAGE = `usage: tsx bench/run.ts [options]   (npm run bench -- [options])
   --rounds <n>         runs per client and scenario (default 5; 1 with --smoke)
   --url <amqp url>     the broker (default: AMQP_URL, else 127.0.0.1:5672, else a throwaway node)
   --clients <a,b>      clients to run (default: ${CLIENTS.map((c) => c.name).join(',')})
+  --baseline <ref>     also run warren as it was at this git ref (its lib/ and bench/clients/warren.ts),
+                       as client warren@<commit>, and report warren ÷ it per scenario and round;
+                       the report goes to a temporary folder unless --out is given
   --scenarios <a,b>    scenarios to run (default: ${SCENARIOS.join(',')})
   --out <dir>          where benchmarks.md and benchmarks.svg go (default docs/)
   --json <file>        also write every run and summary as JSON
@@ -153,6 +175,7 @@ function parseOptions(argv: readonly string[]): Options {
       rounds: { type: 'string' },
       url: { type: 'string' },
       clients: { type: 'string' },
+      baseline: { type: 'string' },
       scenarios: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'string' },
@@ -183,11 +206,24 @@ function parseOptions(argv: readonly string[]): Options {
     });
   };
   const url = values.url ?? undefined;
+  const clients = pick(CLIENTS, values.clients);
+  let baseline: Baseline | undefined;
+  if (values.baseline !== undefined) {
+    try {
+      baseline = resolveBaseline(values.baseline);
+    } catch (error) {
+      throw error instanceof BaselineError ? new UsageError(error.message) : error;
+    }
+    // Right after warren, where a reader compares them; first when warren is not run.
+    const at = clients.findIndex((client) => client.role === 'subject') + 1;
+    clients.splice(at, 0, baselineClient(baseline));
+  }
   return {
     smoke,
     rounds,
     url,
-    clients: pick(CLIENTS, values.clients),
+    clients,
+    baseline,
     scenarios: pick(scenarioSpecs(smoke), values.scenarios),
     out: values.out,
     json: values.json,
@@ -406,32 +442,15 @@ interface WorkerRun {
 }
 
 /**
- * Compiles bench/worker.ts and every client to plain JavaScript (warren's lib/ bundled in, as an
- * application would ship it; packages left to node_modules), so that a run measures the client
- * and not a TypeScript loader: tsx's hooks thread would add its memory to every peak RSS.
- * Returns the compiled worker's path.
+ * Compiles bench/worker.ts and the named clients of bench/clients/ to plain JavaScript
+ * (bench/build.ts). Returns the compiled worker's path.
  */
 async function buildWorkers(clients: readonly string[]): Promise<string> {
-  const { build } = await import('tsup');
   const entry: Record<string, string> = { worker: path.join(ROOT, 'bench', 'worker.ts') };
   for (const client of clients) {
     entry[`clients/${client}`] = path.join(ROOT, 'bench', 'clients', `${client}.ts`);
   }
-  await build({
-    entry,
-    outDir: BUILD_DIR,
-    format: ['esm'],
-    platform: 'node',
-    target: 'node20',
-    bundle: true,
-    skipNodeModulesBundle: true,
-    splitting: false,
-    sourcemap: false,
-    dts: false,
-    clean: true,
-    silent: true,
-    config: false,
-  });
+  await compile(entry, true);
   return path.join(BUILD_DIR, 'worker.js');
 }
 
@@ -502,8 +521,16 @@ function runWorker(
 // One run
 // ---------------------------------------------------------------------------------------------
 
+interface Measured {
+  readonly kind: 'measured';
+  /** The round it ran in: a --baseline comparison pairs runs by round. */
+  readonly round: number;
+  readonly result: WorkerResult;
+  readonly brokerCpuUs?: number;
+}
+
 type Outcome =
-  | { readonly kind: 'measured'; readonly result: WorkerResult; readonly brokerCpuUs?: number }
+  | Measured
   | { readonly kind: 'n/a'; readonly reason: string }
   | { readonly kind: 'failed'; readonly reason: string };
 
@@ -631,6 +658,7 @@ async function measure(
     const [start, end] = run.brokerUs;
     return {
       kind: 'measured',
+      round,
       result: report,
       ...(start !== undefined && end !== undefined ? { brokerCpuUs: end - start } : {}),
     };
@@ -681,6 +709,16 @@ const HIGHER_IS_BETTER: Record<Metric, boolean> = {
   p99: false,
 };
 
+/** Each metric of one run. */
+const METRIC_OF: Record<Metric, (run: Measured) => number | undefined> = {
+  rate: ({ result }) => result.messages / (result.wallUs / 1e6),
+  cpu: ({ result }) => result.cpuUs / result.messages,
+  broker: ({ result, brokerCpuUs }) => brokerCpuUs && brokerCpuUs / result.messages,
+  rss: ({ result }) => result.maxRssKiB / 1024,
+  p50: ({ result }) => result.latency?.p50Us,
+  p99: ({ result }) => result.latency?.p99Us,
+};
+
 interface Cell {
   readonly client: ClientInfo;
   readonly outcomes: Outcome[];
@@ -689,10 +727,11 @@ interface Cell {
   stats: Partial<Record<Metric, Stat>>;
 }
 
+const measuredRuns = (cell: Cell): Measured[] =>
+  cell.outcomes.filter((outcome): outcome is Measured => outcome.kind === 'measured');
+
 function summarize(cell: Cell): void {
-  const measured = cell.outcomes.filter(
-    (outcome): outcome is Extract<Outcome, { kind: 'measured' }> => outcome.kind === 'measured',
-  );
+  const measured = measuredRuns(cell);
   const failed = cell.outcomes.find((outcome) => outcome.kind === 'failed');
   const notMeasured = cell.outcomes.find((outcome) => outcome.kind === 'n/a');
   if (cell.status === 'missing') return;
@@ -704,18 +743,12 @@ function summarize(cell: Cell): void {
     cell.status = 'n/a';
     cell.reason = notMeasured.reason;
   }
-  const of = (pick: (outcome: (typeof measured)[number]) => number | undefined) =>
-    stat(measured.map(pick).filter((value): value is number => value !== undefined));
-  const entries: [Metric, Stat | undefined][] = [
-    ['rate', of(({ result }) => result.messages / (result.wallUs / 1e6))],
-    ['cpu', of(({ result }) => result.cpuUs / result.messages)],
-    ['broker', of(({ result, brokerCpuUs }) => brokerCpuUs && brokerCpuUs / result.messages)],
-    ['rss', of(({ result }) => result.maxRssKiB / 1024)],
-    ['p50', of(({ result }) => result.latency?.p50Us)],
-    ['p99', of(({ result }) => result.latency?.p99Us)],
-  ];
   cell.stats = {};
-  for (const [metric, value] of entries) if (value !== undefined) cell.stats[metric] = value;
+  for (const metric of Object.keys(METRIC_OF) as Metric[]) {
+    const values = measured.map(METRIC_OF[metric]).filter((v): v is number => v !== undefined);
+    const value = stat(values);
+    if (value !== undefined) cell.stats[metric] = value;
+  }
 }
 
 interface ScenarioReport {
@@ -758,6 +791,8 @@ interface Environment {
   readonly broker: string;
   readonly brokerCpu: string;
   readonly versions: readonly { client: string; version: string }[];
+  /** With --baseline: which bench/client.ts its adapter was compiled against, and why. */
+  readonly baseline?: string;
   readonly command: string;
   readonly durationS: number;
 }
@@ -770,6 +805,19 @@ function packageVersion(pkg: string): string {
     return String((json as { version?: unknown }).version ?? '?');
   } catch {
     return 'not installed';
+  }
+}
+
+function clientVersion(client: ClientInfo, baseline: Baseline | undefined): string {
+  switch (client.role) {
+    case 'subject':
+      return warrenVersion();
+    case 'baseline':
+      return baseline === undefined
+        ? '?'
+        : `${baseline.version} (${baseline.short}, --baseline ${baseline.ref})`;
+    default:
+      return client.pkg !== undefined ? packageVersion(client.pkg) : 'bench/clients/reference.ts';
   }
 }
 
@@ -976,6 +1024,117 @@ function targetsTable(reports: readonly ScenarioReport[]): string {
   return lines.join('\n');
 }
 
+/** The metrics the --baseline comparison divides, as its columns. */
+const COMPARED: readonly { readonly metric: Metric; readonly title: string }[] = [
+  { metric: 'rate', title: 'msg/s' },
+  { metric: 'cpu', title: 'client CPU/msg' },
+  { metric: 'broker', title: 'broker CPU/msg' },
+  { metric: 'rss', title: 'peak RSS' },
+  { metric: 'p50', title: 'p50 latency' },
+];
+
+/**
+ * warren ÷ baseline for one metric, one ratio per round in which both were measured: the two
+ * runs of a round ran one right after the other, so a drift of the machine over the rounds
+ * divides out.
+ */
+function pairedRatios(subject: Cell, baseline: Cell, metric: Metric): number[] {
+  const ours = new Map(measuredRuns(subject).map((run) => [run.round, METRIC_OF[metric](run)]));
+  const ratios: number[] = [];
+  for (const run of measuredRuns(baseline)) {
+    const mine = ours.get(run.round);
+    const theirs = METRIC_OF[metric](run);
+    if (mine !== undefined && theirs !== undefined && theirs > 0) ratios.push(mine / theirs);
+  }
+  return ratios;
+}
+
+/** Rounds from which a difference is called: their range is then a 94% confidence interval. */
+const ROUNDS_TO_CALL = 5;
+
+/**
+ * What the ratios of throughput and client CPU say. The range of n paired ratios is a
+ * confidence interval for their true median with confidence 1 − 2^(1−n) (the chance that all n
+ * fall on one side of it is 2 × 2^−n): a difference is named when the range is all on one side
+ * of 1×, and called (in bold, when a regression) from {@link ROUNDS_TO_CALL} rounds on.
+ */
+function reading(rate: readonly number[], cpu: readonly number[]): string {
+  const rounds = Math.min(rate.length, cpu.length);
+  if (rounds === 0) return 'n/a';
+  if (rounds === 1) return 'one round: no range to judge by';
+  const confidence = `${Math.round(100 * (1 - 2 ** (1 - rounds)))}% confidence`;
+  const worse: string[] = [];
+  const better: string[] = [];
+  if (rate.every((r) => r < 1)) worse.push('slower');
+  else if (rate.every((r) => r > 1)) better.push('faster');
+  if (cpu.every((r) => r > 1)) worse.push('more CPU');
+  else if (cpu.every((r) => r < 1)) better.push('less CPU');
+  if (worse.length + better.length === 0) return 'no difference shown: the ranges span 1×';
+  const all = `in all ${rounds} rounds`;
+  if (rounds < ROUNDS_TO_CALL) {
+    return `${[...worse, ...better].join(', ')} ${all}, too few to call (${confidence})`;
+  }
+  return `${[...worse.map((what) => `**${what}**`), ...better].join(', ')} ${all} (${confidence})`;
+}
+
+/**
+ * The section that reads "did this change make warren slower" off one table: warren ÷ baseline
+ * per scenario, undefined without a baseline or without warren.
+ */
+function comparisonSection(
+  reports: readonly ScenarioReport[],
+  environment: Environment,
+  options: Options,
+): string | undefined {
+  const { baseline } = options;
+  const ours = options.clients.find((client) => client.role === 'subject');
+  const theirs = options.clients.find((client) => client.role === 'baseline');
+  if (baseline === undefined || ours === undefined || theirs === undefined) return undefined;
+  const headers = ['scenario', ...COMPARED.map((column) => column.title), 'reading'];
+  const lines = [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map((_, i) => (i === 0 || i === headers.length - 1 ? ' --- ' : ' ---: ')).join('|')}|`,
+  ];
+  for (const report of reports) {
+    const subject = report.cells.find((cell) => cell.client === ours);
+    const base = report.cells.find((cell) => cell.client === theirs);
+    if (subject === undefined || base === undefined) continue;
+    if (subject.status !== 'measured' || base.status !== 'measured') {
+      const why = `warren ${subject.status}, ${theirs.name} ${base.status}`;
+      lines.push(`| ${report.spec.name} | ${COMPARED.map(() => '–').join(' | ')} | ${why} |`);
+      continue;
+    }
+    const ratios = (metric: Metric) => pairedRatios(subject, base, metric);
+    const columns = COMPARED.map(({ metric }) => {
+      const value = stat(ratios(metric));
+      if (value === undefined) return '–';
+      const range =
+        value.min === value.max ? '' : ` (${value.min.toFixed(2)}–${value.max.toFixed(2)})`;
+      return `${value.median.toFixed(2)}×${range}`;
+    });
+    lines.push(
+      `| ${report.spec.name} | ${columns.join(' | ')} | ${reading(ratios('rate'), ratios('cpu'))} |`,
+    );
+  }
+  return [
+    `## warren ÷ ${theirs.name}`,
+    '',
+    `${theirs.name} is warren at ${baseline.commit.startsWith(baseline.ref) ? '' : `\`${baseline.ref}\`, `}` +
+      `commit ${baseline.commit}: that commit's ` +
+      `lib/ and bench/clients/warren.ts, compiled the same way as the other clients; ` +
+      `${environment.baseline ?? 'bench/client.ts as today'}. ` +
+      `Each figure is the median of the per-round ratios warren ÷ ${theirs.name}, the range of ` +
+      'the rounds in parentheses; within a round the two ran one after the other, on the same ' +
+      'broker. Above 1× is more throughput, or more CPU, memory or latency. The range of n rounds ' +
+      'is a confidence interval for the median ratio with confidence 1 − 2^(1−n) (94% for 5 ' +
+      'rounds, 50% for 2): the reading names a difference in throughput or client CPU only when ' +
+      `the range lies on one side of 1×, and calls it from ${ROUNDS_TO_CALL} rounds on.`,
+    '',
+    lines.join('\n'),
+    '',
+  ].join('\n');
+}
+
 function markdown(
   reports: readonly ScenarioReport[],
   environment: Environment,
@@ -988,6 +1147,7 @@ function markdown(
       `### ${report.spec.name}: ${report.spec.title}\n\n${scenarioTable(report, options.rounds, notes)}`,
   );
   const versions = environment.versions.map((v) => `${v.client} ${v.version}`).join(', ');
+  const comparison = comparisonSection(reports, environment, options);
   const minutes = Math.floor(environment.durationS / 60);
   const seconds = Math.round(environment.durationS % 60);
   return [
@@ -1030,6 +1190,7 @@ function markdown(
     ...(notes.length > 0
       ? ['Not measured or failed:', '', ...notes.map((note) => `- ${note}`), '']
       : []),
+    ...(comparison === undefined ? [] : [comparison]),
     '## Targets',
     '',
     targetsTable(reports),
@@ -1199,6 +1360,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const began = performance.now();
 
   const present = options.clients.filter((client) => {
+    if (client.role === 'baseline') return true; // from git: resolved already, extracted below
     const found = existsSync(path.join(ROOT, 'bench', 'clients', `${client.name}.ts`));
     if (!found)
       progress.log(`[bench] bench/clients/${client.name}.ts is missing: ${client.label} skipped`);
@@ -1229,8 +1391,18 @@ async function main(argv: readonly string[]): Promise<number> {
         ? `n/a: ${found}`
         : `read from /proc of beam.smp ${found.pids.join(', ')}`;
     progress.log(`[bench] broker CPU: ${brokerCpu}`);
-    const names = new Set([...present.map((client) => client.name), options.prefill]);
+    const names = new Set([
+      ...present.filter((client) => client.role !== 'baseline').map((client) => client.name),
+      options.prefill,
+    ]);
     const worker = await buildWorkers([...names]);
+    let baselineNote: string | undefined;
+    if (options.baseline !== undefined) {
+      const { baseline } = options;
+      progress.log(`[bench] baseline: compiling warren at ${baseline.ref} (${baseline.short})`);
+      baselineNote = await buildBaseline(baseline, baselineClient(baseline).name);
+      progress.log(`[bench] baseline warren@${baseline.short}: ${baselineNote}`);
+    }
     const context: Context = { options, worker, url: lease.url, admin, broker };
 
     const reports: ScenarioReport[] = options.scenarios.map((spec) => ({
@@ -1295,18 +1467,18 @@ async function main(argv: readonly string[]): Promise<number> {
       brokerCpu: brokerCpu.replace(/ \d+(, \d+)*$/, ''),
       versions: options.clients.map((client) => ({
         client: client.label,
-        version:
-          client.role === 'subject'
-            ? warrenVersion()
-            : client.pkg !== undefined
-              ? packageVersion(client.pkg)
-              : 'bench/clients/reference.ts',
+        version: clientVersion(client, options.baseline),
       })),
+      ...(baselineNote === undefined ? {} : { baseline: baselineNote }),
       command,
       durationS,
     };
 
-    const toDocs = options.out === undefined && !options.smoke && failures === 0;
+    const toDocs =
+      options.out === undefined &&
+      !options.smoke &&
+      options.baseline === undefined &&
+      failures === 0;
     const outDir =
       options.out ??
       (toDocs
@@ -1327,6 +1499,7 @@ async function main(argv: readonly string[]): Promise<number> {
             rounds: options.rounds,
             smoke: options.smoke,
             failures,
+            ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
             scenarios: reports.map((report) => ({
               ...report.spec,
               cells: report.cells.map((cell) => ({
@@ -1344,6 +1517,10 @@ async function main(argv: readonly string[]): Promise<number> {
       );
     }
     if (options.smoke || failures > 0) process.stdout.write(`${text}\n`);
+    else if (options.baseline !== undefined) {
+      const section = comparisonSection(reports, environment, options);
+      if (section !== undefined) process.stdout.write(`${formatMarkdown(section)}\n`);
+    }
     const minutes = Math.floor(durationS / 60);
     progress.log(
       `[bench] ${total} runs in ${minutes} min ${Math.round(durationS % 60)} s; report: ${mdFile}`,

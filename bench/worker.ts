@@ -3,11 +3,13 @@
  *
  *     tsx bench/worker.ts <client> <scenario> '<json ScenarioInput>'
  *
- * Imports bench/clients/<client>.ts, runs one scenario of its {@link BenchClient} and prints one
- * JSON line on stdout: a {@link WorkerResult} with the process CPU (user + system), wall time
- * and peak RSS measured around the scenario, or a {@link WorkerFailure} (exit code 1). A client
- * that cannot do a scenario throws an error whose message says "not measured": the failure then
- * carries `notMeasured: true`, and bench/run.ts reports it as n/a instead of failing.
+ * Imports bench/clients/<client>.ts (compiled: clients/<client>.js beside the compiled worker,
+ * where a `--baseline` build is `warren@<commit>.js`), runs one scenario of its
+ * {@link BenchClient} and prints one JSON line on stdout: a {@link WorkerResult} with the process
+ * CPU (user + system), wall time and peak RSS measured around the scenario, or a
+ * {@link WorkerFailure} (exit code 1). A client that cannot do a scenario (or lacks it) throws an
+ * error whose message says "not measured": the failure then carries `notMeasured: true`, and
+ * bench/run.ts reports it as n/a instead of failing.
  *
  * With `BENCH_SYNC=1` (set by bench/run.ts) the worker prints `{"ready":true}` once the client is
  * loaded and waits for a line on stdin before it starts, so that the orchestrator can sample the
@@ -78,7 +80,10 @@ async function main(argv: readonly string[]): Promise<WorkerResult> {
   if (clientName === undefined || scenario === undefined || json === undefined) {
     throw new Error('usage: tsx bench/worker.ts <client> <scenario> <json input>');
   }
-  if (!/^[a-z0-9-]+$/.test(clientName)) throw new Error(`not a client name: '${clientName}'`);
+  // A file of bench/clients/, or a --baseline build of warren: `warren@<short commit>`.
+  if (!/^[a-z0-9-]+(@[0-9a-f]+)?$/.test(clientName)) {
+    throw new Error(`not a client name: '${clientName}'`);
+  }
   if (!isScenario(scenario)) {
     throw new Error(`unknown scenario '${scenario}' (one of ${SCENARIOS.join(', ')})`);
   }
@@ -92,8 +97,11 @@ async function main(argv: readonly string[]): Promise<WorkerResult> {
     client?: BenchClient;
   };
   const client = module.client;
-  if (client === undefined || typeof client[scenario] !== 'function') {
-    throw new Error(`bench/clients/${clientName}.ts exports no client.${scenario}()`);
+  if (client === undefined) throw new Error(`bench/clients/${clientName}.ts exports no client`);
+  if (typeof client[scenario] !== 'function') {
+    // Today's adapters implement every scenario (tsc checks them against BenchClient); a
+    // --baseline adapter from before a scenario existed does not, and is n/a there.
+    throw new Error(`${clientName} has no client.${scenario}(): not measured`);
   }
   if (process.env.BENCH_SYNC === '1') await waitForGo();
 

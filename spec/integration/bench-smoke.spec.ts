@@ -3,8 +3,10 @@
  * with tiny counts (2,000 / 500 / 2,000 messages, 50 round trips, 3 × 1 MiB) against the test
  * broker, each run in a fresh worker process and checked against what the broker holds. It must
  * exit 0 and report every client × scenario as measured or n/a ("not measured" by that client).
- * The memory check (bench/memory.ts) runs too, with 2,000 messages. No timing or memory figure
- * is asserted: the figures of a smoke run mean nothing.
+ * `--baseline HEAD` (warren compiled from the last commit, beside today's) runs one scenario
+ * twice, and its comparison must hold the ratios. The memory check
+ * (bench/memory.ts) runs too, with 2,000 messages. No timing or memory figure is asserted: the
+ * figures of a smoke run mean nothing.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -86,6 +88,48 @@ it('runs every client through every scenario and reports each as measured or n/a
   const svg = await readFile(path.join(dir, 'benchmarks.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+}, 120_000);
+
+it('runs warren beside a --baseline build of itself and divides one by the other', async () => {
+  const json = path.join(dir, 'baseline.json');
+  const out = path.join(dir, 'baseline');
+  const { code, output } = await runNode([
+    '--import',
+    'tsx',
+    'bench/run.ts',
+    '--smoke',
+    '--rounds',
+    '2',
+    '--clients',
+    'warren',
+    '--baseline',
+    'HEAD',
+    '--scenarios',
+    'publish',
+    '--url',
+    url,
+    '--out',
+    out,
+    '--json',
+    json,
+  ]);
+  expect(code, output).toBe(0);
+
+  const report = JSON.parse(await readFile(json, 'utf8')) as SmokeReport & {
+    baseline: { short: string };
+  };
+  const baseline = `warren@${report.baseline.short}`;
+  expect(report.failures).toBe(0);
+  for (const scenario of report.scenarios) {
+    expect(scenario.cells.map((cell) => [cell.client, cell.status])).toEqual([
+      ['warren', 'measured'],
+      [baseline, 'measured'],
+    ]);
+  }
+  const markdown = await readFile(path.join(out, 'benchmarks.md'), 'utf8');
+  expect(markdown).toContain(`## warren ÷ ${baseline}`);
+  // msg/s and client CPU: a median ratio, and the two rounds' range unless they agree
+  expect(markdown).toMatch(/\| publish +(\| +[\d.]+×( \([\d.]+–[\d.]+\))? +){2}\|/);
 }, 120_000);
 
 it('runs the memory check and reports the heap at every checkpoint', async () => {
