@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Connection } from './connection.js';
 import type { Consumer } from './consumer.js';
+import { DeliveryLedger, type Settlement } from './deliveries.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
 import { ChannelError } from './engine/errors.js';
@@ -11,7 +12,7 @@ import {
   type ExchangeOptions,
   type ExchangeType,
 } from './exchange.js';
-import { type DeliveryInfo, IncomingMessage, type Settlement } from './incoming-message.js';
+import { type DeliveryInfo, IncomingMessage } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
@@ -124,16 +125,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
     qos: new Map(),
   };
   #returnHandler: ((message: ReturnedMessage) => void) | null = null;
-  /** Deliveries not yet settled, by tag (ascending, as a Map keeps insertion order). */
-  readonly #unsettled = new Map<number, IncomingMessage<unknown>>();
+  /** Which deliveries wait for a settlement, and what settling one sends. */
+  readonly #deliveries = new DeliveryLedger<IncomingMessage<unknown>>();
   /** Consumers running on this channel, to stop before it closes. */
   readonly #consumers = new Set<Consumer>();
   #closing: Promise<void> | undefined;
   #closingByApplication = false;
   /** The exchanges and routing keys whose unhandled returns were reported (bounded). */
   readonly #warnedReturns = new Set<string>();
-  /** In transaction mode, the messages settled since the last commit or rollback; null outside it. */
-  #settledInTx: IncomingMessage<unknown>[] | null = null;
 
   /** @internal Use {@link Connection.openChannel}. */
   static create(connection: Connection, engine: ChannelEngine): Channel {
@@ -226,7 +225,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #onEngineClose(engine: ChannelEngine, error: ChannelError): void {
     if (engine !== this.#current || this.#state === 'closed') return;
     // The broker requeued every unsettled delivery: their tags are stale from now on.
-    this.#unsettled.clear();
+    this.#deliveries.clear();
     // Mid-recovery, the recovery decides (a refused consumer, the connection lost again).
     if (this.#state === 'recovering') return;
     if (this.survives(error)) {
@@ -251,7 +250,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#closeError = error;
-    this.#unsettled.clear();
+    this.#deliveries.clear();
     for (const consumer of [...this.#consumers]) consumer.end(error);
     this.#resolveClosed(error);
     callSafely('a close listener', () => this.emit('close', error));
@@ -268,10 +267,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#current = engine;
     this.#attach(engine);
     if (this.#settings.confirm) await engine.selectConfirms(rejectReturned);
-    if (this.#settledInTx !== null) {
+    if (this.#deliveries.inTransaction) {
       await engine.call('tx.select', {});
       // What the lost transaction settled went back to the queues with it: nothing to roll back.
-      this.#beginTx();
+      this.#deliveries.beginTransaction();
     }
     for (const qos of this.#settings.qos.values()) await engine.call('basic.qos', qos);
   }
@@ -465,11 +464,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         // The broker forgets the deliveries made before recover-ok: settling one now would be a
         // stale tag. Forget them on the reply itself, not after the await: redeliveries may follow
         // recover-ok in the same chunk, and those are new deliveries to settle.
-        onReply: () => {
-          for (const message of this.#unsettled.values()) message.markSettled();
-          this.#unsettled.clear();
-          if (this.#settledInTx !== null) this.#beginTx();
-        },
+        onReply: () => this.#deliveries.recovered(),
       },
     );
   }
@@ -477,13 +472,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Puts the channel in transaction mode (`tx.select`): publishes and acks wait for {@link Channel.txCommit}. */
   async txSelect(options: TxOptions = {}): Promise<void> {
     checkOptions(options, 'txSelect');
-    await this.call('tx.select', {}, { signal: options.signal, onReply: () => this.#beginTx() });
+    await this.call(
+      'tx.select',
+      {},
+      { signal: options.signal, onReply: () => this.#deliveries.beginTransaction() },
+    );
   }
 
   /** Commits the current transaction (`tx.commit`); a new one starts at once. */
   async txCommit(options: TxOptions = {}): Promise<void> {
     checkOptions(options, 'txCommit');
-    await this.call('tx.commit', {}, { signal: options.signal, onReply: () => this.#beginTx() });
+    await this.call(
+      'tx.commit',
+      {},
+      { signal: options.signal, onReply: () => this.#deliveries.beginTransaction() },
+    );
   }
 
   /**
@@ -498,28 +501,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
       {},
       {
         signal: options.signal,
-        onReply: () => {
-          const undone = this.#settledInTx ?? [];
-          this.#beginTx();
-          this.#unsettle(undone);
-        },
+        onReply: () => this.#deliveries.rolledBack(),
       },
     );
-  }
-
-  #beginTx(): void {
-    this.#settledInTx = [];
-  }
-
-  /** Puts messages back among the unsettled, keeping the map in ascending tag order. */
-  #unsettle(messages: IncomingMessage<unknown>[]): void {
-    if (messages.length === 0) return;
-    for (const message of messages) message.unsettle();
-    const all = [...this.#unsettled.values(), ...messages].sort(
-      (a, b) => a.deliveryTag - b.deliveryTag,
-    );
-    this.#unsettled.clear();
-    for (const message of all) this.#unsettled.set(message.deliveryTag, message);
   }
 
   /**
@@ -573,40 +557,25 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const content = command.content;
     const body = content?.body ?? Buffer.alloc(0);
     const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
-    if (!info.noAck) this.#unsettled.set(info.deliveryTag, message as IncomingMessage<unknown>);
+    if (!info.noAck) this.#deliveries.track(message as IncomingMessage<unknown>);
     return message;
   }
 
   /** @internal */
   settle(message: IncomingMessage<unknown>, settlement: Settlement): void {
     const tag = message.deliveryTag;
-    if (this.#unsettled.get(tag) !== message) {
-      // The channel closed or recovered since: the broker has requeued it, so the tag is stale.
-      return;
-    }
-    if (
-      settlement.kind === 'ack' &&
-      !settlement.multiple &&
-      this.#settledInTx === null &&
-      this.#unsettled.keys().next().value === tag
-    ) {
-      // The oldest unsettled message: its ack joins the channel's run of acks, written as one
-      // multiple-ack at the end of the turn (a consumer acking each message in turn sends one
-      // frame per socket write, not one per message). Any other settlement writes the run first.
-      this.#unsettled.delete(tag);
-      this.#current.ackInRun(tag);
-      return;
-    }
-    if (settlement.kind !== 'reject' && settlement.multiple) {
-      for (const [earlier, other] of this.#unsettled) {
-        if (earlier > tag) break;
-        other.markSettled();
-        this.#unsettled.delete(earlier);
-        this.#settledInTx?.push(other);
-      }
-    } else {
-      this.#unsettled.delete(tag);
-      this.#settledInTx?.push(message);
+    switch (this.#deliveries.settle(message, settlement)) {
+      case 'stale':
+        // The channel closed or recovered since: the broker has requeued it already.
+        return;
+      case 'run':
+        // The oldest unsettled message: its ack joins the channel's run of acks, written as one
+        // multiple-ack at the end of the turn (a consumer acking each message in turn sends one
+        // frame per socket write, not one per message). Any other settlement writes the run first.
+        this.#current.ackInRun(tag);
+        return;
+      case 'send':
+        break;
     }
     switch (settlement.kind) {
       case 'ack':

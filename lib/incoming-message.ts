@@ -1,13 +1,8 @@
+import type { Settlement } from './deliveries.js';
 import type { MessageProperties } from './message.js';
 import { AmqpError } from './protocol/errors.js';
 import { ReceivedMessage } from './received-message.js';
 import { checkOptions } from './validate.js';
-
-/** How a received message is settled. @internal */
-export type Settlement =
-  | { readonly kind: 'ack'; readonly multiple: boolean }
-  | { readonly kind: 'nack'; readonly multiple: boolean; readonly requeue: boolean }
-  | { readonly kind: 'reject'; readonly requeue: boolean };
 
 /** What an incoming message settles through: its channel. @internal */
 export interface Settler {
