@@ -50,7 +50,7 @@ export {
   type FieldValue,
   TypedField,
 } from './protocol/field-types.js';
-export { type BasicProperties, ReplyCode } from './protocol/spec.js';
+export { type BasicProperties, type MethodName, ReplyCode } from './protocol/spec.js';
 export {
   Queue,
   QueueBinding,
