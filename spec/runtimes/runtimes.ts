@@ -75,8 +75,8 @@ export function installRuntimes(): void {
   });
 }
 
-/** `v22.23.5`, `1.4.5`, `deno 2.9.6 …`: what the binary says it is. */
+/** `v22.23.5`, `1.4.5`, `deno 2.9.6`: what the binary says it is, its build left out. */
 export function versionOf(runtime: Runtime): string {
   const output = execFileSync(runtime.binary, ['--version'], { encoding: 'utf8' });
-  return output.split('\n')[0]?.trim() ?? '';
+  return (output.split('\n')[0] ?? '').replace(/\s*\(.*\)$/, '').trim();
 }
