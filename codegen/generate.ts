@@ -142,6 +142,11 @@ export function generateSpec(spec: AmqpSpec): string {
   );
   emit('export const ReplyCode = {');
   for (const c of spec.constants.filter((c) => c.class !== undefined)) {
+    const closes =
+      c.class === 'hard-error'
+        ? 'hard error: closes the connection'
+        : 'soft error: closes the channel';
+    emit(`  /** ${c.value}, a ${closes}. */`);
     emit(`  ${c.name.replace(/-/g, '_')}: ${c.value},`);
   }
   emit('} as const;', '');

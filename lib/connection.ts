@@ -133,7 +133,12 @@ export async function connectAndOpenChannel(
   url?: string | URL | ConnectCallOptions,
   options?: ConnectCallOptions,
   channelOptions?: ChannelOptions,
-): Promise<{ connection: Connection; channel: Channel }> {
+): Promise<{
+  /** The open connection; close it when done. */
+  connection: Connection;
+  /** A channel open on it, with `channelOptions`. */
+  channel: Channel;
+}> {
   const connection = await connect(url, options);
   try {
     return { connection, channel: await connection.openChannel(channelOptions) };

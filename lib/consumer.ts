@@ -20,6 +20,7 @@ const CANCEL_REPLY_TIMEOUT_MS = 5_000;
 export type ConsumeCallback<T = unknown> = {
   // Written as a method so that its parameter is bivariant: a Consumer<Order> can be passed
   // where a Consumer (of unknown) is expected, as an IncomingMessage<Order> can.
+  /** Handles one message; settles it, or leaves that to `settle` and `onFailure`. */
   handle(message: IncomingMessage<T>): void | Promise<void>;
 }['handle'];
 
@@ -39,6 +40,7 @@ export type FailurePolicy<T = unknown> =
   | 'dead-letter'
   | {
       // A method, for the same bivariance as ConsumeCallback.
+      /** Says what becomes of `message`, whose handler failed with `error`. */
       choose(error: unknown, message: IncomingMessage<T>): 'requeue' | 'dead-letter';
     }['choose'];
 

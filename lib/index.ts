@@ -63,7 +63,7 @@ export {
   type FieldValue,
   TypedField,
 } from './protocol/field-types.js';
-export { type BasicProperties, ReplyCode } from './protocol/spec.js';
+export { type BasicProperties, type MethodName, ReplyCode } from './protocol/spec.js';
 export {
   type GetOptions,
   type PurgeOptions,

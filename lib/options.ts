@@ -49,7 +49,7 @@ export interface ConnectOptions {
   username?: string;
   /**
    * The password to log in with. It never appears in an error message or
-   * in {@link describeEndpoint}.
+   * in a connection's description.
    * @default 'guest'
    */
   password?: string;

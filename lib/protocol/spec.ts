@@ -49,23 +49,41 @@ export const REPLY_SUCCESS = 200;
 
 /** AMQP reply codes by name, as RabbitMQ sends them in connection.close and channel.close. */
 export const ReplyCode = {
+  /** 311, a soft error: closes the channel. */
   CONTENT_TOO_LARGE: 311,
+  /** 312, a soft error: closes the channel. */
   NO_ROUTE: 312,
+  /** 313, a soft error: closes the channel. */
   NO_CONSUMERS: 313,
+  /** 403, a soft error: closes the channel. */
   ACCESS_REFUSED: 403,
+  /** 404, a soft error: closes the channel. */
   NOT_FOUND: 404,
+  /** 405, a soft error: closes the channel. */
   RESOURCE_LOCKED: 405,
+  /** 406, a soft error: closes the channel. */
   PRECONDITION_FAILED: 406,
+  /** 320, a hard error: closes the connection. */
   CONNECTION_FORCED: 320,
+  /** 402, a hard error: closes the connection. */
   INVALID_PATH: 402,
+  /** 501, a hard error: closes the connection. */
   FRAME_ERROR: 501,
+  /** 502, a hard error: closes the connection. */
   SYNTAX_ERROR: 502,
+  /** 503, a hard error: closes the connection. */
   COMMAND_INVALID: 503,
+  /** 504, a hard error: closes the connection. */
   CHANNEL_ERROR: 504,
+  /** 505, a hard error: closes the connection. */
   UNEXPECTED_FRAME: 505,
+  /** 506, a hard error: closes the connection. */
   RESOURCE_ERROR: 506,
+  /** 530, a hard error: closes the connection. */
   NOT_ALLOWED: 530,
+  /** 540, a hard error: closes the connection. */
   NOT_IMPLEMENTED: 540,
+  /** 541, a hard error: closes the connection. */
   INTERNAL_ERROR: 541,
 } as const;
 

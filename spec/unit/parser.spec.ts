@@ -78,18 +78,20 @@ function chunkBySizes(bytes: Buffer, sizes: readonly number[]): Buffer[] {
  * the content assembler joins them anyway; their bytes and order are what must not change.
  */
 function parsed(chunks: readonly Buffer[], frameMax: number): unknown {
-  const frames: Frame[] = [];
+  // Pieces are gathered and joined once per run: joining them one by one is quadratic, and
+  // one byte at a time that took the big capture past the test timeout.
+  const runs: (Frame | BodyFrame[])[] = [];
   for (const frame of parseChunks(chunks, frameMax)) {
-    const last = frames.at(-1);
-    if (frame.type === FRAME_BODY && last?.type === FRAME_BODY && last.channel === frame.channel) {
-      frames[frames.length - 1] = {
-        ...last,
-        payload: Buffer.concat([last.payload, frame.payload]),
-      };
-    } else {
-      frames.push(frame);
-    }
+    const last = runs.at(-1);
+    if (frame.type !== FRAME_BODY) runs.push(frame);
+    else if (Array.isArray(last) && last[0]?.channel === frame.channel) last.push(frame);
+    else runs.push([frame]);
   }
+  const frames = runs.map((run): Frame => {
+    if (!Array.isArray(run)) return run;
+    const [first] = run as [BodyFrame];
+    return { ...first, payload: Buffer.concat(run.map((piece) => piece.payload)) };
+  });
   return canonical(frames);
 }
 
