@@ -248,7 +248,7 @@ function settlement(frame: Frame, channel: number): SettlementMethod {
 export async function expectNothingMore(scripted: Scripted): Promise<void> {
   await settle();
   const { peer } = scripted;
-  const barrier = scripted.connection.updateSecret('barrier', 'barrier');
+  const barrier = scripted.connection.updateSecret('barrier');
   const frame = await peer.nextNonHeartbeat();
   if (frame.type !== 1 || frame.method.name !== 'connection.update-secret') {
     throw new Error(`expected nothing more from the client, got ${describeFrame(frame)}`);
@@ -340,8 +340,17 @@ export function captureWarnings(code: string): { readonly warnings: string[]; st
   return { warnings, stop: () => spy.mockRestore() };
 }
 
+/** Resolves as `promise` does, or fails after `ms` of real time saying what did not happen. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Waits until `condition` holds, turn by turn, for at most `turns` event-loop turns. */
-export async function until(condition: () => boolean, turns = 1000): Promise<void> {
+export async function until(condition: () => boolean, turns = 1000, what = 'it'): Promise<void> {
   for (let i = 0; i < turns && !condition(); i++) await new Promise((r) => setImmediate(r));
-  expect(condition()).toBe(true);
+  if (!condition()) expect.fail(`waited ${turns} turns, and ${what} did not happen`);
 }
