@@ -275,16 +275,6 @@ export async function brokerBarrier(scripted: Scripted, channel: number): Promis
   }
 }
 
-/** The methods the broker receives next, by name and channel, until `count` are in. */
-export async function nextMethods(peer: ScriptedPeer, count: number): Promise<string[]> {
-  const names: string[] = [];
-  while (names.length < count) {
-    const frame = await peer.nextNonHeartbeat();
-    if (frame.type === 1) names.push(`${frame.method.name}@${frame.channel}`);
-  }
-  return names;
-}
-
 export function describeFrame(frame: Frame): string {
   switch (frame.type) {
     case 1:
@@ -296,11 +286,6 @@ export function describeFrame(frame: Frame): string {
     case 8:
       return 'a heartbeat';
   }
-}
-
-/** Resolves after `ms` of real time. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A promise with its resolve at hand. */
