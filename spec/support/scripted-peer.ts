@@ -5,6 +5,7 @@
  * It covers what a real broker cannot be made to do on demand: wrong
  * replies, garbage, silence, a socket that stops taking writes.
  */
+import net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { ChannelEngine } from '../../lib/engine/channel.js';
 import { Engine, type EngineOptions } from '../../lib/engine/engine.js';
@@ -103,6 +104,7 @@ interface Waiter {
 }
 
 const livePeers = new Set<ScriptedPeer>();
+const liveServers = new Set<ScriptedServer>();
 
 export class ScriptedPeer {
   /** The socket to hand to the engine. */
@@ -375,8 +377,80 @@ export async function connectedPair(
   return { engine, peer, closes, handshake: result };
 }
 
-/** Cuts every pair made since the last call; for `afterEach`. */
+/**
+ * A scripted broker on a local TCP port, for tests that go through `connect()`
+ * (which opens its own socket): every connection it accepts, the first and
+ * each reconnect, gets a fresh {@link ScriptedPeer} bridged to that socket.
+ */
+export class ScriptedServer {
+  /** Every peer so far, in the order their connections came. */
+  readonly peers: ScriptedPeer[] = [];
+  private taken = 0;
+  private waiter: ((peer: ScriptedPeer) => void) | undefined;
+
+  private constructor(private readonly server: net.Server) {
+    server.on('connection', (socket) => this.accept(socket));
+    liveServers.add(this);
+  }
+
+  /** Listens on an ephemeral port of 127.0.0.1. */
+  static async listen(): Promise<ScriptedServer> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return new ScriptedServer(server);
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** The peer of the next connection not yet taken, once it comes. */
+  nextPeer(): Promise<ScriptedPeer> {
+    const peer = this.peers[this.taken];
+    if (peer !== undefined) {
+      this.taken++;
+      return Promise.resolve(peer);
+    }
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /** Stops listening (a reconnect is then refused) and cuts every connection. */
+  close(): void {
+    liveServers.delete(this);
+    this.server.close();
+    for (const peer of this.peers) peer.destroy();
+  }
+
+  /** Bridges the TCP socket to a peer's in-memory one, which stands in for the engine's side. */
+  private accept(tcp: net.Socket): void {
+    tcp.setNoDelay(true);
+    const peer = new ScriptedPeer();
+    const side = peer.socket;
+    tcp.on('data', (chunk: Buffer) => side.write(chunk));
+    side.on('data', (chunk: Buffer) => tcp.write(chunk));
+    tcp.on('end', () => side.end());
+    side.on('end', () => tcp.end());
+    tcp.on('close', () => side.destroy());
+    side.on('close', () => tcp.destroy());
+    // A cut is seen as a close on the other side; the error itself tells the test nothing.
+    tcp.on('error', () => {});
+    side.on('error', () => {});
+    this.peers.push(peer);
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      this.waiter = undefined;
+      this.taken++;
+      waiter(peer);
+    }
+  }
+}
+
+/** Cuts every pair made since the last call, and closes every scripted server; for `afterEach`. */
 export function destroyPairs(): void {
+  for (const server of liveServers) server.close();
   for (const peer of livePeers) peer.destroy();
   livePeers.clear();
 }
