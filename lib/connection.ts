@@ -153,7 +153,7 @@ function clientProperties(options: ResolvedOptions): FieldTable {
     ...options.clientProperties,
     product: 'warren',
     version: VERSION,
-    platform: `Node.js ${process.version}`,
+    platform: runtimeName(),
     capabilities: CAPABILITIES,
     ...(options.connectionName === undefined ? {} : { connection_name: options.connectionName }),
   };
@@ -525,4 +525,15 @@ function giveUp(attempts: number, lastError: unknown): ConnectionError {
     undefined,
     { cause: lastError },
   );
+}
+
+/**
+ * The runtime, as the broker's connection list shows it. Bun and Deno report
+ * a Node.js `process.version` of their own making, so they are named first.
+ */
+function runtimeName(): string {
+  const versions = process.versions as NodeJS.ProcessVersions & { bun?: string; deno?: string };
+  if (versions.bun !== undefined) return `Bun ${versions.bun}`;
+  if (versions.deno !== undefined) return `Deno ${versions.deno}`;
+  return `Node.js ${process.version}`;
 }
