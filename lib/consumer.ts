@@ -309,8 +309,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       consumerTag: args.consumerTag,
       noAck: this.#noAck,
     });
-    if (this.#state === 'stopping' && !this.#noAck) {
-      // Cancelled, and the broker's cancel-ok has not arrived yet: give it back unseen.
+    if ((this.#state === 'stopping' || this.#state === 'cancelled') && !this.#noAck) {
+      // Cancelled, and the broker's cancel-ok has not arrived yet (or never came, and the stop
+      // went on without it): give it back unseen.
       message.reject({ requeue: true });
       return;
     }
