@@ -203,7 +203,7 @@ export class ScriptedPeer {
   async expectMethod<N extends MethodName>(name: N, channel = 0): Promise<MethodArgs<N>> {
     const frame = await this.nextNonHeartbeat();
     if (frame.type !== 1 || frame.method.name !== name || frame.channel !== channel) {
-      throw new Error(`expected ${name} on channel ${channel}, got ${describe(frame)}`);
+      throw new Error(`expected ${name} on channel ${channel}, got ${describeFrame(frame)}`);
     }
     return frame.method.args as MethodArgs<N>;
   }
@@ -213,14 +213,16 @@ export class ScriptedPeer {
     const args = await this.expectMethod(name, channel);
     const header = await this.nextNonHeartbeat();
     if (header.type !== 2 || header.channel !== channel) {
-      throw new Error(`expected a content header on channel ${channel}, got ${describe(header)}`);
+      throw new Error(
+        `expected a content header on channel ${channel}, got ${describeFrame(header)}`,
+      );
     }
     const pieces: Buffer[] = [];
     let size = 0;
     while (size < header.bodySize) {
       const body = await this.nextNonHeartbeat();
       if (body.type !== 3 || body.channel !== channel) {
-        throw new Error(`expected a body frame on channel ${channel}, got ${describe(body)}`);
+        throw new Error(`expected a body frame on channel ${channel}, got ${describeFrame(body)}`);
       }
       pieces.push(Buffer.from(body.payload));
       size += body.payload.length;
@@ -233,7 +235,9 @@ export class ScriptedPeer {
     await settle();
     const unread = this.unread;
     if (unread.length > 0) {
-      throw new Error(`expected nothing from the engine, got ${unread.map(describe).join(', ')}`);
+      throw new Error(
+        `expected nothing from the engine, got ${unread.map(describeFrame).join(', ')}`,
+      );
     }
   }
 
@@ -488,7 +492,8 @@ export function track<T>(promise: Promise<T>): Tracked<T> {
   return tracked;
 }
 
-function describe(frame: Frame): string {
+/** A frame in a few words, for test failures. */
+export function describeFrame(frame: Frame): string {
   switch (frame.type) {
     case 1:
       return `${frame.method.name} on channel ${frame.channel}`;

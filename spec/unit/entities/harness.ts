@@ -19,6 +19,7 @@ import {
 } from '../../../lib/index.js';
 import type { Frame, MethodArgs } from '../../../lib/protocol/index.js';
 import {
+  describeFrame,
   destroyPairs,
   type ScriptedPeer,
   ScriptedServer,
@@ -26,6 +27,8 @@ import {
 } from '../../support/scripted-peer.js';
 
 /** A connection to a scripted broker, and the peer playing the broker on its current socket. */
+export { describeFrame };
+
 export interface Scripted {
   readonly server: ScriptedServer;
   readonly connection: Connection;
@@ -272,19 +275,6 @@ export async function brokerBarrier(scripted: Scripted, channel: number): Promis
       return before;
     }
     before.push(frame);
-  }
-}
-
-export function describeFrame(frame: Frame): string {
-  switch (frame.type) {
-    case 1:
-      return `${frame.method.name} on channel ${frame.channel}`;
-    case 2:
-      return `a content header on channel ${frame.channel}`;
-    case 3:
-      return `a body frame on channel ${frame.channel}`;
-    case 8:
-      return 'a heartbeat';
   }
 }
 
