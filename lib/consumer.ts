@@ -151,11 +151,16 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   readonly #onFailure: FailurePolicy<T>;
   readonly #hooks: ConsumerHooks;
   #state: 'starting' | 'running' | 'stopping' | 'cancelled' = 'starting';
+  /**
+   * Whether the caller of `consume()` has had its turn to add listeners: until then, deliveries
+   * wait and reports (`invalid`, `cancel`, `error`) are held back.
+   */
+  #handedOver = false;
   /** Messages received and waiting for a free handler. */
   readonly #waiting: IncomingMessage<T>[] = [];
   #running = 0;
   #pumping = false;
-  /** Reports of invalid messages that arrived before the consumer started running. */
+  /** Reports held back until the caller of `consume()` has had its turn (see `#handedOver`). */
   readonly #deferred: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   /** The `basic.cancel` under way, once {@link Consumer.cancel} was called. */
@@ -287,12 +292,16 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   /**
-   * @internal Deliveries that arrive with consume-ok wait until the caller of
+   * @internal The broker started the consumer: its channel tracks it (for
+   * recovery and close) unless it has already ended. Deliveries that arrive
+   * with consume-ok, and reports about them, wait until the caller of
    * `consume()` has had its turn to add listeners; then they flow.
    */
   start(): void {
+    if (this.#state === 'starting') this.channel.track(this as Consumer);
     setImmediate(() => {
       if (this.#state === 'starting') this.#state = 'running';
+      this.#handedOver = true;
       for (const report of this.#deferred.splice(0)) report();
       this.#pump();
     });
@@ -355,7 +364,8 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
         'CONSUMER_CANCELLED',
         `the broker cancelled consumer ${this.tag} (was its queue deleted?)`,
       );
-    callSafely('a cancel listener', () => this.emit('cancel', error));
+    // A cancel that came with consume-ok is heard by listeners added once consume() resolved.
+    this.#whenHandedOver(() => callSafely('a cancel listener', () => this.emit('cancel', error)));
   }
 
   /** Checks the body against the queue's schema; an invalid message is rejected and reported. */
@@ -364,7 +374,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       this.queue.parse(message);
       return true;
     } catch (error) {
-      this.#whenRunning(() => {
+      this.#whenHandedOver(() => {
         if (error instanceof MessageValidationError) this.#invalid(error, message);
         // The schema itself failed (an async refinement, a throwing transform): the handler's kind of failure.
         else this.#failed(error, message);
@@ -374,9 +384,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   /** Runs `report` once the caller of `consume()` has had its turn to add listeners. */
-  #whenRunning(report: () => void): void {
-    if (this.#state === 'starting') this.#deferred.push(report);
-    else report();
+  #whenHandedOver(report: () => void): void {
+    if (this.#handedOver) report();
+    else this.#deferred.push(report);
   }
 
   #invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
@@ -397,7 +407,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   #pump(): void {
     // A synchronous handler finishes inside run(), which pumps again: the loop below goes on
     // instead, so that a long backlog does not grow the stack.
-    if (this.#state === 'starting' || this.#pumping) return;
+    if (!this.#handedOver || this.#pumping) return;
     this.#pumping = true;
     try {
       while (this.#running < this.concurrency && this.#waiting.length > 0) {

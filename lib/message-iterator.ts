@@ -45,8 +45,8 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
   /** The consumer, once it runs. */
   #started: Consumer<T> | undefined;
   #abortHook: AbortHook | undefined;
-  /** The loop waiting in `next()`. */
-  #waiter: Waiter<T> | undefined;
+  /** The `next()` calls waiting for a message, oldest first. */
+  readonly #waiters: Waiter<T>[] = [];
   /** The message the loop holds, and the handler waiting for the loop to come back. */
   #current: { message: IncomingMessage<T>; release: () => void } | undefined;
   /** Why the iteration ended, once it has: the loop left, or the consumer stopped. */
@@ -82,7 +82,7 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
       return error === undefined ? Promise.resolve(DONE) : Promise.reject(error);
     }
     const result = new Promise<IteratorResult<IncomingMessage<T>>>((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiters.push({ resolve, reject });
     });
     this.#consumer ??= this.#start();
     previous?.release();
@@ -138,9 +138,10 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
       return Promise.resolve();
     }
     return new Promise<void>((release) => {
-      this.#current = { message, release };
-      const waiter = this.#waiter;
-      this.#waiter = undefined;
+      const waiter = this.#waiters.shift();
+      // A next() made before this one resolved has already asked to move past this message.
+      if (waiter !== undefined && this.#waiters.length > 0) release();
+      else this.#current = { message, release };
       waiter?.resolve({ done: false, value: message });
     });
   }
@@ -154,10 +155,11 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
     if (this.#ending !== undefined) return;
     this.#ending = { error: reason };
     this.#abortHook?.release();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    if (reason === undefined) waiter?.resolve(DONE);
-    else waiter?.reject(reason);
+    // As an async generator would: the oldest pending next() gets the reason, the others end.
+    const [first, ...rest] = this.#waiters.splice(0);
+    if (reason === undefined) first?.resolve(DONE);
+    else first?.reject(reason);
+    for (const waiter of rest) waiter.resolve(DONE);
     const consumer = this.#started ?? (await this.#consumer?.catch(() => undefined));
     await consumer?.cancel().catch(() => {});
   }

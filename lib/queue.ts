@@ -247,7 +247,6 @@ export class Queue<T = unknown> {
       ? this.channel.engine
       : await this.channel.live(0, false, options.signal);
     await consumer.begin(engine, options.signal);
-    this.channel.track(consumer as Consumer);
     consumer.start();
     return consumer;
   }

@@ -621,10 +621,9 @@ describe('a basic.cancel from the broker', () => {
     return consuming;
   }
 
-  // BUG (it.fails until fixed): a cancel that comes with consume-ok is emitted before consume()
-  // resolves, so nobody can hear it ('invalid' reports wait for the caller's turn; 'cancel' does
-  // not). queue.messages() attaches its listener the same way: its loop then waits forever.
-  it.fails('is reported when it comes with consume-ok, to a listener added after consume()', async () => {
+  // A cancel that comes with consume-ok waits, like 'invalid' reports, for the caller of
+  // consume() to add its listeners (queue.messages() listens the same way).
+  it('is reported when it comes with consume-ok, to a listener added after consume()', async () => {
     const { s, queue } = await setup();
     const consumer = await cancelledAtOnce(s, queue);
     const reasons: unknown[] = [];
@@ -635,9 +634,9 @@ describe('a basic.cancel from the broker', () => {
     expect(reasons[0]).toMatchObject({ code: 'CONSUMER_CANCELLED' });
   });
 
-  // BUG (it.fails until fixed): the consumer above is added to its channel after it ended, so a
-  // recovery starts it again: a basic.consume goes out for a consumer the broker cancelled.
-  it.fails('that comes with consume-ok leaves nothing to start again after a reconnect', async () => {
+  // A consumer that ended before consume() resolved is not tracked by its channel: a recovery
+  // must not send basic.consume for a consumer the broker cancelled.
+  it('that comes with consume-ok leaves nothing to start again after a reconnect', async () => {
     const s = await scriptedConnection({ initialDelay: 1, maxDelay: 5 });
     const channel = await openChannel(s, 1);
     const consumer = await cancelledAtOnce(s, channel.queue('q'));

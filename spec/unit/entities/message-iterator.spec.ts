@@ -205,10 +205,9 @@ describe('the loop', () => {
     expect(frames.slice(1).sort()).toEqual([reject(2), reject(3), reject(4), cancel(tag)].sort());
     await expectNothingMore(s);
   });
-  // BUG (it.fails until fixed): the iterator keeps one waiting next(); a second call made
-  // before the first resolved takes its place, and the first never settles (an async
-  // generator would queue them and settle each in turn).
-  it.fails('settles next() calls made before the previous one resolved, in order', async () => {
+  // As an async generator: next() calls made before the previous one resolved queue up, and
+  // each settles in turn.
+  it('settles next() calls made before the previous one resolved, in order', async () => {
     const { s, queue } = await setup();
     const { iterator, first, tag } = await start(s, queue);
     const second = track(iterator.next());
@@ -355,10 +354,9 @@ describe('a basic.cancel from the broker', () => {
     // The consumer is gone: no basic.cancel of ours follows.
     await expectNothingMore(s);
   });
-  // BUG (it.fails until fixed): a cancel that comes in one read with consume-ok is emitted
-  // before the iterator listens for it (see the consumer's test of the same case): the
-  // pending next() then waits forever.
-  it.fails('that comes with consume-ok ends the loop too', async () => {
+  // A cancel that comes in one read with consume-ok reaches the iterator's listener (see the
+  // consumer's test of the same case): the pending next() must not wait forever.
+  it('that comes with consume-ok ends the loop too', async () => {
     const { s, queue } = await setup();
     const iterator = queue.messages();
     const first = track(iterator.next());
