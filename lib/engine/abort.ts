@@ -79,7 +79,16 @@ export function waitWithin<T>(promise: Promise<T>, limits: WaitLimits, what: str
 
 /** The error a wait that outlasts `timeout` rejects with; its stack starts at the caller of {@link waitWithin}. */
 function timeoutError(what: string, timeout: number): TimeoutError {
-  const error = new TimeoutError(`${what} timed out after ${timeout} ms`);
+  // Collecting a stack costs microseconds, and every call with a timeout (each RPC call) makes
+  // one of these: collect it once, here, rather than also in the constructor.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let error: TimeoutError;
+  try {
+    error = new TimeoutError(`${what} timed out after ${timeout} ms`);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   Error.captureStackTrace(error, waitWithin);
   return error;
 }
