@@ -393,6 +393,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     for (let done = false; !done; ) {
       done = true;
       for (const consumer of [...this.#consumers]) {
+        // Cancelled by the application while an earlier one resumed: it stays cancelled.
+        if (!this.#consumers.has(consumer)) continue;
         try {
           await consumer.resume(this.#current);
         } catch (error) {
