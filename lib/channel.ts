@@ -47,11 +47,14 @@ export interface ChannelOptions extends SignalOptions {
    * Reopen the channel when the broker closes it for a failed operation (a
    * soft error: `NOT_FOUND`, `PRECONDITION_FAILED`, `RESOURCE_LOCKED`,
    * `ACCESS_REFUSED`, …), as connection recovery does: the operation that
-   * failed rejects with the broker's error, then the channel opens again with
-   * its confirm mode, its QoS and its consumers, out of transaction mode, and
-   * every handle on it keeps working. `true` allows 10 reopens within 10 s;
-   * an object sets those bounds. Off, the channel stays closed, and a new
-   * one must be opened.
+   * failed rejects with the broker's error (an unconfirmed publish with
+   * `PUBLISH_UNCONFIRMED`, the error as its cause), `disconnected` is
+   * emitted, then the channel opens again with its confirm mode, its QoS and
+   * its consumers, out of transaction mode, and emits `recovered`; every
+   * handle on it keeps working, and operations issued meanwhile wait.
+   * `true` allows 10 reopens within 10 s; an object sets those bounds, past
+   * which the channel closes with `RECOVERY_FAILED`. Off, the channel stays
+   * closed, and a new one must be opened.
    * @default false
    */
   reopen?: boolean | ReopenOptions;

@@ -421,7 +421,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#engine.tuning;
   }
 
-  /** Opens a channel; with `{ confirm: true }`, publishes on it are confirmed. */
+  /**
+   * Opens a channel; with `{ confirm: true }`, publishes on it are
+   * confirmed; with `{ reopen: true }`, it comes back after a channel error.
+   */
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
     checkOptions(options, 'openChannel');
     const reopen = Channel.resolveReopen(options.reopen);

@@ -169,6 +169,28 @@ describe('a channel opened with reopen', () => {
     await waitFor(async () => (await queueCounts(connection, queue.name))?.messageCount === 0);
   });
 
+  it('keeps a messages() loop going across the reopen', async () => {
+    const { channel } = await open();
+    const queue = await namedQueue(channel, 'reopen-iterate');
+    const iterator = queue.messages({ prefetch: 10 });
+    const texts: string[] = [];
+    const looping = (async () => {
+      for await (const message of iterator) {
+        texts.push(message.text());
+        message.ack();
+        if (texts.length === 2) break;
+      }
+    })();
+    await channel.exchange('').publish('first', queue.name);
+    await waitFor(() => texts.length === 1);
+    const back = reopened(channel);
+    await channelError(channel.declareQueue(uniqueName('missing'), { passive: true }));
+    await back;
+    await channel.exchange('').publish('second', queue.name);
+    await looping;
+    expect(texts).toEqual(['first', 'second']);
+  });
+
   it('applies its channel-wide QoS again', async () => {
     const { channel } = await open();
     await channel.setQos({ prefetchCount: 1, global: true });
