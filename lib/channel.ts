@@ -4,7 +4,7 @@ import type { Consumer } from './consumer.js';
 import { DeliveryLedger, type Settlement } from './deliveries.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
-import { ChannelError } from './engine/errors.js';
+import { ChannelError, ConnectionError } from './engine/errors.js';
 import type { CallOptions } from './engine/rpc.js';
 import {
   Exchange,
@@ -17,6 +17,8 @@ import type { Command } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
+import { ReadyGate, type ResolvedRecovery } from './recovery.js';
+import { ReopenBound, type ReopenOptions } from './reopen.js';
 import { ReturnedMessage, rejectReturned } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { callSafely, checkOptions, checkShortString, checkTimeout } from './validate.js';
@@ -41,6 +43,21 @@ export interface ChannelOptions extends SignalOptions {
    * @default false
    */
   confirm?: boolean;
+  /**
+   * Reopen the channel when the broker closes it for a failed operation (a
+   * soft error: `NOT_FOUND`, `PRECONDITION_FAILED`, `RESOURCE_LOCKED`,
+   * `ACCESS_REFUSED`, …), as connection recovery does: the operation that
+   * failed rejects with the broker's error (an unconfirmed publish with
+   * `PUBLISH_UNCONFIRMED`, the error as its cause), `disconnected` is
+   * emitted, then the channel opens again with its confirm mode, its QoS and
+   * its consumers, out of transaction mode, and emits `recovered`; every
+   * handle on it keeps working, and operations issued meanwhile wait.
+   * `true` allows 10 reopens within 10 s; an object sets those bounds, past
+   * which the channel closes with `RECOVERY_FAILED`. Off, the channel stays
+   * closed, and a new one must be opened.
+   * @default false
+   */
+  reopen?: boolean | ReopenOptions;
 }
 
 /** Options of {@link Channel.setQos}. */
@@ -88,13 +105,16 @@ export interface ChannelEvents {
   /** The channel closed; `error.code` says why (`CHANNEL_CLOSED` when the application closed it). */
   close: [error: ChannelError];
   /**
-   * The connection was lost and is recovering: the channel will reopen with
-   * its QoS, confirm and transaction modes and its consumers. Publishes not
-   * yet confirmed were rejected (`PUBLISH_UNCONFIRMED`); unsettled deliveries
-   * are back in their queues (settling them now does nothing).
+   * The connection was lost and is recovering, or (with the `reopen` option)
+   * the broker closed the channel for a failed operation: the channel will
+   * reopen with its QoS, confirm mode and consumers. `error.cause` is the
+   * connection's error after a loss; after a channel error, `error` is the
+   * broker's (`NOT_FOUND`, …). Publishes not yet confirmed were rejected
+   * (`PUBLISH_UNCONFIRMED`); unsettled deliveries are back in their queues
+   * (settling them now does nothing).
    */
   disconnected: [error: ChannelError];
-  /** The channel is open again after a recovery, on a new channel number perhaps. */
+  /** The channel is open again after a recovery or a reopen, on a new channel number perhaps. */
   recovered: [];
   /**
    * The broker returned an unroutable `mandatory` message (publishes are
@@ -129,20 +149,41 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #deliveries = new DeliveryLedger<IncomingMessage<unknown>>();
   /** Consumers running on this channel, to stop before it closes. */
   readonly #consumers = new Set<Consumer>();
+  /** How the channel reopens after a soft error; null when it does not. */
+  readonly #reopen: ReopenBound | null;
+  /** Where operations wait while the channel reopens after a soft error (the connection's gate covers its own recovery). */
+  readonly #gate: ReadyGate;
   #closing: Promise<void> | undefined;
   #closingByApplication = false;
   /** The exchanges and routing keys whose unhandled returns were reported (bounded). */
   readonly #warnedReturns = new Set<string>();
 
   /** @internal Use {@link Connection.openChannel}. */
-  static create(connection: Connection, engine: ChannelEngine): Channel {
-    return new Channel(connection, engine);
+  static create(
+    connection: Connection,
+    engine: ChannelEngine,
+    reopen: ReopenBound | null,
+    limits: ResolvedRecovery,
+  ): Channel {
+    return new Channel(connection, engine, reopen, limits);
   }
 
-  private constructor(connection: Connection, engine: ChannelEngine) {
+  /** @internal Checks the `reopen` option of {@link Connection.openChannel}. */
+  static resolveReopen(reopen: unknown): ReopenBound | null {
+    return ReopenBound.resolve(reopen as ChannelOptions['reopen']);
+  }
+
+  private constructor(
+    connection: Connection,
+    engine: ChannelEngine,
+    reopen: ReopenBound | null,
+    limits: ResolvedRecovery,
+  ) {
     super();
     this.connection = connection;
     this.#current = engine;
+    this.#reopen = reopen;
+    this.#gate = new ReadyGate(limits, 'the channel is reopening after an error');
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -164,12 +205,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.#settings.confirm;
   }
 
-  /** Whether the channel is open (not closed, and not waiting for its connection to recover). */
+  /** Whether the channel is open (not closed, and not recovering or reopening). */
   get isOpen(): boolean {
     return this.#state === 'open' && this.#current.isOpen;
   }
 
-  /** Whether the channel is waiting for its connection to recover. */
+  /** Whether the channel is waiting for its connection to recover, or reopening after an error. */
   get isRecovering(): boolean {
     return this.#state === 'recovering';
   }
@@ -187,6 +228,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Promise<ChannelEngine> {
     try {
       if (this.#closeError === undefined) await this.connection.whenReady(bytes, isPublish, signal);
+      // Reopening after a soft error: the channel's own gate (open at once otherwise).
+      if (this.#closeError === undefined) await this.#gate.wait(bytes, isPublish, signal);
     } catch (error) {
       throw this.#closeError ?? error;
     }
@@ -228,6 +271,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#deliveries.clear();
     // Mid-recovery, the recovery decides (a refused consumer, the connection lost again).
     if (this.#state === 'recovering') return;
+    if (this.#reopensAfter(error)) {
+      void this.#reopenAfter(error);
+      return;
+    }
     if (this.survives(error)) {
       this.#state = 'recovering';
       callSafely('a disconnected listener', () => this.emit('disconnected', error));
@@ -236,13 +283,66 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.finish(error);
   }
 
-  /** @internal Whether the channel outlives `error`: its connection was lost and will recover. */
+  /**
+   * @internal Whether the channel outlives `error`: its connection was lost
+   * and will recover, or the broker closed it and it reopens (or gives up,
+   * and then ends everything with the error saying so).
+   */
   survives(error: ChannelError): boolean {
     return (
       this.#state !== 'closed' &&
       !this.#closingByApplication &&
-      this.connection.willRecover(error.cause)
+      (this.connection.willRecover(error.cause) || this.#reopensAfter(error))
     );
+  }
+
+  /** Whether the channel takes charge of `error`: a soft error the broker closed it with, under `reopen`. */
+  #reopensAfter(error: ChannelError): boolean {
+    return (
+      this.#reopen !== null &&
+      this.#state === 'open' &&
+      !this.#closingByApplication &&
+      error.replyCode !== undefined &&
+      !(error.cause instanceof ConnectionError) &&
+      this.connection.isOpen
+    );
+  }
+
+  /**
+   * Reopens the channel after the broker closed it with `error`, as recovery
+   * does after a lost connection, unless it has done so `maxReopens` times
+   * within `interval`: then it closes for good.
+   */
+  async #reopenAfter(error: ChannelError): Promise<void> {
+    const reopen = this.#reopen as ReopenBound;
+    if (!reopen.admit(Date.now())) {
+      this.finish(reopen.exceeded(error));
+      return;
+    }
+    this.#state = 'recovering';
+    // The broker rolled the transaction back with the channel: the reopened one is not transactional.
+    this.#deliveries.endTransaction();
+    this.#gate.shut(error);
+    callSafely('a disconnected listener', () => this.emit('disconnected', error));
+    const open = () => this.connection.openEngineChannel();
+    try {
+      await this.reopen(open);
+      await this.resumeConsumers(open, (failure, entity) =>
+        this.connection.reportFailure(failure, entity),
+      );
+    } catch (failure) {
+      // Closed meanwhile, or lost with the connection, whose recovery reopens it now.
+      if (this.#state !== 'recovering' || this.connection.isRecovering) return;
+      if (!this.connection.isOpen) return;
+      this.connection.reportFailure(failure, `channel ${this.id}`);
+      this.finish(
+        failure instanceof ChannelError
+          ? failure
+          : new ChannelError('RECOVERY_FAILED', `channel ${this.id} did not reopen`, undefined, {
+              cause: failure,
+            }),
+      );
+    }
   }
 
   /** @internal Closes the channel for good with `error`: its consumers end, `close` is emitted. */
@@ -251,6 +351,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#state = 'closed';
     this.#closeError = error;
     this.#deliveries.clear();
+    this.#gate.close(error);
     for (const consumer of [...this.#consumers]) consumer.end(error);
     this.#resolveClosed(error);
     callSafely('a close listener', () => this.emit('close', error));
@@ -264,6 +365,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async reopen(open: () => Promise<ChannelEngine>): Promise<void> {
     if (this.#state !== 'recovering') return;
     const engine = await open();
+    if (this.#state !== 'recovering') {
+      // Closed by the application meanwhile: the new channel has no one to serve.
+      await engine.close();
+      return;
+    }
     this.#current = engine;
     this.#attach(engine);
     if (this.#settings.confirm) await engine.selectConfirms(rejectReturned);
@@ -290,6 +396,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     for (let done = false; !done; ) {
       done = true;
       for (const consumer of [...this.#consumers]) {
+        // Cancelled by the application while an earlier one resumed: it stays cancelled.
+        if (!this.#consumers.has(consumer)) continue;
         try {
           await consumer.resume(this.#current);
         } catch (error) {
@@ -309,7 +417,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // Consumers started from now on get the channel's latest per-consumer QoS, as before.
     const latest = this.#settings.qos.get(false);
     if (latest !== undefined) await this.#current.call('basic.qos', latest);
+    // Closed by the application meanwhile: it stays closed.
+    if (this.#state !== 'recovering') return;
     this.#state = 'open';
+    this.#gate.reopen();
     callSafely('a recovered listener', () => this.emit('recovered'));
   }
 

@@ -3,6 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import { Channel, type ChannelOptions, type CloseOptions, type SignalOptions } from './channel.js';
 import { Connector } from './connector.js';
 import { waitWithin } from './engine/abort.js';
+import type { ChannelEngine } from './engine/channel.js';
 import type { Engine, Tuning } from './engine/engine.js';
 import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
 import {
@@ -386,6 +387,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     callSafely('a recoveryFailure listener', () => this.emit('recoveryFailure', { entity, error }));
   }
 
+  /** @internal A channel reopening after a soft error could not bring `entity` back. */
+  reportFailure(error: unknown, entity: string): void {
+    this.#report(error, entity);
+  }
+
+  /** @internal Opens a channel on the current engine, for a channel that reopens after a soft error. */
+  openEngineChannel(): Promise<ChannelEngine> {
+    return this.#engine.openChannel();
+  }
+
   /** Closes for good: channels end, waiting operations fail, `close` is emitted. */
   #finish(error: ConnectionError): void {
     if (this.#finalError !== undefined) return;
@@ -410,12 +421,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#engine.tuning;
   }
 
-  /** Opens a channel; with `{ confirm: true }`, publishes on it are confirmed. */
+  /**
+   * Opens a channel; with `{ confirm: true }`, publishes on it are
+   * confirmed; with `{ reopen: true }`, it comes back after a channel error.
+   */
   async openChannel(options: ChannelOptions = {}): Promise<Channel> {
     checkOptions(options, 'openChannel');
+    const reopen = Channel.resolveReopen(options.reopen);
     if (!this.isReady) await this.whenReady(0, false, options.signal);
     const engine = await this.#engine.openChannel(options.signal);
-    const channel = Channel.create(this, engine);
+    const channel = Channel.create(this, engine, reopen, this.#recovery ?? DEFAULT_RECOVERY);
     this.#channels.add(channel);
     channel.once('close', () => this.#channels.delete(channel));
     if (options.confirm === true) {

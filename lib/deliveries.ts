@@ -105,6 +105,11 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
     this.#settledInTx = [];
   }
 
+  /** The channel left transaction mode: it reopened after the broker closed it. */
+  endTransaction(): void {
+    this.#settledInTx = null;
+  }
+
   /**
    * `tx.rollback` was answered: what the transaction settled is unsettled
    * again, on the broker and here, and a new transaction begins.

@@ -77,6 +77,7 @@ export {
 } from './queue.js';
 export { ReceivedMessage } from './received-message.js';
 export type { RecoveryOptions } from './recovery.js';
+export type { ReopenOptions } from './reopen.js';
 export { ReturnedMessage } from './returned-message.js';
 export { DIRECT_REPLY_TO } from './rpc.js';
 export { type RpcCallOptions, RpcClient, type RpcClientOptions } from './rpc-client.js';

@@ -146,7 +146,11 @@ export class ReadyGate {
   private closed: Error | null = null;
   private isOpen = true;
 
-  constructor(private readonly recovery: ResolvedRecovery) {}
+  /** `down` says what operations wait for, in the errors of those that cannot. */
+  constructor(
+    private readonly recovery: ResolvedRecovery,
+    private readonly down = 'the connection is down',
+  ) {}
 
   /** Whether an operation may go ahead without waiting. */
   get open(): boolean {
@@ -192,7 +196,7 @@ export class ReadyGate {
     const state =
       this.cause instanceof AmqpError && this.cause.code === 'BLOCKED'
         ? 'the broker blocks the connection'
-        : 'the connection is down';
+        : this.down;
     if (isPublish) {
       if (recovery.whileDisconnected === 'fail') {
         return Promise.reject(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Channel, CloseOptions, SignalOptions } from './channel.js';
+import type { Channel, ChannelOptions, CloseOptions, SignalOptions } from './channel.js';
 import type { Connection } from './connection.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import type { Exchange } from './exchange.js';
@@ -21,6 +21,13 @@ export interface RpcClientOptions<
   replySchema?: Res;
   /** How long a call waits for its reply unless it says otherwise, in ms. @default 30000 */
   timeout?: number;
+  /**
+   * Reopen the client's channel when the broker closes it for a failed
+   * request (a missing exchange): the calls in flight reject, later ones go
+   * on. See {@link ChannelOptions.reopen}.
+   * @default false
+   */
+  reopen?: ChannelOptions['reopen'];
 }
 
 /** Options of {@link RpcClient.call}. */
@@ -80,7 +87,9 @@ export class RpcClient<Req = unknown, Res = unknown> {
     checkTimeout(options.timeout, 'timeout');
     // No confirms: a round trip would wait on the confirm's extra frame and the broker's
     // extra work; an unroutable request still fails at once, through its return.
-    const channel = await connection.openChannel();
+    const channel = await connection.openChannel(
+      options.reopen === undefined ? {} : { reopen: options.reopen },
+    );
     try {
       const client = new RpcClient<Req, Res>(channel, options);
       // RabbitMQ requires the reply consumer before the first request, with no-ack.
