@@ -13,13 +13,16 @@ import {
   type ExchangeType,
 } from './exchange.js';
 import { type DeliveryInfo, IncomingMessage } from './incoming-message.js';
-import type { Command } from './protocol/assembler.js';
+import type { Command, OversizedContent } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import { ReturnedMessage, rejectReturned } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
+import { MessageTooLargeError, type TooLargeMethod, warnTooLarge } from './too-large.js';
 import { callSafely, checkOptions, checkShortString, checkTimeout } from './validate.js';
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** How many (exchange, routing key) pairs a channel remembers having warned of; then it starts over. */
 const WARNED_RETURNS_MAX = 1_000;
@@ -101,6 +104,14 @@ export interface ChannelEvents {
    * mandatory by default) and no publisher confirm claimed it.
    */
   return: [message: ReturnedMessage];
+  /**
+   * The broker returned a message larger than the connection's
+   * `maxBodySize`: its body was skipped and it was dropped (no return handler
+   * sees it). Without a listener, a process warning
+   * (`WARREN_MESSAGE_TOO_LARGE`) reports it. Deliveries over the limit are
+   * reported by their consumer's `refused` event.
+   */
+  refused: [error: MessageTooLargeError];
   /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
   flow: [active: boolean];
 }
@@ -220,6 +231,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     engine.once('close', (error) => this.#onEngineClose(engine, error));
     engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
     engine.on('return', (returned) => this.#onReturn(ReturnedMessage.create(returned)));
+    engine.on('oversizedReturn', (args, oversized) => {
+      const origin = { method: 'basic.return' as const, ...args, rejected: false };
+      const error = new MessageTooLargeError(origin, oversized);
+      if (this.listenerCount('refused') === 0) warnTooLarge(error, `channel ${this.id}`);
+      callSafely('a refused listener', () => this.emit('refused', error));
+    });
   }
 
   #onEngineClose(engine: ChannelEngine, error: ChannelError): void {
@@ -559,6 +576,28 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
     if (!info.noAck) this.#deliveries.track(message as IncomingMessage<unknown>);
     return message;
+  }
+
+  /**
+   * @internal Refuses a delivered or fetched message over `maxBodySize`: one
+   * that needs an ack is tracked and rejected without requeue, in its place
+   * among the channel's deliveries, so that runs of acks neither cover nor
+   * skip its tag. Returns the error that reports it.
+   */
+  refuse(command: Command, info: DeliveryInfo, method: TooLargeMethod): MessageTooLargeError {
+    const oversized = command.oversized as OversizedContent;
+    let rejected = false;
+    if (!info.noAck) {
+      const stand = IncomingMessage.create(EMPTY_BODY, oversized.properties, info, this);
+      this.#deliveries.track(stand as IncomingMessage<unknown>);
+      try {
+        stand.reject({ requeue: false });
+        rejected = true;
+      } catch {
+        // The channel closed meanwhile: the broker requeues it, and it comes back to be refused.
+      }
+    }
+    return new MessageTooLargeError({ ...info, method, rejected }, oversized);
   }
 
   /** @internal */

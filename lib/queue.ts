@@ -14,6 +14,7 @@ import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
 import { parseBody, type Schema, type SchemaInput } from './schema.js';
+import type { MessageTooLargeError } from './too-large.js';
 import { checkCount, checkOptions, checkShortString } from './validate.js';
 
 /** The schema option of {@link Channel.declareQueue} and {@link Channel.queue}. */
@@ -288,11 +289,15 @@ export class Queue<T = unknown> {
    * Fetches one message (`basic.get`), or `null` when the queue is empty.
    * On a queue with a schema, a message that does not match is rejected
    * without requeue and `get` throws the `MessageValidationError`.
+   * @throws MessageTooLargeError when the message is larger than the
+   *   connection's `maxBodySize`: it was rejected without requeue (dead-lettered
+   *   when the queue has a dead-letter exchange), or dropped with `noAck`
    */
   async get(options: GetOptions = {}): Promise<IncomingMessage<T> | null> {
     checkOptions(options, 'get');
     const noAck = options.noAck ?? false;
     let message: IncomingMessage<T> | null = null;
+    let refused: MessageTooLargeError | undefined;
     await this.channel.call(
       'basic.get',
       { queue: this.name, noAck },
@@ -302,6 +307,19 @@ export class Queue<T = unknown> {
         onReply: (reply, abandoned) => {
           if (reply.method.name !== 'basic.get-ok') return;
           const args = reply.method.args;
+          const info = {
+            deliveryTag: args.deliveryTag,
+            redelivered: args.redelivered,
+            exchange: args.exchange,
+            routingKey: args.routingKey,
+            messageCount: args.messageCount,
+            noAck,
+          };
+          // Over maxBodySize: rejected without requeue, even when the caller gave up waiting.
+          if (reply.oversized !== undefined) {
+            refused = this.channel.refuse(reply, info, 'basic.get-ok');
+            return;
+          }
           if (abandoned) {
             // The caller aborted after asking: give the message back rather than strand it.
             if (!noAck) {
@@ -312,18 +330,13 @@ export class Queue<T = unknown> {
             }
             return;
           }
-          message = this.channel.incoming<T>(reply, {
-            deliveryTag: args.deliveryTag,
-            redelivered: args.redelivered,
-            exchange: args.exchange,
-            routingKey: args.routingKey,
-            messageCount: args.messageCount,
-            noAck,
-          });
+          message = this.channel.incoming<T>(reply, info);
         },
       },
     );
     // Set by the reply hook, which the compiler cannot see.
+    const tooLarge = refused as MessageTooLargeError | undefined;
+    if (tooLarge !== undefined) throw tooLarge;
     const fetched = message as IncomingMessage<T> | null;
     if (fetched === null) return null;
     try {
