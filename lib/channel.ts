@@ -140,6 +140,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #deliveries = new DeliveryLedger<IncomingMessage<unknown>>();
   /** Consumers running on this channel, to stop before it closes. */
   readonly #consumers = new Set<Consumer>();
+  /** The tags of its consumers, starting ones included: RabbitMQ answers a duplicate with 530, fatal to the connection. */
+  readonly #consumerTags = new Set<string>();
   #closing: Promise<void> | undefined;
   #closingByApplication = false;
   /** The exchanges and routing keys whose unhandled returns were reported (bounded). */
@@ -553,8 +555,27 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#consumers.add(consumer);
   }
 
+  /**
+   * @internal Claims a consumer tag for a consumer about to start.
+   * @throws RangeError when a consumer of this channel (running or starting) has it
+   */
+  claimTag(tag: string): void {
+    if (this.#consumerTags.has(tag)) {
+      throw new RangeError(
+        `consumer tag '${tag}' is already in use on channel ${this.id}: a consumer tag must be unique on its channel`,
+      );
+    }
+    this.#consumerTags.add(tag);
+  }
+
+  /** @internal A consumer tag is free again: its consumer stopped, or did not start. */
+  releaseTag(tag: string): void {
+    this.#consumerTags.delete(tag);
+  }
+
   /** @internal A consumer stopped. */
   forget(consumer: Consumer): void {
+    this.#consumerTags.delete(consumer.tag);
     if (this.#consumers.delete(consumer)) this.connection.consumerStopped(consumer.queue.name);
   }
 

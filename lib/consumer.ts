@@ -57,7 +57,12 @@ export interface ConsumeOptions<T = unknown> extends SignalOptions {
   exclusive?: boolean;
   /** Do not receive messages published on this connection (RabbitMQ ignores it). @default false */
   noLocal?: boolean;
-  /** The consumer's tag, unique on the channel. @default a random `warren-…` tag */
+  /**
+   * The consumer's tag, unique on the channel: one in use by another consumer
+   * of the channel (running or still starting) is a RangeError, before
+   * anything is sent.
+   * @default a random `warren-…` tag
+   */
   consumerTag?: string;
   /** Extra arguments, such as `x-priority`. @default {} */
   arguments?: FieldTable;

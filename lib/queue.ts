@@ -235,21 +235,30 @@ export class Queue<T = unknown> {
     checkCount(options.concurrency, 'concurrency', 1);
     checkCount(options.prefetch, 'prefetch', 0, 65535);
     checkSettleOptions(options);
-    if (options.prefetch !== undefined) {
-      const { signal } = options;
-      await this.channel.setQos(
-        signal === undefined
-          ? { prefetchCount: options.prefetch }
-          : { prefetchCount: options.prefetch, signal },
-      );
+    // A tag of the caller's choosing may clash (the random ones do not): refused here, since
+    // RabbitMQ answers a duplicate by closing the whole connection (530).
+    const tag = options.consumerTag;
+    if (tag !== undefined) this.channel.claimTag(tag);
+    try {
+      if (options.prefetch !== undefined) {
+        const { signal } = options;
+        await this.channel.setQos(
+          signal === undefined
+            ? { prefetchCount: options.prefetch }
+            : { prefetchCount: options.prefetch, signal },
+        );
+      }
+      const consumer = Consumer.create(this, callback, options, hooks);
+      const engine = this.channel.isLive
+        ? this.channel.engine
+        : await this.channel.live(0, false, options.signal);
+      await consumer.begin(engine, options.signal);
+      consumer.start();
+      return consumer;
+    } catch (error) {
+      if (tag !== undefined) this.channel.releaseTag(tag);
+      throw error;
     }
-    const consumer = Consumer.create(this, callback, options, hooks);
-    const engine = this.channel.isLive
-      ? this.channel.engine
-      : await this.channel.live(0, false, options.signal);
-    await consumer.begin(engine, options.signal);
-    consumer.start();
-    return consumer;
   }
 
   /**

@@ -179,9 +179,21 @@ const PERMANENT: ReadonlySet<ConnectionErrorCode> = new Set([
   'NO_MECHANISM',
 ]);
 
-/** @internal Whether losing the connection with `error` is worth reconnecting for. */
+/** The class id of `connection.*` methods; the classes above it are channel-level (channel, queue, basic, …). */
+const CONNECTION_CLASS = 10;
+
+/**
+ * @internal Whether losing the connection with `error` is worth reconnecting for. A refusal
+ * (403, 530) is permanent when the login or the vhost was refused (a `connection.*` method, or
+ * none named); one caused by a channel-level method (a duplicate consumer tag is 530 on
+ * `basic.consume`) says nothing about the next connection.
+ */
 export function isRecoverable(error: ConnectionError): boolean {
-  return !PERMANENT.has(error.code);
+  if (!PERMANENT.has(error.code)) return true;
+  return (
+    (error.code === 'ACCESS_REFUSED' || error.code === 'NOT_ALLOWED') &&
+    (error.classId ?? 0) > CONNECTION_CLASS
+  );
 }
 
 /**

@@ -115,6 +115,21 @@ describe('isRecoverable', () => {
   ])('%s → %s', (code, expected) => {
     expect(isRecoverable(new ConnectionError(code, code))).toBe(expected);
   });
+
+  const closedBy = (replyCode: number, classId: number, methodId: number): ConnectionError =>
+    ConnectionError.fromBroker({ replyCode, replyText: 'refused', classId, methodId });
+
+  it('tells a refused login or vhost (permanent) from a refusal of a channel method (not)', () => {
+    // connection.open refused (vhost access), and a close that names no method.
+    expect(isRecoverable(closedBy(530, 10, 40))).toBe(false);
+    expect(isRecoverable(closedBy(403, 10, 11))).toBe(false);
+    expect(isRecoverable(closedBy(530, 0, 0))).toBe(false);
+    expect(isRecoverable(closedBy(403, 0, 0))).toBe(false);
+    // basic.consume with a duplicate tag, queue.declare, channel.open.
+    expect(isRecoverable(closedBy(530, 60, 20))).toBe(true);
+    expect(isRecoverable(closedBy(403, 50, 10))).toBe(true);
+    expect(isRecoverable(closedBy(530, 20, 10))).toBe(true);
+  });
 });
 
 describe('ReadyGate', () => {

@@ -126,3 +126,48 @@ describe('maxRepeatedFailures', () => {
     expect(s.connection.isOpen).toBe(true);
   });
 });
+
+describe('a 530 or 403 close, by the method that caused it', () => {
+  it('recovers from a 530 a channel method caused (a duplicate consumer tag)', async () => {
+    const s = await scriptedConnection(RECOVERY);
+    const { events, closes } = record(s);
+    s.peer.send(0, 'connection.close', {
+      replyCode: 530,
+      replyText: "NOT_ALLOWED - attempt to reuse consumer tag 'x'",
+      classId: 60,
+      methodId: 20,
+    });
+    await acceptReconnect(s);
+    await until(() => events.includes('recovered'), 1000, 'the recovery');
+    expect(events).toEqual(['disconnected NOT_ALLOWED', 'recovered']);
+    expect(closes).toEqual([]);
+  });
+
+  it('closes for good when a reconnect is refused its vhost at connection.open', async () => {
+    const s = await scriptedConnection(RECOVERY);
+    const { events, closes } = record(s);
+    s.peer.destroy();
+    const peer = await s.server.nextPeer();
+    await peer.expectProtocolHeader();
+    peer.send(0, 'connection.start', {
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: {},
+      mechanisms: Buffer.from('PLAIN'),
+      locales: Buffer.from('en_US'),
+    });
+    await peer.expectMethod('connection.start-ok');
+    peer.send(0, 'connection.tune', { channelMax: 2047, frameMax: 131_072, heartbeat: 0 });
+    await peer.expectMethod('connection.tune-ok');
+    await peer.expectMethod('connection.open');
+    peer.send(0, 'connection.close', {
+      replyCode: 530,
+      replyText: "NOT_ALLOWED - access to vhost '/' refused for user 'guest'",
+      classId: 10,
+      methodId: 40,
+    });
+    await until(() => closes.length === 1, 1000, 'the close');
+    expect(events).toEqual(['disconnected CONNECTION_LOST']);
+    expect(closes[0]).toMatchObject({ code: 'NOT_ALLOWED', method: 'connection.open' });
+  });
+});
