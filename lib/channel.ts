@@ -13,7 +13,7 @@ import {
   type ExchangeType,
 } from './exchange.js';
 import { type DeliveryInfo, IncomingMessage } from './incoming-message.js';
-import type { Command } from './protocol/assembler.js';
+import type { Command, OversizedContent } from './protocol/assembler.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
@@ -21,7 +21,10 @@ import { ReadyGate, type ResolvedRecovery } from './recovery.js';
 import { ReopenBound, type ReopenOptions } from './reopen.js';
 import { ReturnedMessage, rejectReturned } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
+import { MessageTooLargeError, type TooLargeMethod, warnTooLarge } from './too-large.js';
 import { callSafely, checkOptions, checkShortString, checkTimeout } from './validate.js';
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** How many (exchange, routing key) pairs a channel remembers having warned of; then it starts over. */
 const WARNED_RETURNS_MAX = 1_000;
@@ -121,6 +124,14 @@ export interface ChannelEvents {
    * mandatory by default) and no publisher confirm claimed it.
    */
   return: [message: ReturnedMessage];
+  /**
+   * The broker returned a message larger than the connection's
+   * `maxBodySize`: its body was skipped and it was dropped (no return handler
+   * sees it). Without a listener, a process warning
+   * (`WARREN_MESSAGE_TOO_LARGE`) reports it. Deliveries over the limit are
+   * reported by their consumer's `refused` event.
+   */
+  refused: [error: MessageTooLargeError];
   /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
   flow: [active: boolean];
 }
@@ -153,6 +164,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #reopen: ReopenBound | null;
   /** Where operations wait while the channel reopens after a soft error (the connection's gate covers its own recovery). */
   readonly #gate: ReadyGate;
+  /** The tags of its consumers, starting ones included: RabbitMQ answers a duplicate with 530, fatal to the connection. */
+  readonly #consumerTags = new Set<string>();
   #closing: Promise<void> | undefined;
   #closingByApplication = false;
   /** The exchanges and routing keys whose unhandled returns were reported (bounded). */
@@ -263,6 +276,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     engine.once('close', (error) => this.#onEngineClose(engine, error));
     engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
     engine.on('return', (returned) => this.#onReturn(ReturnedMessage.create(returned)));
+    engine.on('oversizedReturn', (args, oversized) => {
+      const origin = { method: 'basic.return' as const, ...args, rejected: false };
+      const error = new MessageTooLargeError(origin, oversized);
+      if (this.listenerCount('refused') === 0) warnTooLarge(error, `channel ${this.id}`);
+      callSafely('a refused listener', () => this.emit('refused', error));
+    });
   }
 
   #onEngineClose(engine: ChannelEngine, error: ChannelError): void {
@@ -647,8 +666,27 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#consumers.add(consumer);
   }
 
+  /**
+   * @internal Claims a consumer tag for a consumer about to start.
+   * @throws RangeError when a consumer of this channel (running or starting) has it
+   */
+  claimTag(tag: string): void {
+    if (this.#consumerTags.has(tag)) {
+      throw new RangeError(
+        `consumer tag '${tag}' is already in use on channel ${this.id}: a consumer tag must be unique on its channel`,
+      );
+    }
+    this.#consumerTags.add(tag);
+  }
+
+  /** @internal A consumer tag is free again: its consumer stopped, or did not start. */
+  releaseTag(tag: string): void {
+    this.#consumerTags.delete(tag);
+  }
+
   /** @internal A consumer stopped. */
   forget(consumer: Consumer): void {
+    this.#consumerTags.delete(consumer.tag);
     if (this.#consumers.delete(consumer)) this.connection.consumerStopped(consumer.queue.name);
   }
 
@@ -670,6 +708,28 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
     if (!info.noAck) this.#deliveries.track(message as IncomingMessage<unknown>);
     return message;
+  }
+
+  /**
+   * @internal Refuses a delivered or fetched message over `maxBodySize`: one
+   * that needs an ack is tracked and rejected without requeue, in its place
+   * among the channel's deliveries, so that runs of acks neither cover nor
+   * skip its tag. Returns the error that reports it.
+   */
+  refuse(command: Command, info: DeliveryInfo, method: TooLargeMethod): MessageTooLargeError {
+    const oversized = command.oversized as OversizedContent;
+    let rejected = false;
+    if (!info.noAck) {
+      const stand = IncomingMessage.create(EMPTY_BODY, oversized.properties, info, this);
+      this.#deliveries.track(stand as IncomingMessage<unknown>);
+      try {
+        stand.reject({ requeue: false });
+        rejected = true;
+      } catch {
+        // The channel closed meanwhile: the broker requeues it, and it comes back to be refused.
+      }
+    }
+    return new MessageTooLargeError({ ...info, method, rejected }, oversized);
   }
 
   /** @internal */

@@ -18,7 +18,9 @@ import type { Queue } from './queue.js';
 import {
   backoffDelay,
   isRecoverable,
+  REPEATED_FAILURE_WINDOW_MS,
   ReadyGate,
+  RepeatedFailures,
   type ResolvedRecovery,
   resolveRecovery,
 } from './recovery.js';
@@ -180,6 +182,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #recovering = false;
   /** When the last recovery ended, and how far its backoff had gone. */
   #lastRecovery: { at: number; step: number } | undefined;
+  /** The same failure met again and again: recovery stops rather than loop (maxRepeatedFailures). */
+  readonly #repeated: RepeatedFailures;
   #finalError: ConnectionError | undefined;
   #resolveClosed: (error: ConnectionError) => void = () => {};
   /** Stops the recovery loop's pauses and connects when the application closes. */
@@ -212,6 +216,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#connector = connector;
     this.#recovery = recovery;
     this.#gate = new ReadyGate(recovery ?? DEFAULT_RECOVERY);
+    this.#repeated = new RepeatedFailures(recovery?.maxRepeatedFailures ?? 1);
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -282,6 +287,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#finish(error);
       return;
     }
+    // Lost again soon after recovering, with nothing done meanwhile (no publish, no settlement):
+    // the same failure coming back counts towards giving up.
+    const recent = this.#lastRecovery;
+    if (
+      recent === undefined ||
+      Date.now() - recent.at >= REPEATED_FAILURE_WINDOW_MS ||
+      engine.workDone > 0
+    ) {
+      this.#repeated.reset();
+    } else if (this.#repeated.add(error)) {
+      this.#finish(this.#repeated.giveUp(error));
+      return;
+    }
     this.#recovering = true;
     this.#gate.shut(error);
     callSafely('a disconnected listener', () => this.emit('disconnected', error));
@@ -313,9 +331,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         delay: backoffDelay(carried + attempt, recovery),
       };
       callSafely('a reconnecting listener', () => this.emit('reconnecting', info));
+      let connected = false;
       try {
         await pause(info.delay, stop);
         const engine = await this.#connector.connect(stop);
+        connected = true;
         this.#engine = engine;
         this.#attach(engine);
         await this.#restore(engine);
@@ -331,6 +351,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           // Not a loss: something else failed. Say so, and start over on a fresh connection.
           this.#report(error, 'connection');
           void this.#engine.close().catch(() => {});
+        }
+        // The broker took the connection and it failed anyway: the same failure again and again
+        // would loop. Not reaching the broker is another matter, which maxAttempts bounds.
+        if (connected && this.#repeated.add(error)) {
+          this.#finish(this.#repeated.giveUp(error));
+          return;
         }
         continue;
       }

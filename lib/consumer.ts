@@ -11,6 +11,7 @@ import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import type { Queue } from './queue.js';
 import { MessageValidationError } from './schema.js';
+import { type MessageTooLargeError, warnTooLarge } from './too-large.js';
 import { callSafely, checkOptions, checkTimeout } from './validate.js';
 
 /** How long a stop waits for the broker's cancel-ok before it goes on without. */
@@ -56,7 +57,12 @@ export interface ConsumeOptions<T = unknown> extends SignalOptions {
   exclusive?: boolean;
   /** Do not receive messages published on this connection (RabbitMQ ignores it). @default false */
   noLocal?: boolean;
-  /** The consumer's tag, unique on the channel. @default a random `warren-…` tag */
+  /**
+   * The consumer's tag, unique on the channel: one in use by another consumer
+   * of the channel (running or still starting) is a RangeError, before
+   * anything is sent.
+   * @default a random `warren-…` tag
+   */
   consumerTag?: string;
   /** Extra arguments, such as `x-priority`. @default {} */
   arguments?: FieldTable;
@@ -119,6 +125,15 @@ export interface ConsumerEvents<T = unknown> {
    * the queue has a dead-letter exchange).
    */
   invalid: [error: MessageValidationError, message: IncomingMessage<unknown>];
+  /**
+   * A message larger than the connection's `maxBodySize` came: its body was
+   * skipped, never buffered, and it never reached the handler. It was
+   * rejected without requeue (dead-lettered when the queue has a
+   * dead-letter exchange), or dropped with `noAck`. The consumer goes on.
+   * Without a listener, a process warning (`WARREN_MESSAGE_TOO_LARGE`)
+   * reports it.
+   */
+  refused: [error: MessageTooLargeError];
 }
 
 /** @internal What `serve()` and `messages()` add to a consumer. */
@@ -310,14 +325,20 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** @internal */
   deliver(command: Command): void {
     const args = command.method.args as MethodArgs<'basic.deliver'>;
-    const message = this.channel.incoming<T>(command, {
+    const info = {
       deliveryTag: args.deliveryTag,
       redelivered: args.redelivered,
       exchange: args.exchange,
       routingKey: args.routingKey,
       consumerTag: args.consumerTag,
       noAck: this.#noAck,
-    });
+    };
+    if (command.oversized !== undefined) {
+      const error = this.channel.refuse(command, info, 'basic.deliver');
+      this.#whenHandedOver(() => this.#refused(error));
+      return;
+    }
+    const message = this.channel.incoming<T>(command, info);
     if ((this.#state === 'stopping' || this.#state === 'cancelled') && !this.#noAck) {
       // Cancelled, and the broker's cancel-ok has not arrived yet (or never came, and the stop
       // went on without it): give it back unseen.
@@ -401,6 +422,11 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       );
     }
     callSafely('an invalid listener', () => this.emit('invalid', error, message));
+  }
+
+  #refused(error: MessageTooLargeError): void {
+    if (this.listenerCount('refused') === 0) warnTooLarge(error, `consumer ${this.tag}`);
+    callSafely('a refused listener', () => this.emit('refused', error));
   }
 
   /** Hands waiting messages to the handler while fewer than `concurrency` run. */

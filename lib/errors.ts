@@ -30,3 +30,4 @@ export { DisconnectedError } from './recovery.js';
 export { MessageReturnedError } from './returned-message.js';
 export { RemoteError } from './rpc.js';
 export { MessageValidationError } from './schema.js';
+export { MessageTooLargeError, type TooLargeMethod } from './too-large.js';

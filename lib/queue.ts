@@ -14,6 +14,7 @@ import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
 import { parseBody, type Schema, type SchemaInput } from './schema.js';
+import type { MessageTooLargeError } from './too-large.js';
 import { checkCount, checkOptions, checkShortString } from './validate.js';
 
 /** The schema option of {@link Channel.declareQueue} and {@link Channel.queue}. */
@@ -234,21 +235,30 @@ export class Queue<T = unknown> {
     checkCount(options.concurrency, 'concurrency', 1);
     checkCount(options.prefetch, 'prefetch', 0, 65535);
     checkSettleOptions(options);
-    if (options.prefetch !== undefined) {
-      const { signal } = options;
-      await this.channel.setQos(
-        signal === undefined
-          ? { prefetchCount: options.prefetch }
-          : { prefetchCount: options.prefetch, signal },
-      );
+    // A tag of the caller's choosing may clash (the random ones do not): refused here, since
+    // RabbitMQ answers a duplicate by closing the whole connection (530).
+    const tag = options.consumerTag;
+    if (tag !== undefined) this.channel.claimTag(tag);
+    try {
+      if (options.prefetch !== undefined) {
+        const { signal } = options;
+        await this.channel.setQos(
+          signal === undefined
+            ? { prefetchCount: options.prefetch }
+            : { prefetchCount: options.prefetch, signal },
+        );
+      }
+      const consumer = Consumer.create(this, callback, options, hooks);
+      const engine = this.channel.isLive
+        ? this.channel.engine
+        : await this.channel.live(0, false, options.signal);
+      await consumer.begin(engine, options.signal);
+      consumer.start();
+      return consumer;
+    } catch (error) {
+      if (tag !== undefined) this.channel.releaseTag(tag);
+      throw error;
     }
-    const consumer = Consumer.create(this, callback, options, hooks);
-    const engine = this.channel.isLive
-      ? this.channel.engine
-      : await this.channel.live(0, false, options.signal);
-    await consumer.begin(engine, options.signal);
-    consumer.start();
-    return consumer;
   }
 
   /**
@@ -288,11 +298,15 @@ export class Queue<T = unknown> {
    * Fetches one message (`basic.get`), or `null` when the queue is empty.
    * On a queue with a schema, a message that does not match is rejected
    * without requeue and `get` throws the `MessageValidationError`.
+   * @throws MessageTooLargeError when the message is larger than the
+   *   connection's `maxBodySize`: it was rejected without requeue (dead-lettered
+   *   when the queue has a dead-letter exchange), or dropped with `noAck`
    */
   async get(options: GetOptions = {}): Promise<IncomingMessage<T> | null> {
     checkOptions(options, 'get');
     const noAck = options.noAck ?? false;
     let message: IncomingMessage<T> | null = null;
+    let refused: MessageTooLargeError | undefined;
     await this.channel.call(
       'basic.get',
       { queue: this.name, noAck },
@@ -302,6 +316,19 @@ export class Queue<T = unknown> {
         onReply: (reply, abandoned) => {
           if (reply.method.name !== 'basic.get-ok') return;
           const args = reply.method.args;
+          const info = {
+            deliveryTag: args.deliveryTag,
+            redelivered: args.redelivered,
+            exchange: args.exchange,
+            routingKey: args.routingKey,
+            messageCount: args.messageCount,
+            noAck,
+          };
+          // Over maxBodySize: rejected without requeue, even when the caller gave up waiting.
+          if (reply.oversized !== undefined) {
+            refused = this.channel.refuse(reply, info, 'basic.get-ok');
+            return;
+          }
           if (abandoned) {
             // The caller aborted after asking: give the message back rather than strand it.
             if (!noAck) {
@@ -312,18 +339,13 @@ export class Queue<T = unknown> {
             }
             return;
           }
-          message = this.channel.incoming<T>(reply, {
-            deliveryTag: args.deliveryTag,
-            redelivered: args.redelivered,
-            exchange: args.exchange,
-            routingKey: args.routingKey,
-            messageCount: args.messageCount,
-            noAck,
-          });
+          message = this.channel.incoming<T>(reply, info);
         },
       },
     );
     // Set by the reply hook, which the compiler cannot see.
+    const tooLarge = refused as MessageTooLargeError | undefined;
+    if (tooLarge !== undefined) throw tooLarge;
     const fetched = message as IncomingMessage<T> | null;
     if (fetched === null) return null;
     try {

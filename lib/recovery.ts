@@ -3,7 +3,7 @@
  * attempts, and how operations wait for the connection to come back.
  */
 import { type WaitLimits, waitWithin } from './engine/abort.js';
-import { type ConnectionError, TimeoutError } from './engine/errors.js';
+import { ConnectionError, TimeoutError } from './engine/errors.js';
 import { AmqpError, brand, type ConnectionErrorCode } from './protocol/errors.js';
 import { checkCount, checkTimeout } from './validate.js';
 
@@ -20,6 +20,21 @@ export interface RecoveryOptions {
   maxDelay?: number;
   /** How many reconnect attempts before giving up (the connection then closes). @default Infinity */
   maxAttempts?: number;
+  /**
+   * How many times in a row recovery may meet the same failure (the same
+   * error `code`) once the broker has taken the connection, before it gives
+   * up and closes the connection with `RECOVERY_FAILED` (its `cause` is the
+   * last failure). A failure counts when the connection is lost within 30 s
+   * of recovering before it got anything done (no publish written, no
+   * delivery settled), or when a reconnect attempt fails after its
+   * handshake; any other loss starts over. Such a failure would come back on every attempt (a
+   * message that breaks the connection each time it is delivered, a broker
+   * that drops the connection after the handshake), so retrying forever
+   * only loops. Failing to reach the broker at all does not count (that is
+   * what `maxAttempts` bounds). `Infinity` never gives up.
+   * @default 5
+   */
+  maxRepeatedFailures?: number;
   /**
    * What a publish does while the connection is down or blocked by the
    * broker: `'wait'` for it to come back (bounded by the three limits
@@ -44,6 +59,7 @@ export interface ResolvedRecovery {
   readonly initialDelay: number;
   readonly maxDelay: number;
   readonly maxAttempts: number;
+  readonly maxRepeatedFailures: number;
   readonly whileDisconnected: 'wait' | 'fail';
   readonly waitTimeout: number;
   readonly maxWaitingPublishes: number;
@@ -70,6 +86,14 @@ export function resolveRecovery(
   if (given.maxAttempts !== Number.POSITIVE_INFINITY) {
     checkCount(given.maxAttempts, 'recovery.maxAttempts', 1, Number.MAX_SAFE_INTEGER);
   }
+  if (given.maxRepeatedFailures !== Number.POSITIVE_INFINITY) {
+    checkCount(
+      given.maxRepeatedFailures,
+      'recovery.maxRepeatedFailures',
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
+  }
   checkCount(given.maxWaitingPublishes, 'recovery.maxWaitingPublishes', 0, Number.MAX_SAFE_INTEGER);
   checkCount(given.maxWaitingBytes, 'recovery.maxWaitingBytes', 0, Number.MAX_SAFE_INTEGER);
   const mode = given.whileDisconnected ?? 'wait';
@@ -82,6 +106,7 @@ export function resolveRecovery(
     initialDelay: given.initialDelay ?? 100,
     maxDelay: given.maxDelay ?? 30_000,
     maxAttempts: given.maxAttempts ?? Number.POSITIVE_INFINITY,
+    maxRepeatedFailures: given.maxRepeatedFailures ?? 5,
     whileDisconnected: mode,
     waitTimeout: given.waitTimeout ?? 30_000,
     maxWaitingPublishes: given.maxWaitingPublishes ?? 10_000,
@@ -95,6 +120,57 @@ export function backoffDelay(attempt: number, recovery: ResolvedRecovery): numbe
   return Math.floor(Math.random() * bound);
 }
 
+/**
+ * How soon after a recovery a loss counts as the same failure coming back
+ * (see {@link RecoveryOptions.maxRepeatedFailures}), in ms.
+ */
+export const REPEATED_FAILURE_WINDOW_MS = 30_000;
+
+/**
+ * @internal Counts the failures recovery meets in a row with the same code
+ * (see {@link RecoveryOptions.maxRepeatedFailures}).
+ */
+export class RepeatedFailures {
+  private code: string | undefined;
+  private count = 0;
+
+  constructor(private readonly limit: number) {}
+
+  /** Records a failure that counts; true when it is the `limit`-th of its kind in a row. */
+  add(error: unknown): boolean {
+    const code = failureCode(error);
+    if (code === this.code) this.count++;
+    else {
+      this.code = code;
+      this.count = 1;
+    }
+    return this.count >= this.limit;
+  }
+
+  /** The connection stayed up long enough: what came before is not a streak any more. */
+  reset(): void {
+    this.code = undefined;
+    this.count = 0;
+  }
+
+  /** The error a connection closes with when a failure came back `limit` times in a row. */
+  giveUp(lastError: unknown): ConnectionError {
+    return new ConnectionError(
+      'RECOVERY_FAILED',
+      `recovery gave up: the same failure (${this.code}) came back ${this.count} times in a row: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+      undefined,
+      { cause: lastError },
+    );
+  }
+}
+
+/** What makes two failures the same: the error's code, else its class. */
+function failureCode(error: unknown): string {
+  if (error instanceof AmqpError) return error.code;
+  if (error instanceof Error) return error.name;
+  return typeof error;
+}
+
 /** Reply codes after which reconnecting cannot help: the broker refuses this login or vhost. */
 const PERMANENT: ReadonlySet<ConnectionErrorCode> = new Set([
   'ACCESS_REFUSED',
@@ -103,9 +179,21 @@ const PERMANENT: ReadonlySet<ConnectionErrorCode> = new Set([
   'NO_MECHANISM',
 ]);
 
-/** @internal Whether losing the connection with `error` is worth reconnecting for. */
+/** The class id of `connection.*` methods; the classes above it are channel-level (channel, queue, basic, …). */
+const CONNECTION_CLASS = 10;
+
+/**
+ * @internal Whether losing the connection with `error` is worth reconnecting for. A refusal
+ * (403, 530) is permanent when the login or the vhost was refused (a `connection.*` method, or
+ * none named); one caused by a channel-level method (a duplicate consumer tag is 530 on
+ * `basic.consume`) says nothing about the next connection.
+ */
 export function isRecoverable(error: ConnectionError): boolean {
-  return !PERMANENT.has(error.code);
+  if (!PERMANENT.has(error.code)) return true;
+  return (
+    (error.code === 'ACCESS_REFUSED' || error.code === 'NOT_ALLOWED') &&
+    (error.classId ?? 0) > CONNECTION_CLASS
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { type Command, ContentAssembler } from '../protocol/assembler.js';
+import { type Command, ContentAssembler, type OversizedContent } from '../protocol/assembler.js';
 import { type AmqpError, ProtocolError } from '../protocol/errors.js';
 import type { BodyFrame, HeaderFrame, MethodFrame } from '../protocol/frames.js';
 import type { BasicProperties, Method, MethodArgs, MethodName } from '../protocol/spec.js';
@@ -7,6 +7,8 @@ import { throwIfAborted } from './abort.js';
 import { ConfirmTracker, type ReturnedContent, type ReturnRejection } from './confirms.js';
 import { ChannelError, PublishUnconfirmedError } from './errors.js';
 import { type CallOptions, isReply, RpcQueue } from './rpc.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** What the engine offers a channel: writing frames, and waiting for the socket. */
 export interface ChannelHost {
@@ -38,6 +40,8 @@ export interface ChannelEngineEvents {
   close: [error: ChannelError];
   /** The broker returned an unroutable mandatory message that no confirm was waiting for. */
   return: [returned: ReturnedContent];
+  /** Likewise, but its body is over maxBodySize: it was skipped, and only its description is left. */
+  oversizedReturn: [args: MethodArgs<'basic.return'>, oversized: OversizedContent];
   /** The broker paused (`false`) or resumed (`true`) publishing on this channel. */
   flow: [active: boolean];
 }
@@ -236,7 +240,8 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
       deliver: (command) => {
         if (noAck || this.state !== 'open') return;
         const { deliveryTag } = command.method.args as MethodArgs<'basic.deliver'>;
-        this.write('basic.reject', { deliveryTag, requeue: true });
+        // One over maxBodySize would only come back: refuse it, as a consumer would.
+        this.write('basic.reject', { deliveryTag, requeue: command.oversized === undefined });
       },
       ended: () => {},
     };
@@ -366,15 +371,13 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   }
 
   private onReturn(args: MethodArgs<'basic.return'>, command: Command): void {
-    const content = command.content;
-    if (content === undefined) return;
-    const returned: ReturnedContent = {
-      ...args,
-      properties: content.properties,
-      body: content.body,
-    };
+    const { content, oversized } = command;
+    const properties = content?.properties ?? oversized?.properties ?? {};
+    // A confirmed publish still learns that it came back when its body was too large to keep.
+    const returned: ReturnedContent = { ...args, properties, body: content?.body ?? EMPTY };
     if (this.confirms?.returned(returned)) return;
-    this.emit('return', returned);
+    if (oversized !== undefined) this.emit('oversizedReturn', args, oversized);
+    else this.emit('return', returned);
   }
 
   private onBrokerCancel(consumerTag: string, nowait: boolean): void {

@@ -65,6 +65,8 @@ const CLOSE_TIMEOUT_MS = 5_000;
 const WRITE_BATCH_BYTES = 64 * 1024;
 /** A body with fewer bytes than this still to come is read into the read slab, and copied. */
 const DIRECT_READ_MIN = 16 * 1024;
+/** The methods that settle a delivery: writing one is work done (see Engine.workDone). */
+const SETTLEMENTS: ReadonlySet<MethodName> = new Set(['basic.ack', 'basic.nack', 'basic.reject']);
 /** Largest channel number AMQP can carry. */
 const CHANNEL_LIMIT = 0xffff;
 
@@ -102,6 +104,11 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   private readonly ackRuns: ChannelEngine[] = [];
   /** Body bytes encoded since the last flush. */
   private batchedBytes = 0;
+  /**
+   * Publishes and settlements written so far: whether the connection got any work done before
+   * it was lost (recovery tells a failure that comes back at once from one after useful work).
+   */
+  workDone = 0;
 
   constructor(
     private readonly socket: Duplex,
@@ -256,6 +263,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   sendMethod<N extends MethodName>(channel: number, name: N, args: MethodArgs<N>): void {
     if (this.state === 'closing' || this.state === 'closed') throw this.unusable();
     this.encoder.method(channel, name, args);
+    if (SETTLEMENTS.has(name)) this.workDone++;
     this.scheduleFlush();
   }
 
@@ -268,6 +276,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   ): void {
     if (this.state !== 'open') throw this.unusable();
     this.encoder.content(channel, 'basic.publish', args, properties, body);
+    this.workDone++;
     // A full batch goes out now, so that whenWritable() tells the truth: a publisher awaiting
     // each publish in a loop never yields to the batched flush, and would otherwise pile every
     // message up in memory.

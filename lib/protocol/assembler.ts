@@ -10,6 +10,17 @@ export interface Command {
   readonly method: Method;
   /** Present for content-carrying methods (deliver, get-ok, return, publish). */
   readonly content?: Content;
+  /** Present instead of `content` when the body is over the cap: it is skipped, never kept. */
+  readonly oversized?: OversizedContent;
+}
+
+/** The content of a message whose body is larger than the cap: its properties and sizes, no body. */
+export interface OversizedContent {
+  readonly properties: BasicProperties;
+  /** The body size its header announced, in bytes. */
+  readonly bodySize: number;
+  /** The cap it exceeds. */
+  readonly maxBodySize: number;
 }
 
 /** The properties and body of a message. */
@@ -21,8 +32,11 @@ export interface Content {
 /**
  * Reassembles one channel's frames into commands: a content-carrying method,
  * then its header, then body frames until the header's body size is reached.
- * A frame out of that order is an `UNEXPECTED_FRAME` error; a body larger than
- * the cap is refused from its header, before anything is allocated for it.
+ * A frame out of that order is an `UNEXPECTED_FRAME` error. A body larger than
+ * the cap is refused from its header, before anything is allocated for it: the
+ * command comes out at once with `oversized` instead of `content`, and the body
+ * frames that follow are counted and dropped, so that the channel can refuse the
+ * message and go on.
  */
 export class ContentAssembler {
   private readonly maxBodySize: number;
@@ -31,6 +45,8 @@ export class ContentAssembler {
   private body: Buffer | null = null;
   private bodySize = 0;
   private received = 0;
+  /** Whether the body being received is over the cap: its frames are counted, not kept. */
+  private skipping = false;
 
   constructor(maxBodySize = DEFAULT_MAX_BODY_SIZE) {
     this.maxBodySize = maxBodySize;
@@ -70,15 +86,20 @@ export class ContentAssembler {
     if (frame.classId !== methodInfo[method.name].id >>> 16) {
       throw unexpected(`content header of class ${frame.classId} follows ${method.name}`);
     }
-    if (frame.bodySize > this.maxBodySize) {
-      throw new ProtocolError(
-        'FRAME_ERROR',
-        `a body of ${frame.bodySize} bytes exceeds the limit of ${this.maxBodySize}`,
-      );
-    }
     this.properties = frame.properties;
     this.bodySize = frame.bodySize;
     this.received = 0;
+    if (frame.bodySize > this.maxBodySize) {
+      // Refusing the whole connection would only have the broker redeliver it after recovery,
+      // forever: hand the method on now, so its channel refuses it, and skip the body.
+      this.skipping = true;
+      const oversized = {
+        properties: frame.properties,
+        bodySize: frame.bodySize,
+        maxBodySize: this.maxBodySize,
+      };
+      return { method, oversized };
+    }
     return frame.bodySize === 0 ? this.complete(Buffer.alloc(0)) : null;
   }
 
@@ -93,6 +114,11 @@ export class ContentAssembler {
         `body frames carry ${received} bytes, more than the ${this.bodySize} the header announced`,
       );
     }
+    if (this.skipping) {
+      this.received = received;
+      if (received === this.bodySize) this.reset();
+      return null;
+    }
     if (received === this.bodySize && this.body === null) return this.complete(payload);
     if (this.body === null) this.body = Buffer.allocUnsafe(this.bodySize);
     // Bytes read straight into place (through window()) need no copy.
@@ -101,18 +127,18 @@ export class ContentAssembler {
     return received === this.bodySize ? this.complete(this.body) : null;
   }
 
-  /** Body bytes still to come for the message being received (0 when none is). */
+  /** Body bytes still to come for the message being received (0 when none is, or it is skipped). */
   get bodyLeft(): number {
-    return this.properties === null ? 0 : this.bodySize - this.received;
+    return this.properties === null || this.skipping ? 0 : this.bodySize - this.received;
   }
 
   /**
    * Where the next bytes of the body being received go, at most `max` of them: a view of the
    * body's buffer (allocated now if it was not yet), for a reader to read into directly. Null
-   * when no body is being received.
+   * when no body is being received, or when it is skipped (over the cap).
    */
   window(max: number): Buffer | null {
-    if (this.properties === null) return null;
+    if (this.properties === null || this.skipping) return null;
     this.body ??= Buffer.allocUnsafe(this.bodySize);
     return this.body.subarray(
       this.received,
@@ -125,10 +151,15 @@ export class ContentAssembler {
       method: this.method as Method,
       content: { properties: this.properties as BasicProperties, body },
     };
+    this.reset();
+    return command;
+  }
+
+  private reset(): void {
     this.method = null;
     this.properties = null;
     this.body = null;
-    return command;
+    this.skipping = false;
   }
 }
 

@@ -52,7 +52,7 @@ export type ChannelErrorCode = ConnectionErrorCode | 'CHANNEL_CLOSED';
 export type AmqpErrorCode =
   | ChannelErrorCode
   // One class each: AbortError, TimeoutError, PublishNackedError, PublishUnconfirmedError,
-  // DisconnectedError, RemoteError, MessageValidationError.
+  // DisconnectedError, RemoteError, MessageValidationError, MessageTooLargeError.
   | 'ABORTED'
   | 'TIMEOUT'
   | 'PUBLISH_NACKED'
@@ -60,6 +60,7 @@ export type AmqpErrorCode =
   | 'DISCONNECTED'
   | 'REMOTE_ERROR'
   | 'MESSAGE_INVALID'
+  | 'MESSAGE_TOO_LARGE'
   // Raised as a plain AmqpError.
   | 'CHANNEL_LIMIT'
   | 'BLOCKED'

@@ -479,10 +479,24 @@ describe('ContentAssembler', () => {
     expectProtocolError(() => single.push(bodyFrame(Buffer.alloc(11))), 'FRAME_ERROR');
   });
 
-  test('a body size over maxBodySize is FRAME_ERROR at the header; the cap itself is fine', () => {
+  test('a body over maxBodySize comes out at its header as oversized, and is skipped; the cap itself is fine', () => {
     const capped = new ContentAssembler(100);
     capped.push(methodFrame(deliver));
-    expectProtocolError(() => capped.push(headerFrame(101)), 'FRAME_ERROR');
+    const refused = capped.push(headerFrame(250));
+    expect(refused?.method).toBe(deliver);
+    expect(refused?.content).toBeUndefined();
+    expect(refused?.oversized).toStrictEqual({ properties: {}, bodySize: 250, maxBodySize: 100 });
+    // Its body frames are taken, held nowhere, and nothing is offered to read them into.
+    expect(capped.bodyLeft).toBe(0);
+    expect(capped.window(1000)).toBeNull();
+    expect(capped.push(bodyFrame(Buffer.alloc(100)))).toBeNull();
+    expect(capped.busy).toBe(true);
+    expect(capped.push(bodyFrame(Buffer.alloc(150)))).toBeNull();
+    expect(capped.busy).toBe(false);
+    // The next message is assembled as usual.
+    capped.push(methodFrame(deliver));
+    capped.push(headerFrame(2));
+    expect(capped.push(bodyFrame(Buffer.from('ok')))?.content?.body.toString()).toBe('ok');
 
     const atCap = new ContentAssembler(100);
     atCap.push(methodFrame(deliver));
@@ -490,10 +504,29 @@ describe('ContentAssembler', () => {
     expect(atCap.push(bodyFrame(Buffer.alloc(100)))?.content?.body).toHaveLength(100);
   });
 
+  test('a skipped body is held to its announced size and order like any other', () => {
+    const longer = new ContentAssembler(10);
+    longer.push(methodFrame(deliver));
+    longer.push(headerFrame(20));
+    longer.push(bodyFrame(Buffer.alloc(15)));
+    expectProtocolError(() => longer.push(bodyFrame(Buffer.alloc(6))), 'FRAME_ERROR');
+
+    const interrupted = new ContentAssembler(10);
+    interrupted.push(methodFrame(deliver));
+    interrupted.push(headerFrame(20));
+    interrupted.push(bodyFrame(Buffer.alloc(5)));
+    expectProtocolError(() => interrupted.push(methodFrame(ack)), 'UNEXPECTED_FRAME');
+  });
+
   test('the default cap is 128 MiB', () => {
     const assembler = new ContentAssembler();
     assembler.push(methodFrame(deliver));
-    expectProtocolError(() => assembler.push(headerFrame(128 * 1024 * 1024 + 1)), 'FRAME_ERROR');
+    expect(assembler.push(headerFrame(128 * 1024 * 1024))).toBeNull();
+    const over = new ContentAssembler();
+    over.push(methodFrame(deliver));
+    expect(over.push(headerFrame(128 * 1024 * 1024 + 1))?.oversized?.maxBodySize).toBe(
+      128 * 1024 * 1024,
+    );
   });
 
   test('a header of a class other than basic (60) is UNEXPECTED_FRAME', () => {

@@ -100,6 +100,7 @@ describe('docs/errors.md and the error codes', () => {
       'ConnectionError',
       'DisconnectedError',
       'MessageReturnedError',
+      'MessageTooLargeError',
       'MessageValidationError',
       'ProtocolError',
       'PublishNackedError',

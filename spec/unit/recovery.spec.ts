@@ -10,6 +10,7 @@ import {
   DisconnectedError,
   isRecoverable,
   ReadyGate,
+  RepeatedFailures,
   resolveRecovery,
 } from '../../lib/recovery.js';
 
@@ -23,6 +24,7 @@ describe('resolveRecovery', () => {
       initialDelay: 100,
       maxDelay: 30_000,
       maxAttempts: Number.POSITIVE_INFINITY,
+      maxRepeatedFailures: 5,
       whileDisconnected: 'wait',
       waitTimeout: 30_000,
       maxWaitingPublishes: 10_000,
@@ -39,11 +41,45 @@ describe('resolveRecovery', () => {
     [{ maxDelay: 2 ** 31 }, RangeError],
     [{ maxAttempts: 0 }, RangeError],
     [{ maxAttempts: 1.5 }, RangeError],
+    [{ maxRepeatedFailures: 0 }, RangeError],
+    [{ maxRepeatedFailures: 2.5 }, RangeError],
     [{ maxWaitingPublishes: -1 }, RangeError],
     [{ whileDisconnected: 'drop' }, RangeError],
     ['yes', TypeError],
   ])('refuses %j', (options, error) => {
     expect(() => resolveRecovery(options as never)).toThrow(error);
+  });
+});
+
+describe('RepeatedFailures', () => {
+  const lost = (code: ConnectionErrorCode) => new ConnectionError(code, `lost: ${code}`);
+
+  it('reaches its limit at the limit-th failure of one code in a row, and says so', () => {
+    const repeated = new RepeatedFailures(3);
+    expect(repeated.add(lost('FRAME_ERROR'))).toBe(false);
+    expect(repeated.add(lost('FRAME_ERROR'))).toBe(false);
+    const last = lost('FRAME_ERROR');
+    expect(repeated.add(last)).toBe(true);
+    const error = repeated.giveUp(last);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.code).toBe('RECOVERY_FAILED');
+    expect(error.cause).toBe(last);
+    expect(error.message).toContain('(FRAME_ERROR) came back 3 times in a row: lost: FRAME_ERROR');
+  });
+
+  it('starts over on another code, and after a reset', () => {
+    const repeated = new RepeatedFailures(2);
+    expect(repeated.add(lost('CONNECTION_LOST'))).toBe(false);
+    expect(repeated.add(lost('INTERNAL_ERROR'))).toBe(false);
+    expect(repeated.add(new TypeError('boom'))).toBe(false);
+    repeated.reset();
+    expect(repeated.add(new TypeError('boom'))).toBe(false);
+    expect(repeated.add(new TypeError('again'))).toBe(true);
+  });
+
+  it('never reaches Infinity', () => {
+    const repeated = new RepeatedFailures(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < 100; i++) expect(repeated.add(lost('CONNECTION_LOST'))).toBe(false);
   });
 });
 
@@ -78,6 +114,21 @@ describe('isRecoverable', () => {
     ['CONNECTION_CLOSED', false],
   ])('%s → %s', (code, expected) => {
     expect(isRecoverable(new ConnectionError(code, code))).toBe(expected);
+  });
+
+  const closedBy = (replyCode: number, classId: number, methodId: number): ConnectionError =>
+    ConnectionError.fromBroker({ replyCode, replyText: 'refused', classId, methodId });
+
+  it('tells a refused login or vhost (permanent) from a refusal of a channel method (not)', () => {
+    // connection.open refused (vhost access), and a close that names no method.
+    expect(isRecoverable(closedBy(530, 10, 40))).toBe(false);
+    expect(isRecoverable(closedBy(403, 10, 11))).toBe(false);
+    expect(isRecoverable(closedBy(530, 0, 0))).toBe(false);
+    expect(isRecoverable(closedBy(403, 0, 0))).toBe(false);
+    // basic.consume with a duplicate tag, queue.declare, channel.open.
+    expect(isRecoverable(closedBy(530, 60, 20))).toBe(true);
+    expect(isRecoverable(closedBy(403, 50, 10))).toBe(true);
+    expect(isRecoverable(closedBy(530, 20, 10))).toBe(true);
   });
 });
 

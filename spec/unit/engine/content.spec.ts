@@ -146,14 +146,64 @@ describe('content', () => {
     expect(closes.map((e) => e.code)).toEqual(['UNEXPECTED_FRAME']);
   });
 
-  it('closes the connection with 501 on a header announcing more than maxBodySize', async () => {
-    const { peer, closes, sink } = await consuming({ maxBodySize: 1000 });
-    peer.sendContent(1, 'basic.deliver', deliverArgs(1), {}, Buffer.alloc(1001));
-    const close = await peer.expectMethod('connection.close');
-    expect(close.replyCode).toBe(501);
+  it('hands on a delivery over maxBodySize without its body, skips the body, and goes on', async () => {
+    const { peer, closes, sink, engine } = await consuming({ maxBodySize: 1000 });
+    // 50 KB over 4 KiB frames: the skipped body spans many frames.
+    peer.encoder.content(
+      1,
+      'basic.deliver',
+      deliverArgs(1),
+      { messageId: 'm1' },
+      Buffer.alloc(50_000),
+    );
+    peer.encoder.content(1, 'basic.deliver', deliverArgs(2), {}, Buffer.from('next'));
+    peer.flush();
     await settle();
-    expect(closes.map((e) => e.code)).toEqual(['FRAME_ERROR']);
-    expect(sink.deliveries).toEqual([]);
+    expect(closes).toEqual([]);
+    expect(engine.isOpen).toBe(true);
+    const [refused, next] = sink.deliveries;
+    expect(refused?.content).toBeUndefined();
+    expect(refused?.oversized).toEqual({
+      properties: { messageId: 'm1' },
+      bodySize: 50_000,
+      maxBodySize: 1000,
+    });
+    expect(next?.content?.body.toString()).toBe('next');
+    // The engine itself sends nothing for it: what to do is the consumer's business.
+    await peer.expectNothing();
+  });
+
+  it('hands a get-ok over maxBodySize to its request, and a return over it to oversizedReturn', async () => {
+    const pair = await connectedPair({ maxBodySize: 1000 }, { tune: { frameMax: 4096 } });
+    const channel = await openChannel(pair, 1);
+    const { peer } = pair;
+    const get = channel.call('basic.get', { queue: 'q', noAck: false });
+    await peer.expectMethod('basic.get', 1);
+    const getOk = {
+      deliveryTag: 1,
+      redelivered: false,
+      exchange: '',
+      routingKey: 'q',
+      messageCount: 0,
+    };
+    peer.sendContent(1, 'basic.get-ok', getOk, {}, Buffer.alloc(9000));
+    const reply = await get;
+    expect(reply.oversized?.bodySize).toBe(9000);
+    expect(reply.content).toBeUndefined();
+
+    const returns: string[] = [];
+    channel.on('return', (returned) => returns.push(returned.body.toString()));
+    const oversized: unknown[][] = [];
+    channel.on('oversizedReturn', (...args) => oversized.push(args));
+    const returnArgs = { replyCode: 312, replyText: 'NO_ROUTE', exchange: 'x', routingKey: 'k' };
+    peer.sendContent(1, 'basic.return', returnArgs, {}, Buffer.alloc(5000));
+    peer.sendContent(1, 'basic.return', returnArgs, {}, Buffer.from('small'));
+    await settle();
+    expect(oversized).toEqual([
+      [returnArgs, { properties: {}, bodySize: 5000, maxBodySize: 1000 }],
+    ]);
+    expect(returns).toEqual(['small']);
+    expect(pair.engine.isOpen).toBe(true);
   });
 
   it('takes a body of exactly maxBodySize', async () => {

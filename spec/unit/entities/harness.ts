@@ -9,6 +9,7 @@ import { expect, vi } from 'vitest';
 import {
   type Channel,
   type Connection,
+  type ConnectOptions,
   type ConsumeCallback,
   type ConsumeOptions,
   type Consumer,
@@ -43,9 +44,16 @@ const connections = new Set<Connection>();
  */
 export async function scriptedConnection(
   recovery: RecoveryOptions | false = false,
+  options: Pick<ConnectOptions, 'maxBodySize'> = {},
 ): Promise<Scripted> {
   const server = await ScriptedServer.listen();
-  const connecting = connect({ hostname: '127.0.0.1', port: server.port, heartbeat: 0, recovery });
+  const connecting = connect({
+    hostname: '127.0.0.1',
+    port: server.port,
+    heartbeat: 0,
+    recovery,
+    ...options,
+  });
   const peer = await server.nextPeer();
   await peer.handshake({ tune: { heartbeat: 0 } });
   const connection = await connecting;
