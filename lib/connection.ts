@@ -3,7 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import { Channel, type ChannelOptions, type CloseOptions, type SignalOptions } from './channel.js';
 import { Connector } from './connector.js';
 import { waitWithin } from './engine/abort.js';
-import type { Engine, Tuning } from './engine/engine.js';
+import type { BufferedBytes, Engine, Tuning } from './engine/engine.js';
 import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
 import {
   type ConnectCallOptions,
@@ -408,6 +408,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** The negotiated channel_max, frame_max and heartbeat (seconds). */
   get tuning(): Tuning {
     return this.#engine.tuning;
+  }
+
+  /**
+   * What the connection holds in its buffers now: deliveries waiting for a
+   * handler, bytes waiting to be written, and whether warren stopped reading
+   * because of the former (`maxBufferedDeliveryBytes`). For monitoring.
+   */
+  get buffered(): BufferedBytes {
+    return this.#engine.buffered;
   }
 
   /** Opens a channel; with `{ confirm: true }`, publishes on it are confirmed. */
