@@ -67,7 +67,9 @@ export interface ConsumeOptions<T = unknown> extends SignalOptions {
    * How many unsettled messages the broker may send this consumer
    * (`basic.qos` with `global: false`, sent just before `basic.consume`; it
    * also applies to later consumers on the channel). Unset: the channel's
-   * current setting. Keep it at least `concurrency`.
+   * current setting. Keep it at least `concurrency`. Not with `noAck: true`
+   * (a `TypeError`): RabbitMQ ignores prefetch for such consumers; the
+   * connection's `maxBufferedDeliveryBytes` bounds what waits for them.
    */
   prefetch?: number;
   /**

@@ -201,6 +201,32 @@ describe('deliveries waiting for a handler are bounded', () => {
   });
 });
 
+describe('prefetch with noAck', () => {
+  it('is refused with a TypeError before anything is sent', async () => {
+    const queue = await backlog(1);
+    const channel = await connection.openChannel();
+    const refused = await channel
+      .queue(queue)
+      .consume(() => {}, { noAck: true, prefetch: 10 })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(TypeError);
+    expect(String(refused)).toMatch(/prefetch has no effect with noAck: true/);
+    expect(await queueCounts(admin, queue)).toMatchObject({ consumerCount: 0, messageCount: 1 });
+    expect(channel.isOpen).toBe(true);
+    expect(channel.consumerQos).toBeUndefined();
+  });
+
+  it('serve() refuses noAck', async () => {
+    const queue = await backlog(1);
+    const channel = await connection.openChannel();
+    const options = { noAck: true } as object;
+    await expect(channel.queue(queue).serve(() => null, options)).rejects.toThrow(
+      /serve has no option noAck/,
+    );
+    expect(await queueCounts(admin, queue)).toMatchObject({ consumerCount: 0 });
+  });
+});
+
 describe('unawaited publishes are bounded', () => {
   it('beyond maxBufferedPublishBytes a publish rejects with PUBLISH_BUFFER_FULL and is not sent', async () => {
     const bound = 1024 * 1024;
