@@ -115,6 +115,8 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   /** @internal The deliveries waiting for a handler; over its limit, the socket is not read. */
   readonly backlog: DeliveryBacklog;
   private readonly maxBufferedPublishBytes: number;
+  /** The error publishes are refused with while too much waits to be written (see sendContent). */
+  private bufferFull: AmqpError | null = null;
   /** Whether the socket is paused because deliveries wait (see {@link Engine.backlog}). */
   private readingPaused = false;
   /** What the broker announced in connection.start. */
@@ -330,11 +332,14 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     // always goes through an empty buffer, however large.
     const buffered = this.batchedBytes + this.socket.writableLength;
     if (buffered > 0 && buffered + body.length > this.maxBufferedPublishBytes) {
-      throw new AmqpError(
+      // One error for every publish refused until the socket drains: a loop may be refused a
+      // million times, and an error (with its stack) for each would cost more than the bodies.
+      this.bufferFull ??= new AmqpError(
         'PUBLISH_BUFFER_FULL',
-        `${buffered} bytes wait to be written and maxBufferedPublishBytes is ${this.maxBufferedPublishBytes}: ` +
-          'await publishes before publishing more',
+        `more than maxBufferedPublishBytes (${this.maxBufferedPublishBytes} bytes) wait to be ` +
+          'written: await publishes before publishing more',
       );
+      throw this.bufferFull;
     }
     this.encoder.content(channel, 'basic.publish', args, properties, body);
     // A full batch goes out now, so that whenWritable() tells the truth: a publisher awaiting
@@ -605,6 +610,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   }
 
   private onDrain(): void {
+    this.bufferFull = null;
     const drain = this.drain;
     this.drain = null;
     drain?.resolve();

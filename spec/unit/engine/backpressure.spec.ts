@@ -132,7 +132,9 @@ describe('backpressure', () => {
     await settle();
     expect(refused.state).toBe('rejected');
     expect(refused.error).toMatchObject({ name: 'AmqpError', code: 'PUBLISH_BUFFER_FULL' });
-    expect(String((refused.error as Error).message)).toMatch(/maxBufferedPublishBytes is 1000/);
+    expect(String((refused.error as Error).message)).toMatch(
+      /more than maxBufferedPublishBytes \(1000 bytes\) wait/,
+    );
     peer.releaseWrites();
     await settle();
     expect(large.state).toBe('resolved');
