@@ -13,7 +13,8 @@
  * time the broker has sent all it is allowed to. Kinds: `noAck`; `manual` and `auto` without
  * prefetch; `queue.messages()` with its default prefetch; `serve()` without prefetch. Publish:
  * `--publishes` (1,000,000) publishes of 1 KiB in one loop without awaiting any (a refused one
- * is counted), then one awaited publish. Connection options are the defaults.
+ * is counted), then one awaited publish; `publishYielding` lets the event loop turn after every
+ * 1,000 of them, as publishes made from events would. Connection options are the defaults.
  *
  * The script uses only the public API, so it runs against any checkout of warren: copy it into
  * one to measure that version (the "before" figures of docs/reliability.md were measured so).
@@ -29,7 +30,7 @@ import { client as warren } from './clients/warren.js';
 const SIZE = 1024;
 const MiB = 1024 * 1024;
 const KINDS = ['noAck', 'manual', 'auto', 'messages', 'serve'] as const;
-type Scenario = (typeof KINDS)[number] | 'publish';
+type Scenario = (typeof KINDS)[number] | 'publish' | 'publishYielding';
 
 interface ChildResult {
   readonly scenario: Scenario;
@@ -102,13 +103,19 @@ async function child(
         return null;
       });
       break;
-    case 'publish': {
+    case 'publish':
+    case 'publishYielding': {
       const exchange = channel.exchange('');
       const body = Buffer.alloc(SIZE);
       const onRefused = (): void => {
         refused++;
       };
-      for (let i = 0; i < publishes; i++) exchange.publish(body, queue).catch(onRefused);
+      const yielding = scenario === 'publishYielding';
+      for (let i = 0; i < publishes; i++) {
+        exchange.publish(body, queue).catch(onRefused);
+        // As publishes made from events would: the event loop turns between batches.
+        if (yielding && i % 1_000 === 999) await new Promise((next) => setImmediate(next));
+      }
       await exchange.publish(body, queue).catch(onRefused);
       count = publishes + 1 - refused;
       resolve();
@@ -186,7 +193,9 @@ async function main(argv: readonly string[]): Promise<void> {
   console.error(`[memory-peaks] ${lease.description}`);
   const queue = `bench-memory-peaks-${process.pid}`;
   const scenarios: Scenario[] =
-    values.only === undefined ? [...KINDS, 'publish'] : (values.only.split(',') as Scenario[]);
+    values.only === undefined
+      ? [...KINDS, 'publish', 'publishYielding']
+      : (values.only.split(',') as Scenario[]);
   const results: ChildResult[] = [];
   try {
     await using admin = await connect(lease.url, { recovery: false });
@@ -194,7 +203,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const target = await channel.declareQueue(queue, { durable: false });
     for (const scenario of scenarios) {
       await target.purge();
-      if (scenario !== 'publish') {
+      if (!scenario.startsWith('publish')) {
         console.error(`[memory-peaks] ${scenario}: filling ${queue} with ${backlog} messages`);
         await warren.publishConfirm({
           url: lease.url,
