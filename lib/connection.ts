@@ -4,7 +4,7 @@ import { Channel, type ChannelOptions, type CloseOptions, type SignalOptions } f
 import { Connector } from './connector.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
-import type { Engine, Tuning } from './engine/engine.js';
+import type { BufferedBytes, Engine, Tuning } from './engine/engine.js';
 import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
 import {
   type ConnectCallOptions,
@@ -445,6 +445,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** The negotiated channel_max, frame_max and heartbeat (seconds). */
   get tuning(): Tuning {
     return this.#engine.tuning;
+  }
+
+  /**
+   * What the connection holds in its buffers now: deliveries waiting for a
+   * handler, bytes waiting to be written, and whether warren stopped reading
+   * because of the former (`maxBufferedDeliveryBytes`). For monitoring.
+   */
+  get buffered(): BufferedBytes {
+    return this.#engine.buffered;
   }
 
   /**

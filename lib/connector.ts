@@ -53,6 +53,8 @@ export class Connector {
         frameMax: options.frameMax,
         channelMax: options.channelMax,
         maxBodySize: options.maxBodySize,
+        maxBufferedDeliveryBytes: options.maxBufferedDeliveryBytes,
+        maxBufferedPublishBytes: options.maxBufferedPublishBytes,
         clientProperties: this.clientProperties,
       },
       options.connectionTimeout,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Channel, SignalOptions } from './channel.js';
 import { waitWithin } from './engine/abort.js';
+import { DELIVERY_OVERHEAD_BYTES, type DeliveryBacklog } from './engine/backlog.js';
 import type { ChannelEngine } from './engine/channel.js';
 import { ChannelError, TimeoutError } from './engine/errors.js';
 import type { IncomingMessage } from './incoming-message.js';
@@ -72,7 +73,9 @@ export interface ConsumeOptions<T = unknown> extends SignalOptions {
    * How many unsettled messages the broker may send this consumer
    * (`basic.qos` with `global: false`, sent just before `basic.consume`; it
    * also applies to later consumers on the channel). Unset: the channel's
-   * current setting. Keep it at least `concurrency`.
+   * current setting. Keep it at least `concurrency`. Not with `noAck: true`
+   * (a `TypeError`): RabbitMQ ignores prefetch for such consumers; the
+   * connection's `maxBufferedDeliveryBytes` bounds what waits for them.
    */
   prefetch?: number;
   /**
@@ -173,6 +176,13 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   #handedOver = false;
   /** Messages received and waiting for a free handler. */
   readonly #waiting: IncomingMessage<T>[] = [];
+  /** What `#waiting` weighs in its connection's backlog (bodies plus the overhead of each). */
+  #waitingBytes = 0;
+  /**
+   * The backlog of the connection the consumer runs on, where `#waiting` is counted: over its
+   * limit, the connection stops reading. Null until `begin()`.
+   */
+  #backlog: DeliveryBacklog | null = null;
   #running = 0;
   #pumping = false;
   /** Reports held back until the caller of `consume()` has had its turn (see `#handedOver`). */
@@ -245,6 +255,14 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** @internal Sends `basic.consume` on `engine`: to start, and again after a recovery. */
   async begin(engine: ChannelEngine, signal?: AbortSignal): Promise<void> {
     const options = this.#options;
+    // Before basic.consume: deliveries may come with consume-ok. After a recovery, the noAck
+    // messages still waiting move to the new connection's count.
+    const backlog = engine.backlog;
+    if (backlog !== this.#backlog) {
+      this.#backlog?.release(this.#waitingBytes);
+      backlog.hold(this.#waitingBytes);
+      this.#backlog = backlog;
+    }
     await engine.consume(
       {
         queue: this.queue.name,
@@ -347,6 +365,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     }
     if (!this.#accepts(message)) return;
     this.#waiting.push(message);
+    const bytes = message.body.length + DELIVERY_OVERHEAD_BYTES;
+    this.#waitingBytes += bytes;
+    (this.#backlog as DeliveryBacklog).hold(bytes);
     this.#pump();
   }
 
@@ -359,7 +380,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     ) {
       // The connection recovers, and the consumer with it. What waits was requeued by the broker;
       // noAck messages were not (the broker counts them delivered), so they still run.
-      if (!this.#noAck) this.#waiting.length = 0;
+      if (!this.#noAck) this.#dropWaiting();
       this.#pump();
       return;
     }
@@ -376,7 +397,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     this.#state = 'cancelled';
     this.channel.forget(this as Consumer);
     // On a closed channel the broker has requeued them: their tags are stale.
-    if (reason !== undefined) this.#waiting.length = 0;
+    if (reason !== undefined) this.#dropWaiting();
     this.#pump();
     if (!wasActive) return;
     const error =
@@ -437,7 +458,11 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     this.#pumping = true;
     try {
       while (this.#running < this.concurrency && this.#waiting.length > 0) {
-        this.#run(this.#waiting.shift() as IncomingMessage<T>);
+        const message = this.#waiting.shift() as IncomingMessage<T>;
+        const bytes = message.body.length + DELIVERY_OVERHEAD_BYTES;
+        this.#waitingBytes -= bytes;
+        (this.#backlog as DeliveryBacklog).release(bytes);
+        this.#run(message);
       }
     } finally {
       this.#pumping = false;
@@ -522,8 +547,15 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   /** Messages not yet handed to the handler go back to the queue (noAck ones still run). */
   #requeueWaiting(): void {
     if (this.#noAck) return;
-    for (const message of this.#waiting.splice(0)) {
+    for (const message of this.#dropWaiting()) {
       if (!message.settled) this.#settleSafely(message, () => message.reject({ requeue: true }));
     }
+  }
+
+  /** Empties `#waiting`, and takes its weight off the connection's backlog. */
+  #dropWaiting(): IncomingMessage<T>[] {
+    this.#backlog?.release(this.#waitingBytes);
+    this.#waitingBytes = 0;
+    return this.#waiting.splice(0);
   }
 }

@@ -31,7 +31,7 @@ export {
   type ConsumerEvents,
   type FailurePolicy,
 } from './consumer.js';
-export type { Tuning } from './engine/engine.js';
+export type { BufferedBytes, Tuning } from './engine/engine.js';
 export type { SaslMechanism } from './engine/sasl.js';
 export * from './errors.js';
 export {

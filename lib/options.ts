@@ -12,6 +12,10 @@
 import { constants as bufferConstants } from 'node:buffer';
 import type tls from 'node:tls';
 import type { CredentialsProvider } from './connector.js';
+import {
+  DEFAULT_MAX_BUFFERED_DELIVERY_BYTES,
+  DEFAULT_MAX_BUFFERED_PUBLISH_BYTES,
+} from './engine/engine.js';
 import type { SaslMechanism } from './engine/sasl.js';
 import { checkHostname, formatHost, type HostAddress, MAX_PORT, parseHostPort } from './host.js';
 import { DEFAULT_MAX_BODY_SIZE } from './protocol/assembler.js';
@@ -118,6 +122,29 @@ export interface ConnectOptions {
    * @default 134217728 (128 MiB)
    */
   maxBodySize?: number;
+  /**
+   * How many bytes of deliveries may wait for a handler, on all the
+   * connection's consumers together, from 1 to 2^53-1: each delivery counts
+   * its body plus 512 bytes. Beyond it, warren stops reading the socket, so
+   * that TCP holds the broker back, and reads again once they are down to
+   * half of it. This bounds memory where prefetch does not: `noAck`
+   * consumers, and consumers without `prefetch`. Meanwhile nothing else
+   * arrives on the connection either (replies, confirms): a handler that
+   * waits for the broker on the same connection must not let that much wait
+   * (use `prefetch`, or another connection).
+   * @default 67108864 (64 MiB)
+   */
+  maxBufferedDeliveryBytes?: number;
+  /**
+   * How many bytes may wait to be written to the socket, from 1 to 2^53-1:
+   * publishes not yet sent, acks, everything. A publish that would go beyond
+   * it rejects with an `AmqpError` of code `PUBLISH_BUFFER_FULL` and is not
+   * sent (a publish into an empty buffer always goes, however large). An
+   * awaited publish never meets it: it resolves once the socket takes more.
+   * It stops a loop of unawaited publishes from filling memory.
+   * @default 134217728 (128 MiB)
+   */
+  maxBufferedPublishBytes?: number;
   /**
    * Extra client properties, a plain object of field-table values, sent with
    * the ones warren announces (product, version, platform, capabilities).
@@ -293,6 +320,14 @@ const OPTIONS = {
   maxBodySize: {
     check: integer(1, bufferConstants.MAX_LENGTH).check,
     default: DEFAULT_MAX_BODY_SIZE,
+  },
+  maxBufferedDeliveryBytes: {
+    check: integer(1, Number.MAX_SAFE_INTEGER).check,
+    default: DEFAULT_MAX_BUFFERED_DELIVERY_BYTES,
+  },
+  maxBufferedPublishBytes: {
+    check: integer(1, Number.MAX_SAFE_INTEGER).check,
+    default: DEFAULT_MAX_BUFFERED_PUBLISH_BYTES,
   },
   clientProperties: {
     check(value: unknown, name: string): FieldTable {

@@ -234,6 +234,13 @@ export class Queue<T = unknown> {
     if (options.consumerTag !== undefined) checkShortString(options.consumerTag, 'consumer tag');
     checkCount(options.concurrency, 'concurrency', 1);
     checkCount(options.prefetch, 'prefetch', 0, 65535);
+    if (options.noAck === true && options.prefetch !== undefined) {
+      throw new TypeError(
+        'prefetch has no effect with noAck: true (RabbitMQ does not limit what it sends a ' +
+          'consumer that needs no acks); leave prefetch out: maxBufferedDeliveryBytes, a ' +
+          'connection option, bounds what waits for the handler',
+      );
+    }
     checkSettleOptions(options);
     // A tag of the caller's choosing may clash (the random ones do not): refused here, since
     // RabbitMQ answers a duplicate by closing the whole connection (530).

@@ -40,6 +40,9 @@ export async function serve<T, S extends Schema | undefined>(
 ): Promise<Consumer<T>> {
   if (typeof handler !== 'function') throw new TypeError('serve needs a handler function');
   checkOptions(options, 'serve');
+  if ('noAck' in options) {
+    throw new TypeError('serve has no option noAck: each request is acked once answered');
+  }
   const replies = queue.channel.exchange('');
   const { replySchema } = options;
 

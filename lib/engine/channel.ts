@@ -4,6 +4,7 @@ import { type AmqpError, ProtocolError } from '../protocol/errors.js';
 import type { BodyFrame, HeaderFrame, MethodFrame } from '../protocol/frames.js';
 import type { BasicProperties, Method, MethodArgs, MethodName } from '../protocol/spec.js';
 import { throwIfAborted } from './abort.js';
+import type { DeliveryBacklog } from './backlog.js';
 import { ConfirmTracker, type ReturnedContent, type ReturnRejection } from './confirms.js';
 import { ChannelError, PublishUnconfirmedError } from './errors.js';
 import { type CallOptions, isReply, RpcQueue } from './rpc.js';
@@ -26,6 +27,8 @@ export interface ChannelHost {
   /** The channel holds a run of acks: have it write them (flushAckRun) before the next write. */
   holdsAcks(channel: ChannelEngine): void;
   readonly maxBodySize: number;
+  /** The connection's deliveries waiting for a handler. */
+  readonly backlog: DeliveryBacklog;
 }
 
 /** Receives the deliveries of one consumer. */
@@ -273,6 +276,11 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
   /** @internal Where the next bytes of the body being received go (see ContentAssembler.window). */
   bodyWindow(max: number): Buffer | null {
     return this.assembler.window(max);
+  }
+
+  /** @internal The connection's deliveries waiting for a handler: consumers count theirs in it. */
+  get backlog(): DeliveryBacklog {
+    return this.host.backlog;
   }
 
   /** @internal Body bytes still to come for the message being received. */

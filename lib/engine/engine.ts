@@ -7,6 +7,7 @@ import type { FieldTable } from '../protocol/field-types.js';
 import { FRAME_OVERHEAD, type Frame, FrameEncoder, PROTOCOL_HEADER } from '../protocol/frames.js';
 import { FrameParser } from '../protocol/parser.js';
 import type { BasicProperties, MethodArgs, MethodName } from '../protocol/spec.js';
+import { DeliveryBacklog } from './backlog.js';
 import { ChannelEngine, type ChannelHost } from './channel.js';
 import { ChannelError, ConnectionError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
@@ -31,6 +32,41 @@ export interface EngineOptions {
   readonly clientProperties: FieldTable;
   /** Bodies announced larger than this are a protocol error. */
   readonly maxBodySize: number;
+  /**
+   * The weight of deliveries waiting for a handler (see {@link DeliveryBacklog}) beyond which the
+   * socket is not read. @default {@link DEFAULT_MAX_BUFFERED_DELIVERY_BYTES}
+   */
+  readonly maxBufferedDeliveryBytes?: number | undefined;
+  /**
+   * The bytes waiting to be written beyond which a publish is refused (`PUBLISH_BUFFER_FULL`).
+   * @default {@link DEFAULT_MAX_BUFFERED_PUBLISH_BYTES}
+   */
+  readonly maxBufferedPublishBytes?: number | undefined;
+}
+
+/** @internal The default of `maxBufferedDeliveryBytes`: 64 MiB. */
+export const DEFAULT_MAX_BUFFERED_DELIVERY_BYTES = 64 * 1024 * 1024;
+/**
+ * @internal The default of `maxBufferedPublishBytes`: 128 MiB, above the 64 MiB of publishes
+ * recovery holds by default (`recovery.maxWaitingBytes`), which all go out at once on reconnect.
+ */
+export const DEFAULT_MAX_BUFFERED_PUBLISH_BYTES = 128 * 1024 * 1024;
+
+/** How much a connection holds in its buffers, and whether it reads. */
+export interface BufferedBytes {
+  /**
+   * The weight of the deliveries waiting for a handler, in bytes: their
+   * bodies plus 512 bytes each. Over `maxBufferedDeliveryBytes`, warren stops
+   * reading the socket.
+   */
+  readonly deliveries: number;
+  /**
+   * The bytes written that the socket has not sent yet (publishes, acks,
+   * everything). Over `maxBufferedPublishBytes`, a publish is refused.
+   */
+  readonly writes: number;
+  /** Whether warren stopped reading the socket because deliveries wait for handlers. */
+  readonly readingPaused: boolean;
 }
 
 /** What the broker and client agreed on. */
@@ -78,6 +114,13 @@ const CHANNEL_LIMIT = 0xffff;
  */
 export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   readonly maxBodySize: number;
+  /** @internal The deliveries waiting for a handler; over its limit, the socket is not read. */
+  readonly backlog: DeliveryBacklog;
+  private readonly maxBufferedPublishBytes: number;
+  /** The error publishes are refused with while too much waits to be written (see sendContent). */
+  private bufferFull: AmqpError | null = null;
+  /** Whether the socket is paused because deliveries wait (see {@link Engine.backlog}). */
+  private readingPaused = false;
   /** What the broker announced in connection.start. */
   serverProperties: FieldTable = {};
   tuning: Tuning = { channelMax: 0, frameMax: 0, heartbeat: 0 };
@@ -116,6 +159,13 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   ) {
     super();
     this.maxBodySize = options.maxBodySize;
+    this.backlog = new DeliveryBacklog(
+      options.maxBufferedDeliveryBytes ?? DEFAULT_MAX_BUFFERED_DELIVERY_BYTES,
+      () => this.pauseReading(),
+      () => this.resumeReading(),
+    );
+    this.maxBufferedPublishBytes =
+      options.maxBufferedPublishBytes ?? DEFAULT_MAX_BUFFERED_PUBLISH_BYTES;
     this.control = new RpcQueue((name, args) => this.sendMethod(0, name, args));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -133,6 +183,15 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   /** Why the connection closed, once it has. */
   get error(): ConnectionError | null {
     return this.closeError;
+  }
+
+  /** What the connection holds in its buffers now. */
+  get buffered(): BufferedBytes {
+    return {
+      deliveries: this.backlog.bytes,
+      writes: this.socket.writableLength + this.batchedBytes,
+      readingPaused: this.readingPaused,
+    };
   }
 
   /**
@@ -239,6 +298,8 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     }
     this.writeAckRuns();
     this.state = 'closing';
+    // The close-ok must be heard, whatever waits for handlers.
+    this.resumeReading();
     this.writeNow(0, 'connection.close', {
       replyCode: 200,
       replyText: 'closed by the application',
@@ -275,6 +336,19 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     body: Uint8Array,
   ): void {
     if (this.state !== 'open') throw this.unusable();
+    // Unawaited publishes would otherwise pile up in the socket without limit. One publish
+    // always goes through an empty buffer, however large.
+    const buffered = this.batchedBytes + this.socket.writableLength;
+    if (buffered > 0 && buffered + body.length > this.maxBufferedPublishBytes) {
+      // One error for every publish refused until the socket drains: a loop may be refused a
+      // million times, and an error (with its stack) for each would cost more than the bodies.
+      this.bufferFull ??= new AmqpError(
+        'PUBLISH_BUFFER_FULL',
+        `more than maxBufferedPublishBytes (${this.maxBufferedPublishBytes} bytes) wait to be ` +
+          'written: await publishes before publishing more',
+      );
+      throw this.bufferFull;
+    }
     this.encoder.content(channel, 'basic.publish', args, properties, body);
     this.workDone++;
     // A full batch goes out now, so that whenWritable() tells the truth: a publisher awaiting
@@ -311,6 +385,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     this.state = 'closed';
     this.closeError = error;
     this.heartbeat?.stop();
+    this.resumeReading();
     this.handshakeFailure?.(error);
     this.control.fail(error);
     const channelError = ChannelError.fromConnection(error);
@@ -522,7 +597,29 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     );
   }
 
+  /** Deliveries weigh more than their limit: stop reading, so that TCP holds the broker back. */
+  private pauseReading(): void {
+    // While closing, the close-ok must still be read; a closed socket reads nothing anyway.
+    if (this.readingPaused || this.state !== 'open') return;
+    this.readingPaused = true;
+    if (this.heartbeat !== null) this.heartbeat.paused = true;
+    this.socket.pause();
+  }
+
+  /** Deliveries came down to the low-water mark (or the connection ends): read again. */
+  private resumeReading(): void {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    if (this.heartbeat !== null) {
+      this.heartbeat.paused = false;
+      // The broker's heartbeats waited in TCP: the next tick must not count the pause as silence.
+      this.heartbeat.received = true;
+    }
+    this.socket.resume();
+  }
+
   private onDrain(): void {
+    this.bufferFull = null;
     const drain = this.drain;
     this.drain = null;
     drain?.resolve();

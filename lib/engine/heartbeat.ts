@@ -9,6 +9,11 @@ export class Heartbeat {
   received = true;
   /** Set on every write. */
   sent = true;
+  /**
+   * Set while the engine itself does not read the socket (deliveries wait for handlers): the
+   * peer's heartbeats then wait in TCP, and silence says nothing about the peer.
+   */
+  paused = false;
   private silentTicks = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -37,7 +42,7 @@ export class Heartbeat {
   private tick(): void {
     if (!this.sent) this.beat();
     this.sent = false;
-    if (this.received) {
+    if (this.received || this.paused) {
       this.received = false;
       this.silentTicks = 0;
     } else if (++this.silentTicks >= 4) {

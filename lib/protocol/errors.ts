@@ -66,7 +66,8 @@ export type AmqpErrorCode =
   | 'BLOCKED'
   | 'CONSUMER_CANCELLED'
   | 'ALREADY_SETTLED'
-  | 'NOT_ACKNOWLEDGEABLE';
+  | 'NOT_ACKNOWLEDGEABLE'
+  | 'PUBLISH_BUFFER_FULL';
 
 /** The brand of each of warren's error classes, by class. */
 const brands = new WeakMap<object, symbol>();

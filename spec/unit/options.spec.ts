@@ -55,6 +55,8 @@ const DEFAULTS = {
   connectionName: undefined,
   mechanism: undefined,
   maxBodySize: 128 * 1024 * 1024,
+  maxBufferedDeliveryBytes: 64 * 1024 * 1024,
+  maxBufferedPublishBytes: 128 * 1024 * 1024,
   clientProperties: {},
 };
 
@@ -309,6 +311,8 @@ describe('resolveOptions: options override the URL', () => {
       mechanism: 'AMQPLAIN',
       connectionName: 'from-options',
       maxBodySize: 1024,
+      maxBufferedDeliveryBytes: 2048,
+      maxBufferedPublishBytes: 4096,
       clientProperties: { team: 'blue' },
     };
     expect(resolveOptions(url, options)).toEqual({ ...options, tls: undefined });
@@ -623,6 +627,18 @@ describe('resolveOptions: option errors, none of which shows the password', () =
     ['maxBodySize', 1.5, RangeError, /maxBodySize/],
     ['maxBodySize', 2 ** 60, RangeError, /maxBodySize/],
     ['maxBodySize', '1', TypeError, /maxBodySize must be a number/],
+    [
+      'maxBufferedDeliveryBytes',
+      0,
+      RangeError,
+      /maxBufferedDeliveryBytes must be an integer from 1/,
+    ],
+    ['maxBufferedDeliveryBytes', 1.5, RangeError, /maxBufferedDeliveryBytes/],
+    ['maxBufferedDeliveryBytes', '64', TypeError, /maxBufferedDeliveryBytes must be a number/],
+    ['maxBufferedDeliveryBytes', null, TypeError, /maxBufferedDeliveryBytes must be a number/],
+    ['maxBufferedPublishBytes', 0, RangeError, /maxBufferedPublishBytes must be an integer from 1/],
+    ['maxBufferedPublishBytes', 2 ** 60, RangeError, /maxBufferedPublishBytes/],
+    ['maxBufferedPublishBytes', '64', TypeError, /maxBufferedPublishBytes must be a number/],
     ['clientProperties', [], TypeError, /clientProperties must be a plain object, got an array/],
     ['clientProperties', new Map(), TypeError, /clientProperties must be a plain object/],
     ['clientProperties', 'x', TypeError, /clientProperties must be a plain object/],

@@ -115,6 +115,56 @@ describe('backpressure', () => {
     expect((publish.error as { code: string }).code).toBe('CONNECTION_LOST');
   });
 
+  it('refuses a publish beyond maxBufferedPublishBytes with PUBLISH_BUFFER_FULL, sending nothing', async () => {
+    const pair = await connectedPair(
+      { maxBufferedPublishBytes: 1_000 },
+      {},
+      { writableHighWaterMark: 64 },
+    );
+    const { engine, peer } = pair;
+    const channel = await openChannel(pair, 1);
+    peer.holdWrites();
+    // Into an empty buffer a publish always goes, even one larger than the bound.
+    const large = track(channel.publish(PUBLISH, {}, Buffer.alloc(1_500, 'a')));
+    await settle();
+    expect(engine.buffered.writes).toBeGreaterThan(1_500);
+    const refused = track(channel.publish(PUBLISH, {}, Buffer.from('b')));
+    await settle();
+    expect(refused.state).toBe('rejected');
+    expect(refused.error).toMatchObject({ name: 'AmqpError', code: 'PUBLISH_BUFFER_FULL' });
+    expect(String((refused.error as Error).message)).toMatch(
+      /more than maxBufferedPublishBytes \(1000 bytes\) wait/,
+    );
+    peer.releaseWrites();
+    await settle();
+    expect(large.state).toBe('resolved');
+    expect(engine.buffered.writes).toBe(0);
+    // Drained, it takes publishes again; the refused one was never sent.
+    await channel.publish(PUBLISH, {}, Buffer.from('c'));
+    expect((await peer.expectContent('basic.publish', 1)).body.length).toBe(1_500);
+    expect((await peer.expectContent('basic.publish', 1)).body.toString()).toBe('c');
+    await peer.expectNothing();
+  });
+
+  it('bounds what a loop of unawaited publishes holds', async () => {
+    const pair = await connectedPair({ maxBufferedPublishBytes: 100_000 });
+    const channel = await openChannel(pair, 1);
+    pair.peer.holdWrites();
+    let refused = 0;
+    for (let i = 0; i < 5_000; i++) {
+      channel.publish(PUBLISH, {}, Buffer.alloc(100)).catch((error: { code?: string }) => {
+        if (error.code === 'PUBLISH_BUFFER_FULL') refused++;
+      });
+    }
+    await settle();
+    // 500 KB were offered; about 100 KB were taken: the bound counts the bodies of the batch
+    // not yet written, not their frame headers (a few percent more here).
+    expect(pair.engine.buffered.writes).toBeGreaterThan(90_000);
+    expect(pair.engine.buffered.writes).toBeLessThanOrEqual(105_000);
+    expect(refused).toBeGreaterThan(3_000);
+    pair.peer.releaseWrites();
+  });
+
   it('holds publishes while the broker has turned the channel’s flow off', async () => {
     const pair = await connectedPair();
     const channel = await openChannel(pair, 1);

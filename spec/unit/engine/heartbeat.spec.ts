@@ -135,6 +135,54 @@ describe('heartbeats', () => {
     expect(engine.isOpen).toBe(true);
   });
 
+  it('does not count a pause in reading (deliveries waiting for handlers) as silence', async () => {
+    const { engine, peer, closes } = await connectedPair(
+      { heartbeat: 10, maxBufferedDeliveryBytes: 1_000 },
+      TUNE_10S,
+    );
+    const opening = engine.openChannel();
+    await peer.acceptChannel(1);
+    const channel = await opening;
+    // Deliveries weighing more than the bound wait: the engine stops reading.
+    engine.backlog.hold(1_500);
+    expect(engine.buffered).toMatchObject({ deliveries: 1_500, readingPaused: true });
+    const call = track(
+      channel.call('basic.qos', { prefetchSize: 0, prefetchCount: 1, global: false }),
+    );
+    await peer.expectMethod('basic.qos', 1);
+    peer.send(1, 'basic.qos-ok', {});
+    // Far more than two intervals without reading: not a dead peer, and our heartbeats go out.
+    const beats = peer.heartbeats;
+    await advance(60_000);
+    expect(closes).toEqual([]);
+    expect(engine.isOpen).toBe(true);
+    expect(peer.heartbeats - beats).toBeGreaterThanOrEqual(5);
+    // The reply waited in the socket all along.
+    expect(call.state).toBe('pending');
+    // Above half the bound, still paused; at half, reading resumes and the reply arrives.
+    engine.backlog.release(900);
+    await settle();
+    expect(call.state).toBe('pending');
+    engine.backlog.release(100);
+    await settle();
+    expect(engine.buffered).toMatchObject({ deliveries: 500, readingPaused: false });
+    expect(call.state).toBe('resolved');
+    // Reading again, silence counts again.
+    await advance(26_000);
+    expect(closes.map((e) => e.code)).toEqual(['HEARTBEAT_TIMEOUT']);
+  });
+
+  it('reads a close-ok while deliveries still wait', async () => {
+    const { engine, peer } = await connectedPair({ maxBufferedDeliveryBytes: 1_000 });
+    engine.backlog.hold(5_000);
+    const closing = track(engine.close());
+    await peer.expectMethod('connection.close');
+    peer.send(0, 'connection.close-ok', {});
+    await settle();
+    expect(closing.state).toBe('resolved');
+    expect(engine.error?.code).toBe('CONNECTION_CLOSED');
+  });
+
   it('sends no heartbeats and never times out when heartbeats are off', async () => {
     const { engine, peer } = await connectedPair({ heartbeat: 0 }, TUNE_10S);
     expect(engine.tuning.heartbeat).toBe(0);
