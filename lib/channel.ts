@@ -14,6 +14,7 @@ import {
 } from './exchange.js';
 import { type DeliveryInfo, IncomingMessage } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
+import { describeMessage } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
@@ -296,7 +297,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
           if (!this.connection.isEngineOpen) throw error;
           report(error, `consumer ${consumer.tag} on queue '${consumer.queue.name}'`);
           consumer.end(
-            error instanceof AmqpError ? error : new AmqpError('RECOVERY_FAILED', String(error)),
+            error instanceof AmqpError
+              ? error
+              : new AmqpError('RECOVERY_FAILED', describeMessage(error)),
           );
           if (!this.#current.isOpen) {
             await this.reopen(open);

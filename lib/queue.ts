@@ -9,6 +9,7 @@ import { ChannelError } from './engine/errors.js';
 import { BIND_OPTIONS, type BindOptions, type Exchange, type UnbindOptions } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
 import { MessageIterator, type MessagesOptions } from './message-iterator.js';
+import { describe } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
@@ -488,7 +489,7 @@ export class QueueBinding {
 
 function checkSettleOptions(options: ConsumeOptions<never>): void {
   if (options.settle !== undefined && options.settle !== 'manual' && options.settle !== 'auto') {
-    throw new RangeError(`settle must be 'manual' or 'auto', got ${String(options.settle)}`);
+    throw new RangeError(`settle must be 'manual' or 'auto', got ${describe(options.settle)}`);
   }
   const policy = options.onFailure;
   if (
@@ -499,7 +500,7 @@ function checkSettleOptions(options: ConsumeOptions<never>): void {
     policy !== 'dead-letter'
   ) {
     throw new RangeError(
-      `onFailure must be 'retry-once', 'requeue', 'dead-letter' or a function, got ${String(policy)}`,
+      `onFailure must be 'retry-once', 'requeue', 'dead-letter' or a function, got ${describe(policy)}`,
     );
   }
 }

@@ -4,6 +4,7 @@
  */
 import { type WaitLimits, waitWithin } from './engine/abort.js';
 import { type ConnectionError, TimeoutError } from './engine/errors.js';
+import { describe } from './protocol/describe.js';
 import { AmqpError, brand, type ConnectionErrorCode } from './protocol/errors.js';
 import { checkCount, checkTimeout } from './validate.js';
 
@@ -75,7 +76,7 @@ export function resolveRecovery(
   const mode = given.whileDisconnected ?? 'wait';
   if (mode !== 'wait' && mode !== 'fail') {
     throw new RangeError(
-      `recovery.whileDisconnected must be 'wait' or 'fail', got ${String(mode)}`,
+      `recovery.whileDisconnected must be 'wait' or 'fail', got ${describe(mode)}`,
     );
   }
   return {

@@ -3,6 +3,7 @@
  * socket, and the guard that keeps application callbacks from throwing into
  * socket handlers.
  */
+import { describe } from './protocol/describe.js';
 
 /** A short string: a string of at most 255 bytes of UTF-8. Never truncated. */
 export function checkShortString(value: unknown, what: string): asserts value is string {
@@ -26,7 +27,7 @@ export function checkTimeout(
   if (timeout === undefined) return;
   if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
     throw new RangeError(
-      `${what} must be a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, got ${String(timeout)}`,
+      `${what} must be a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, got ${describe(timeout)}`,
     );
   }
 }
@@ -36,7 +37,7 @@ export function checkCount(value: unknown, what: string, min: number, max = 2 **
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
-      `${what} must be a whole number from ${min} to ${max}, got ${String(value)}`,
+      `${what} must be a whole number from ${min} to ${max}, got ${describe(value)}`,
     );
   }
 }
@@ -50,12 +51,9 @@ export function callSafely(what: string, callback: () => void): void {
   try {
     callback();
   } catch (error) {
-    process.emitWarning(
-      `warren: ${what} threw: ${error instanceof Error ? error.stack : String(error)}`,
-      {
-        code: 'WARREN_CALLBACK_THREW',
-      },
-    );
+    process.emitWarning(`warren: ${what} threw: ${describe(error)}`, {
+      code: 'WARREN_CALLBACK_THREW',
+    });
   }
 }
 

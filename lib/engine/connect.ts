@@ -1,3 +1,4 @@
+import { describeMessage } from '../protocol/describe.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { AbortError, ConnectionError } from './errors.js';
 import { type Endpoint, openSocket, type SocketReader } from './transport.js';
@@ -84,5 +85,7 @@ function socketError(error: unknown, where: string): unknown {
 }
 
 function toConnectionError(reason: unknown): ConnectionError {
-  return new ConnectionError('CONNECTION_CLOSED', String(reason), undefined, { cause: reason });
+  return new ConnectionError('CONNECTION_CLOSED', describeMessage(reason), undefined, {
+    cause: reason,
+  });
 }

@@ -85,17 +85,20 @@ export function brand(
   Object.defineProperty(errorClass.prototype, symbol, { value: true });
 }
 
-/** Whether `value` is an instance of `errorClass`, by its brand when warren branded the class. */
+/**
+ * Whether `value` is an instance of `errorClass`, by its brand when warren
+ * branded the class. Never throws, whatever `value` is.
+ */
 function isInstance(errorClass: object, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
   const symbol = brands.get(errorClass);
-  if (symbol === undefined) {
-    return Function.prototype[Symbol.hasInstance].call(errorClass, value);
+  try {
+    if (symbol === undefined) return Function.prototype[Symbol.hasInstance].call(errorClass, value);
+    return (value as { [key: symbol]: unknown })[symbol] === true;
+  } catch {
+    // A Proxy whose traps throw, or a revoked one, that an application threw: not warren's.
+    return false;
   }
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { [key: symbol]: unknown })[symbol] === true
-  );
 }
 
 /**
