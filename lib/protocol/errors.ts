@@ -75,6 +75,10 @@ const brands = new WeakMap<object, symbol>();
  * its prototype carries the symbol, so its instances and its subclasses'
  * do, in every copy of warren a process has loaded (the ESM and the CJS
  * build, two versions), and `instanceof` looks for the symbol.
+ *
+ * It also names the class `name`, its exported name: the build renames a
+ * class that refers to itself (`_ChannelError`), and an error's `name`
+ * (what logs and `String(error)` show) is its class's.
  */
 export function brand(
   errorClass: abstract new (...args: never[]) => AmqpError,
@@ -83,6 +87,7 @@ export function brand(
   const symbol = Symbol.for(`warren.error.${name}`);
   brands.set(errorClass, symbol);
   Object.defineProperty(errorClass.prototype, symbol, { value: true });
+  Object.defineProperty(errorClass, 'name', { value: name, configurable: true });
 }
 
 /**
