@@ -4,11 +4,16 @@
  * socket handlers.
  */
 import { describe } from './protocol/describe.js';
+import { checkWellFormed } from './protocol/writer.js';
 
-/** A short string: a string of at most 255 bytes of UTF-8. Never truncated. */
+/**
+ * A short string: a string of at most 255 bytes of UTF-8, without a lone
+ * UTF-16 surrogate (which UTF-8 cannot encode). Never truncated.
+ */
 export function checkShortString(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string')
     throw new TypeError(`${what} must be a string, got ${typeof value}`);
+  checkWellFormed(value, what);
   if (value.length > 85 && Buffer.byteLength(value, 'utf8') > 255) {
     throw new RangeError(
       `${what} is ${Buffer.byteLength(value, 'utf8')} bytes of UTF-8; AMQP allows 255`,
