@@ -20,7 +20,13 @@ import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import { ReturnedMessage, rejectReturned } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
-import { callSafely, checkOptions, checkShortString, checkTimeout } from './validate.js';
+import {
+  callSafely,
+  checkCount,
+  checkOptions,
+  checkShortString,
+  checkTimeout,
+} from './validate.js';
 
 /** How many (exchange, routing key) pairs a channel remembers having warned of; then it starts over. */
 const WARNED_RETURNS_MAX = 1_000;
@@ -420,6 +426,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (options === undefined)
       throw new TypeError('setQos needs its options, such as { prefetchCount }');
     checkOptions(options, 'setQos');
+    checkCount(options.prefetchCount, 'prefetchCount', 0, 0xffff);
+    checkCount(options.prefetchSize, 'prefetchSize', 0, 0xffff_ffff);
     const { signal } = options;
     const qos = {
       prefetchCount: options.prefetchCount ?? 0,

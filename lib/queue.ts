@@ -9,13 +9,12 @@ import { ChannelError } from './engine/errors.js';
 import { BIND_OPTIONS, type BindOptions, type Exchange, type UnbindOptions } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
 import { MessageIterator, type MessagesOptions } from './message-iterator.js';
-import { describe } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
 import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
 import { parseBody, type Schema, type SchemaInput } from './schema.js';
-import { checkCount, checkOptions, checkShortString } from './validate.js';
+import { checkChoice, checkCount, checkOptions, checkShortString } from './validate.js';
 
 /** The schema option of {@link Channel.declareQueue} and {@link Channel.queue}. */
 export interface QueueSchemaOption<S extends Schema | undefined = undefined> {
@@ -488,19 +487,6 @@ export class QueueBinding {
 }
 
 function checkSettleOptions(options: ConsumeOptions<never>): void {
-  if (options.settle !== undefined && options.settle !== 'manual' && options.settle !== 'auto') {
-    throw new RangeError(`settle must be 'manual' or 'auto', got ${describe(options.settle)}`);
-  }
-  const policy = options.onFailure;
-  if (
-    policy !== undefined &&
-    typeof policy !== 'function' &&
-    policy !== 'retry-once' &&
-    policy !== 'requeue' &&
-    policy !== 'dead-letter'
-  ) {
-    throw new RangeError(
-      `onFailure must be 'retry-once', 'requeue', 'dead-letter' or a function, got ${describe(policy)}`,
-    );
-  }
+  checkChoice(options.settle, 'settle', ['manual', 'auto']);
+  checkChoice(options.onFailure, 'onFailure', ['retry-once', 'requeue', 'dead-letter'], true);
 }

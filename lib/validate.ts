@@ -24,27 +24,61 @@ export function checkShortString(value: unknown, what: string): asserts value is
 /** The longest delay a Node timer holds; a longer one fires at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
-/** A `timeout` option: milliseconds from 0 to about 24.8 days, the most a timer holds (or absent). */
+/**
+ * A `timeout` option: milliseconds from 0 to about 24.8 days, the most a
+ * timer holds (or absent). Not a number: a TypeError; NaN or out of range: a RangeError.
+ */
 export function checkTimeout(
   timeout: unknown,
   what: string,
 ): asserts timeout is number | undefined {
   if (timeout === undefined) return;
-  if (typeof timeout !== 'number' || !(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
+  checkNumber(timeout, what);
+  if (!(timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
     throw new RangeError(
       `${what} must be a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, got ${describe(timeout)}`,
     );
   }
 }
 
-/** A count option such as `concurrency`: a whole number ≥ `min` (or absent). */
+/**
+ * A count option such as `concurrency`: a whole number from `min` to `max`
+ * (or absent). Not a number: a TypeError; NaN, a fraction or out of range: a RangeError.
+ */
 export function checkCount(value: unknown, what: string, min: number, max = 2 ** 31 - 1): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+  checkNumber(value, what);
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
       `${what} must be a whole number from ${min} to ${max}, got ${describe(value)}`,
     );
   }
+}
+
+/** A value of the wrong type (a string such as "10", null) is a TypeError, whatever its range. */
+function checkNumber(value: unknown, what: string): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${what} must be a number, got ${describe(value, 100)}`);
+  }
+}
+
+/**
+ * One of the strings of `allowed` (or absent): another string is a
+ * RangeError, anything else a TypeError.
+ */
+export function checkChoice(
+  value: unknown,
+  what: string,
+  allowed: readonly string[],
+  orFunction = false,
+): void {
+  if (value === undefined || (orFunction && typeof value === 'function')) return;
+  if (typeof value === 'string' && allowed.includes(value)) return;
+  const quoted = allowed.map((choice) => `'${choice}'`);
+  if (orFunction) quoted.push('a function');
+  const choices = `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+  const message = `${what} must be ${choices}, got ${describe(value, 100)}`;
+  throw typeof value === 'string' ? new RangeError(message) : new TypeError(message);
 }
 
 /**
