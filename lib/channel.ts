@@ -14,6 +14,7 @@ import {
 } from './exchange.js';
 import { type DeliveryInfo, IncomingMessage } from './incoming-message.js';
 import type { Command, OversizedContent } from './protocol/assembler.js';
+import { describeMessage } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
 import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
@@ -22,7 +23,13 @@ import { ReopenBound, type ReopenOptions } from './reopen.js';
 import { ReturnedMessage, rejectReturned } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { MessageTooLargeError, type TooLargeMethod, warnTooLarge } from './too-large.js';
-import { callSafely, checkOptions, checkShortString, checkTimeout } from './validate.js';
+import {
+  callSafely,
+  checkCount,
+  checkOptions,
+  checkShortString,
+  checkTimeout,
+} from './validate.js';
 
 const EMPTY_BODY = Buffer.alloc(0);
 
@@ -423,7 +430,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
           if (!this.connection.isEngineOpen) throw error;
           report(error, `consumer ${consumer.tag} on queue '${consumer.queue.name}'`);
           consumer.end(
-            error instanceof AmqpError ? error : new AmqpError('RECOVERY_FAILED', String(error)),
+            error instanceof AmqpError
+              ? error
+              : new AmqpError('RECOVERY_FAILED', describeMessage(error)),
           );
           if (!this.#current.isOpen) {
             await this.reopen(open);
@@ -547,6 +556,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (options === undefined)
       throw new TypeError('setQos needs its options, such as { prefetchCount }');
     checkOptions(options, 'setQos');
+    checkCount(options.prefetchCount, 'prefetchCount', 0, 0xffff);
+    checkCount(options.prefetchSize, 'prefetchSize', 0, 0xffff_ffff);
     const { signal } = options;
     const qos = {
       prefetchCount: options.prefetchCount ?? 0,

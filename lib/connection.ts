@@ -12,6 +12,7 @@ import {
   type ResolvedOptions,
   resolveConnectOptions,
 } from './options.js';
+import { describeMessage } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { Queue } from './queue.js';
@@ -571,7 +572,7 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 function giveUp(attempts: number, lastError: unknown): ConnectionError {
   return new ConnectionError(
     'RECOVERY_FAILED',
-    `recovery gave up after ${attempts} attempts: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+    `recovery gave up after ${attempts} attempts: ${describeMessage(lastError)}`,
     undefined,
     { cause: lastError },
   );

@@ -7,6 +7,7 @@ import type { ChannelEngine } from './engine/channel.js';
 import { ChannelError, TimeoutError } from './engine/errors.js';
 import type { IncomingMessage } from './incoming-message.js';
 import type { Command } from './protocol/assembler.js';
+import { describe } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { MethodArgs } from './protocol/spec.js';
@@ -503,7 +504,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     }
     if (this.listenerCount('error') === 0) {
       process.emitWarning(
-        `warren: the handler of consumer ${this.tag} failed and the consumer has no 'error' listener: ${error instanceof Error ? error.stack : String(error)}`,
+        `warren: the handler of consumer ${this.tag} failed and the consumer has no 'error' listener: ${describe(error)}`,
         { code: 'WARREN_CONSUMER_ERROR' },
       );
       return;
@@ -538,7 +539,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     } catch (error) {
       if (!this.channel.isOpen) return;
       process.emitWarning(
-        `warren: consumer ${this.tag} could not settle message ${message.deliveryTag}: ${String(error)}`,
+        `warren: consumer ${this.tag} could not settle message ${message.deliveryTag}: ${describe(error)}`,
         { code: 'WARREN_SETTLE_FAILED' },
       );
     }

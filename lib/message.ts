@@ -1,3 +1,4 @@
+import { describeMessage } from './protocol/describe.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { BasicProperties } from './protocol/spec.js';
 import { parseBody, type Schema, type SchemaOutput } from './schema.js';
@@ -135,9 +136,7 @@ function jsonBytes(value: unknown): Buffer {
   try {
     text = JSON.stringify(value);
   } catch (error) {
-    throw new TypeError(
-      `the message body cannot be serialised as JSON: ${(error as Error).message}`,
-    );
+    throw new TypeError(`the message body cannot be serialised as JSON: ${describeMessage(error)}`);
   }
   if (text === undefined) {
     throw new TypeError(`the message body (${typeof value}) has no JSON form`);

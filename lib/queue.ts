@@ -15,7 +15,7 @@ import type { MethodArgs } from './protocol/spec.js';
 import { type RpcHandler, type ServeOptions, serve } from './rpc-server.js';
 import { parseBody, type Schema, type SchemaInput } from './schema.js';
 import type { MessageTooLargeError } from './too-large.js';
-import { checkCount, checkOptions, checkShortString } from './validate.js';
+import { checkChoice, checkCount, checkOptions, checkShortString } from './validate.js';
 
 /** The schema option of {@link Channel.declareQueue} and {@link Channel.queue}. */
 export interface QueueSchemaOption<S extends Schema | undefined = undefined> {
@@ -516,19 +516,6 @@ export class QueueBinding {
 }
 
 function checkSettleOptions(options: ConsumeOptions<never>): void {
-  if (options.settle !== undefined && options.settle !== 'manual' && options.settle !== 'auto') {
-    throw new RangeError(`settle must be 'manual' or 'auto', got ${String(options.settle)}`);
-  }
-  const policy = options.onFailure;
-  if (
-    policy !== undefined &&
-    typeof policy !== 'function' &&
-    policy !== 'retry-once' &&
-    policy !== 'requeue' &&
-    policy !== 'dead-letter'
-  ) {
-    throw new RangeError(
-      `onFailure must be 'retry-once', 'requeue', 'dead-letter' or a function, got ${String(policy)}`,
-    );
-  }
+  checkChoice(options.settle, 'settle', ['manual', 'auto']);
+  checkChoice(options.onFailure, 'onFailure', ['retry-once', 'requeue', 'dead-letter'], true);
 }

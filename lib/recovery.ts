@@ -5,7 +5,7 @@
 import { type WaitLimits, waitWithin } from './engine/abort.js';
 import { ConnectionError, TimeoutError } from './engine/errors.js';
 import { AmqpError, brand, type ConnectionErrorCode } from './protocol/errors.js';
-import { checkCount, checkTimeout } from './validate.js';
+import { checkChoice, checkCount, checkTimeout } from './validate.js';
 
 /** How a connection recovers from losing its socket. Pass `recovery: false` to turn it off. */
 export interface RecoveryOptions {
@@ -96,12 +96,8 @@ export function resolveRecovery(
   }
   checkCount(given.maxWaitingPublishes, 'recovery.maxWaitingPublishes', 0, Number.MAX_SAFE_INTEGER);
   checkCount(given.maxWaitingBytes, 'recovery.maxWaitingBytes', 0, Number.MAX_SAFE_INTEGER);
+  checkChoice(given.whileDisconnected, 'recovery.whileDisconnected', ['wait', 'fail']);
   const mode = given.whileDisconnected ?? 'wait';
-  if (mode !== 'wait' && mode !== 'fail') {
-    throw new RangeError(
-      `recovery.whileDisconnected must be 'wait' or 'fail', got ${String(mode)}`,
-    );
-  }
   return {
     initialDelay: given.initialDelay ?? 100,
     maxDelay: given.maxDelay ?? 30_000,

@@ -3,6 +3,7 @@
  * the handler failed, and the error the caller receives for it.
  */
 import { Message } from './message.js';
+import { describeMessage } from './protocol/describe.js';
 import { AmqpError, brand } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 
@@ -40,11 +41,32 @@ export class RemoteError extends AmqpError {
 /** The reply that tells the caller its request failed with `error`. */
 export function errorReply(error: unknown, correlationId: string | undefined): Message<string> {
   const headers: FieldTable = {
-    [ERROR_HEADER]: error instanceof Error ? error.message : String(error),
+    [ERROR_HEADER]: onTheWire(describeMessage(error, REMOTE_MESSAGE_LIMIT)),
   };
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') headers[ERROR_CODE_HEADER] = code;
+  const code = codeOf(error);
+  if (code !== undefined) headers[ERROR_CODE_HEADER] = onTheWire(code);
   return new Message('', { headers, ...(correlationId === undefined ? {} : { correlationId }) });
+}
+
+/**
+ * The most characters of the handler's error message an error reply carries:
+ * the reply's headers must fit in one frame.
+ */
+const REMOTE_MESSAGE_LIMIT = 1000;
+
+/** The handler's error `code`, when it has a string one; a value that throws on reading it has none. */
+function codeOf(error: unknown): string | undefined {
+  try {
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === 'string' ? code.slice(0, REMOTE_MESSAGE_LIMIT) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A lone surrogate cannot go on the wire as UTF-8: it becomes U+FFFD here, in a report. */
+function onTheWire(text: string): string {
+  return text.toWellFormed();
 }
 
 /** The {@link RemoteError} an error reply carries, or undefined for a normal reply. */
@@ -52,5 +74,5 @@ export function remoteError(headers: FieldTable | undefined): RemoteError | unde
   const message = headers?.[ERROR_HEADER];
   if (message === undefined) return undefined;
   const code = headers?.[ERROR_CODE_HEADER];
-  return new RemoteError(String(message), typeof code === 'string' ? code : undefined);
+  return new RemoteError(describeMessage(message), typeof code === 'string' ? code : undefined);
 }

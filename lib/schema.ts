@@ -46,7 +46,8 @@ function describeIssues(issues: readonly ValidationIssue[], cause: unknown): str
   }
   return issues
     .map(
-      (issue) => `${issue.path.length === 0 ? '(body)' : issue.path.join('.')}: ${issue.message}`,
+      (issue) =>
+        `${issue.path.length === 0 ? '(body)' : issue.path.map(String).join('.')}: ${issue.message}`,
     )
     .join('; ');
 }

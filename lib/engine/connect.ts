@@ -1,3 +1,5 @@
+import { describeMessage } from '../protocol/describe.js';
+import { ProtocolReplyCode } from '../protocol/errors.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { AbortError, ConnectionError } from './errors.js';
 import { type Endpoint, openSocket, type SocketReader } from './transport.js';
@@ -17,7 +19,9 @@ export async function connectEngine(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Engine> {
-  const where = `${endpoint.host}:${endpoint.port}`;
+  // An IPv6 address goes in brackets, as in a URL: [::1]:5672.
+  const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+  const where = `${host}:${endpoint.port}`;
   const controller = new AbortController();
   const timer = setTimeout(() => {
     controller.abort(
@@ -36,9 +40,12 @@ export async function connectEngine(
     // protocol header, which the engine writes; what some other server sends first is kept.
     let reading: Engine | undefined;
     const early: Buffer[] = [];
+    // The peer's first bytes, kept to say what it is when it is no AMQP broker.
+    let first: Buffer | undefined;
     const reader: SocketReader = {
       buffer: () => reading?.readBuffer() ?? Buffer.allocUnsafe(EARLY_READ_BYTES),
       read: (chunk) => {
+        first ??= Buffer.from(chunk.subarray(0, FIRST_BYTES_KEPT));
         if (reading === undefined) early.push(chunk);
         else reading.receive(chunk);
       },
@@ -58,7 +65,8 @@ export async function connectEngine(
       await engine.handshake();
     } catch (error) {
       // An abort or timeout ends the handshake with its own reason.
-      throw controller.signal.aborted ? controller.signal.reason : error;
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw handshakeError(error, where, first);
     } finally {
       controller.signal.removeEventListener('abort', abandon);
     }
@@ -67,6 +75,68 @@ export async function connectEngine(
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** How many of the peer's first bytes an error about a peer that is no AMQP broker shows. */
+const FIRST_BYTES_KEPT = 16;
+
+/**
+ * The handshake failed: the error says where it went, and when the peer broke
+ * the protocol from the start (it answered as an HTTP server does, with TLS,
+ * or with bytes of no protocol at all), that it is no AMQP 0-9-1 broker and
+ * what it sent.
+ */
+function handshakeError(error: unknown, where: string, first: Buffer | undefined): unknown {
+  if (!(error instanceof ConnectionError)) return error;
+  let detail = error.message;
+  if (isProtocolCode(error.code) && error.replyCode === undefined) {
+    detail = `the peer is not an AMQP 0-9-1 broker${peerKind(first)} (${error.message})`;
+  } else if (error.code === 'CONNECTION_LOST' && first === undefined) {
+    detail = `the peer closed the connection without a word: is it an AMQP broker, or a TLS port (use amqps://)? (${error.message})`;
+  }
+  const reason =
+    error.replyCode === undefined
+      ? undefined
+      : {
+          replyCode: error.replyCode,
+          replyText: error.replyText ?? '',
+          classId: error.classId ?? 0,
+          methodId: error.methodId ?? 0,
+        };
+  // The same error, said with where it came from: its cause stays what the caller may inspect.
+  const options = error.cause === undefined ? undefined : { cause: error.cause };
+  return new ConnectionError(
+    error.code,
+    `could not connect to ${where}: ${detail}`,
+    reason,
+    options,
+  );
+}
+
+function isProtocolCode(code: string): boolean {
+  return code in ProtocolReplyCode;
+}
+
+/** What the peer's first bytes say it is, as a phrase that follows "not an AMQP broker". */
+function peerKind(first: Buffer | undefined): string {
+  if (first === undefined || first.length === 0) return '';
+  // A TLS record: a handshake (22) or an alert (21), version 3.x.
+  if ((first[0] === 0x15 || first[0] === 0x16) && first[1] === 0x03) {
+    return ': it speaks TLS (use amqps://, or the tls option)';
+  }
+  const text = first.toString('latin1');
+  if (text.startsWith('HTTP/')) return `: it answered as an HTTP server ("${printable(text)}…")`;
+  return `: its first bytes were ${printable(text)}`;
+}
+
+/** Printable ASCII as is, any other byte as \xNN. */
+function printable(text: string): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    out += code >= 0x20 && code < 0x7f ? char : `\\x${code.toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function socketError(error: unknown, where: string): unknown {
@@ -84,5 +154,7 @@ function socketError(error: unknown, where: string): unknown {
 }
 
 function toConnectionError(reason: unknown): ConnectionError {
-  return new ConnectionError('CONNECTION_CLOSED', String(reason), undefined, { cause: reason });
+  return new ConnectionError('CONNECTION_CLOSED', describeMessage(reason), undefined, {
+    cause: reason,
+  });
 }

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import type { Command } from '../protocol/assembler.js';
+import { describeMessage } from '../protocol/describe.js';
 import { AmqpError, ProtocolError } from '../protocol/errors.js';
 import type { FieldTable } from '../protocol/field-types.js';
 import { FRAME_OVERHEAD, type Frame, FrameEncoder, PROTOCOL_HEADER } from '../protocol/frames.js';
@@ -242,7 +243,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
           ? error
           : new ConnectionError(
               'HANDSHAKE_FAILED',
-              `handshake failed: ${String(error)}`,
+              `handshake failed: ${describeMessage(error)}`,
               undefined,
               {
                 cause: error,
@@ -562,7 +563,7 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
         ? error
         : new ProtocolError(
             'UNEXPECTED_FRAME',
-            `internal error handling a frame: ${String(error)}`,
+            `internal error handling a frame: ${describeMessage(error)}`,
           );
     if (this.state === 'open' || this.state === 'closing') {
       this.encoder.method(0, 'connection.close', {

@@ -77,6 +77,10 @@ const brands = new WeakMap<object, symbol>();
  * its prototype carries the symbol, so its instances and its subclasses'
  * do, in every copy of warren a process has loaded (the ESM and the CJS
  * build, two versions), and `instanceof` looks for the symbol.
+ *
+ * It also names the class `name`, its exported name: the build renames a
+ * class that refers to itself (`_ChannelError`), and an error's `name`
+ * (what logs and `String(error)` show) is its class's.
  */
 export function brand(
   errorClass: abstract new (...args: never[]) => AmqpError,
@@ -85,19 +89,23 @@ export function brand(
   const symbol = Symbol.for(`warren.error.${name}`);
   brands.set(errorClass, symbol);
   Object.defineProperty(errorClass.prototype, symbol, { value: true });
+  Object.defineProperty(errorClass, 'name', { value: name, configurable: true });
 }
 
-/** Whether `value` is an instance of `errorClass`, by its brand when warren branded the class. */
+/**
+ * Whether `value` is an instance of `errorClass`, by its brand when warren
+ * branded the class. Never throws, whatever `value` is.
+ */
 function isInstance(errorClass: object, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
   const symbol = brands.get(errorClass);
-  if (symbol === undefined) {
-    return Function.prototype[Symbol.hasInstance].call(errorClass, value);
+  try {
+    if (symbol === undefined) return Function.prototype[Symbol.hasInstance].call(errorClass, value);
+    return (value as { [key: symbol]: unknown })[symbol] === true;
+  } catch {
+    // A Proxy whose traps throw, or a revoked one, that an application threw: not warren's.
+    return false;
   }
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { [key: symbol]: unknown })[symbol] === true
-  );
 }
 
 /**

@@ -125,6 +125,7 @@ export class ByteWriter {
     // UTF-8 needs at most 3 bytes per UTF-16 unit; encode straight into place.
     this.reserve(1 + 3 * value.length);
     if (this.asciiShortstr(value)) return;
+    checkWellFormed(value, what);
     const length = this.buf.write(value, this.pos + 1, 'utf8');
     if (length > 0xff) {
       throw new RangeError(
@@ -158,6 +159,7 @@ export class ByteWriter {
   /** A long string: a 32-bit length, then the bytes (a string is written as UTF-8). */
   longstr(value: string | Uint8Array, what: string): void {
     if (typeof value === 'string') {
+      checkWellFormed(value, what);
       const length = Buffer.byteLength(value, 'utf8');
       this.reserve(4 + length);
       this.pos = this.buf.writeUInt32BE(length, this.pos);
@@ -200,6 +202,33 @@ export function writeLongAt(buf: Buffer, at: number, value: number): void {
   buf[at + 1] = (value >>> 16) & 0xff;
   buf[at + 2] = (value >>> 8) & 0xff;
   buf[at + 3] = value & 0xff;
+}
+
+/**
+ * Refuses a string with a lone UTF-16 surrogate, which UTF-8 cannot encode:
+ * written as is, it would become U+FFFD, and the broker would hold another
+ * name than the caller's. A one-byte string (ASCII, Latin-1) is answered at once.
+ */
+export function checkWellFormed(value: string, what: string): void {
+  if (value.isWellFormed()) return;
+  throw new RangeError(
+    `${what} has a lone UTF-16 surrogate at index ${loneSurrogateAt(value)}, which UTF-8 cannot encode`,
+  );
+}
+
+/** The index of the first lone surrogate in `value` (which has one). */
+function loneSurrogateAt(value: string): number {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return i;
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      return i;
+    }
+  }
+  return -1;
 }
 
 function checkInteger(value: number, min: number, max: number, what: string): void {

@@ -330,7 +330,9 @@ function expectHandshakeLoss(error: unknown, causeCode: string): void {
   expect(error).toBeInstanceOf(ConnectionError);
   const failure = error as ConnectionError;
   expect(failure.code).toBe('CONNECTION_FAILED');
-  expect(failure.message).toMatch(/^the broker refused the TLS connection: /);
+  expect(failure.message).toMatch(
+    /^could not connect to \S+:\d+: the broker refused the TLS connection: /,
+  );
   expect(failure.cause).toBeInstanceOf(Error);
   expect((failure.cause as NodeJS.ErrnoException).code).toBe(causeCode);
 }
@@ -538,9 +540,10 @@ describe('SASL EXTERNAL with a client certificate', () => {
       mechanism: 'EXTERNAL',
     });
     expect(error).toBeInstanceOf(ConnectionError);
+    const port = started(mutualBroker).amqpPort;
     expect(error).toMatchObject({
       code: 'NO_MECHANISM',
-      message: 'the broker offers PLAIN, not EXTERNAL',
+      message: `could not connect to 127.0.0.1:${port}: the broker offers PLAIN, not EXTERNAL`,
     });
   });
 });

@@ -133,3 +133,71 @@ describe('two copies of warren in one process', () => {
     expect(new cjs.AmqpError('CHANNEL_LIMIT', 'x') instanceof OrderError).toBe(false);
   });
 });
+
+/**
+ * One instance of each exported error class of `warren`, by its exported
+ * name. A class exported later and missing here fails the check below.
+ */
+function oneOfEach(warren: Warren): Record<string, Error> {
+  const returned = (
+    warren.ReturnedMessage as unknown as {
+      create(content: object): import('../../lib/index.js').ReturnedMessage;
+    }
+  ).create({
+    replyCode: 312,
+    replyText: 'NO_ROUTE',
+    exchange: 'x',
+    routingKey: 'k',
+    properties: {},
+    body: Buffer.from('lost'),
+  });
+  const connection = new warren.ConnectionError('CONNECTION_LOST', 'the socket ended');
+  const channel = warren.ChannelError.fromConnection(connection);
+  const Closed = warren.ClosedError as unknown as new (code: string, message: string) => Error;
+  return {
+    AmqpError: new warren.AmqpError('CHANNEL_LIMIT', 'every channel is in use'),
+    ProtocolError: new warren.ProtocolError('FRAME_ERROR', 'a bad frame'),
+    ClosedError: new Closed('CONNECTION_CLOSED', 'closed'),
+    ConnectionError: connection,
+    ChannelError: channel,
+    AbortError: new warren.AbortError('the call was aborted', undefined),
+    TimeoutError: new warren.TimeoutError('the call timed out'),
+    PublishNackedError: new warren.PublishNackedError(),
+    PublishUnconfirmedError: new warren.PublishUnconfirmedError(channel),
+    DisconnectedError: new warren.DisconnectedError('the connection is down'),
+    MessageReturnedError: new warren.MessageReturnedError(returned),
+    RemoteError: new warren.RemoteError('it failed', undefined),
+    MessageValidationError: new warren.MessageValidationError('the body is wrong', []),
+  };
+}
+
+describe('the names of the error classes, in both builds', () => {
+  for (const build of ['ESM', 'CJS'] as const) {
+    const warren = (): Warren => (build === 'ESM' ? esm : cjs);
+
+    it(`${build}: every exported error class is in the list checked below`, () => {
+      const exported = Object.entries(warren())
+        .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error)
+        .map(([name]) => name)
+        .sort();
+      expect(exported).toEqual(Object.keys(oneOfEach(warren())).sort());
+    });
+
+    it(`${build}: each class, and each error, is named as exported; String(error) says so`, () => {
+      const exports = warren() as unknown as Record<string, { name: string }>;
+      for (const [name, error] of Object.entries(oneOfEach(warren()))) {
+        expect(exports[name]?.name).toBe(name);
+        expect(error.name).toBe(name);
+        expect(String(error)).toBe(`${name}: ${error.message}`);
+        expect(error.stack?.startsWith(`${name}: `)).toBe(true);
+      }
+    });
+  }
+
+  it("leaves an application's subclass its own name", () => {
+    for (const warren of [esm, cjs]) {
+      class OrderError extends warren.ChannelError {}
+      expect(new OrderError('CHANNEL_CLOSED', 'x').name).toBe('OrderError');
+    }
+  });
+});
