@@ -5,6 +5,8 @@
  * comes once per round:
  *
  * - `cut`: every connection through one node's proxy is closed (FIN), as a network failure;
+ *   half of the time the proxy then refuses new connections for 1 to 3 s (the node is
+ *   unreachable), so that the clients move to another node;
  * - `close_connection`: `rabbitmqctl close_connection` on one client connection (320 FORCED);
  * - `restart`: `rabbitmqctl stop_app`, a pause, `start_app` on one node (an application
  *   restart: 320 CONNECTION_FORCED to its clients, its listener down meanwhile);
@@ -15,7 +17,10 @@
  * `restart` and `kill` take down node 2 or 3, never node 1, where the classic queues live: a
  * classic queue is on one node, and taking that node away is a RabbitMQ availability question
  * (its consumers are cancelled, its publishes nacked), not the client's. Quorum queues, with a
- * member on each node and their leader on node 2, lose their leader to those faults.
+ * member on each node and their leader on node 2, lose their leader to those faults. Like `cut`,
+ * they pick among the nodes that have client connections when there are some: recovery goes
+ * back to the node that worked last, so without the refusing cuts every client would settle on
+ * node 1 and the node faults would hit none of them.
  *
  * After each fault the loop waits for every client connection to be open again before the
  * pause that leads to the next one; a connection that does not come back within
@@ -184,12 +189,23 @@ export class Chaos {
     const { cluster, proxies, clients } = this.#options;
     switch (kind) {
       case 'cut': {
-        const busy = proxies.flatMap((proxy, node) => (proxy.open > 0 ? [node] : []));
-        const node = this.#pick(busy.length > 0 ? busy : [0]);
+        const node = this.#pick(this.#busy([0, 1, 2]));
         const proxy = proxies[node] as TcpProxy;
         const open = proxy.open;
+        if (this.#options.random() < 0.5) {
+          proxy.cut();
+          return { node, detail: `${open} connections cut` };
+        }
+        const began = Date.now();
+        proxy.refuse(true);
         proxy.cut();
-        return { node, detail: `${open} connections cut` };
+        try {
+          await this.#hold();
+        } finally {
+          proxy.refuse(false);
+        }
+        const refused = ((Date.now() - began) / 1000).toFixed(1);
+        return { node, detail: `${open} connections cut, new ones refused for ${refused} s` };
       }
       case 'close_connection': {
         const client = this.#pick(clients);
@@ -201,9 +217,10 @@ export class Chaos {
         return { node, detail: client.name };
       }
       case 'restart': {
-        const node = this.#pick(EXPENDABLE_NODES);
+        const node = this.#pick(this.#busy(EXPENDABLE_NODES));
         const broker = cluster.nodes[node];
         if (broker === undefined) throw new Error(`no node ${node + 1}`);
+        const open = proxies[node]?.open ?? 0;
         await broker.rabbitmqctl('stop_app');
         try {
           await this.#hold();
@@ -211,7 +228,7 @@ export class Chaos {
           await broker.rabbitmqctl('start_app');
         }
         await this.#amqpBack(node);
-        return { node, detail: 'stop_app, start_app' };
+        return { node, detail: `stop_app, start_app; ${open} connections on it` };
       }
       case 'alarm': {
         const node = this.#pick([0, 1, 2]);
@@ -226,16 +243,23 @@ export class Chaos {
         return { node, detail: `watermark ${LOW_WATERMARK}, then ${DEFAULT_WATERMARK}` };
       }
       case 'kill': {
-        const node = this.#pick(EXPENDABLE_NODES);
+        const node = this.#pick(this.#busy(EXPENDABLE_NODES));
+        const open = proxies[node]?.open ?? 0;
         await cluster.kill(node);
         try {
           await this.#hold();
         } finally {
           await cluster.restart(node);
         }
-        return { node, detail: 'SIGKILL, started again' };
+        return { node, detail: `SIGKILL, started again; ${open} connections on it` };
       }
     }
+  }
+
+  /** The nodes among `nodes` that have client connections; all of `nodes` when none has. */
+  #busy(nodes: readonly number[]): readonly number[] {
+    const busy = nodes.filter((node) => (this.#options.proxies[node]?.open ?? 0) > 0);
+    return busy.length > 0 ? busy : nodes;
   }
 
   /** Resolves once node `node` accepts AMQP again. */
