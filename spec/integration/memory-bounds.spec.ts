@@ -237,14 +237,17 @@ describe('unawaited publishes are bounded', () => {
       const channel = await publisher.openChannel();
       await channel.declareQueue(name, { durable: false });
       const exchange = channel.exchange('');
+      // 80 MiB offered in one synchronous loop: far more than the kernel's socket buffers and
+      // the broker's reading can take meanwhile (they took 10 MiB of 20 on a loaded machine).
       const count = 20_000;
+      const body = Buffer.alloc(4 * BODY);
       let accepted = 0;
       let refused = 0;
       let maxWrites = 0;
       const sends: Promise<void>[] = [];
       for (let i = 0; i < count; i++) {
         sends.push(
-          exchange.publish(Buffer.alloc(BODY), name).then(
+          exchange.publish(body, name).then(
             () => {
               accepted++;
             },
@@ -258,10 +261,10 @@ describe('unawaited publishes are bounded', () => {
         maxWrites = Math.max(maxWrites, publisher.buffered.writes);
       }
       await Promise.all(sends);
-      // 20 MiB offered in one synchronous loop; at most the bound (and the frame headers of one
-      // batch) was held.
+      // At most the bound (and the frame headers of one batch) was held; how many were refused
+      // depends on how fast the kernel and the broker took the rest.
       expect(maxWrites).toBeLessThanOrEqual(bound + 64 * 1024);
-      expect(refused).toBeGreaterThan(count / 2);
+      expect(refused).toBeGreaterThan(0);
       expect(accepted + refused).toBe(count);
       // The refused ones were never sent; the connection is fine.
       await waitFor(

@@ -168,6 +168,10 @@ function oneOfEach(warren: Warren): Record<string, Error> {
     MessageReturnedError: new warren.MessageReturnedError(returned),
     RemoteError: new warren.RemoteError('it failed', undefined),
     MessageValidationError: new warren.MessageValidationError('the body is wrong', []),
+    MessageTooLargeError: new warren.MessageTooLargeError(
+      { method: 'basic.deliver', exchange: 'x', routingKey: 'k', rejected: true },
+      { bodySize: 2048, maxBodySize: 1024, properties: {} },
+    ),
   };
 }
 
