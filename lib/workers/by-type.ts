@@ -3,7 +3,12 @@
  * message's handler and schema by its `type` property (or routing key).
  */
 import type { IncomingMessage } from '../incoming-message.js';
-import { MessageValidationError, type Schema, type SchemaOutput } from '../schema.js';
+import {
+  MessageValidationError,
+  type Schema,
+  type SchemaOutput,
+  UnknownMessageTypeError,
+} from '../schema.js';
 import {
   checkSchema,
   isSchema,
@@ -81,35 +86,6 @@ export interface TypeRouter {
   readonly types: readonly string[];
   /** What names a message's kind: its `type` property or its routing key. */
   readonly from: 'type' | 'routingKey';
-}
-
-/**
- * A message whose kind no entry of a {@link byType} router has: its `type`
- * property (or routing key) names none of them, or it has no `type`. A
- * `MessageValidationError` (code `MESSAGE_INVALID`, no `issues`): the
- * consumer dead-letters the message and reports it by its `invalid` event.
- */
-export class UnknownMessageTypeError extends MessageValidationError {
-  /** The message's `type` (or routing key); `undefined` when it had no `type`. */
-  readonly type: string | undefined;
-  /** Where the kind was read: the `type` property or the routing key. */
-  readonly from: 'type' | 'routingKey';
-  /** The kinds the router knows. */
-  readonly known: readonly string[];
-
-  constructor(type: string | undefined, from: 'type' | 'routingKey', known: readonly string[]) {
-    super('a message of an unknown type', []);
-    this.type = type;
-    this.from = from;
-    this.known = known;
-    const which =
-      from === 'routingKey'
-        ? `routing key '${type}' names no message type`
-        : type === undefined
-          ? 'a message without a type property'
-          : `unknown message type '${type}'`;
-    this.message = `${which} (known: ${listNames(known)})`;
-  }
 }
 
 /** A route as the router keeps it. */

@@ -10,7 +10,6 @@ export {
   type TypeRoute,
   type TypeRouter,
   type TypeRoutes,
-  UnknownMessageTypeError,
 } from './by-type.js';
 export type { MessageTypes } from './message-types.js';
 export { type TypedPublisher, typedPublisher } from './typed-publisher.js';
