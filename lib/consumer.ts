@@ -94,7 +94,8 @@ export interface ConsumeOptions<T = unknown> extends SignalOptions {
   settle?: 'manual' | 'auto';
   /**
    * What to do with a message whose handler threw and left it unsettled (in
-   * either `settle` mode).
+   * either `settle` mode). Not for a `MessageValidationError`: such a message
+   * is invalid, not failed, and is rejected without requeue (the `invalid` event).
    * @default 'retry-once'
    */
   onFailure?: FailurePolicy<T>;
@@ -124,9 +125,11 @@ export interface ConsumerEvents<T = unknown> {
   /** The handler threw or rejected for `message`. The consumer goes on. */
   error: [error: unknown, message: IncomingMessage<T>];
   /**
-   * A message did not match the queue's schema (or was not JSON). It never
-   * reached the handler; it was rejected without requeue (dead-lettered when
-   * the queue has a dead-letter exchange).
+   * A message did not match the queue's schema (or was not JSON), and never
+   * reached the handler; or the handler threw a `MessageValidationError` and
+   * left the message unsettled. It was rejected without requeue
+   * (dead-lettered when the queue has a dead-letter exchange), whatever
+   * `onFailure` says.
    */
   invalid: [error: MessageValidationError, message: IncomingMessage<unknown>];
   /**
@@ -498,6 +501,12 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   #failed(error: unknown, message: IncomingMessage<T>): void {
+    // A handler that found the message invalid (its body fails the schema the handler chose, its
+    // type is unknown) and left it unsettled: refused as the queue's schema would, never retried.
+    if (error instanceof MessageValidationError && (!message.settled || message.noAck)) {
+      this.#invalid(error, message);
+      return;
+    }
     if (!message.settled) {
       const requeue = this.#requeueAfter(error, message);
       this.#settleSafely(message, () => message.reject({ requeue }));

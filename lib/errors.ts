@@ -29,5 +29,5 @@ export type { ReplyCodeName } from './protocol/spec.js';
 export { DisconnectedError } from './recovery.js';
 export { MessageReturnedError } from './returned-message.js';
 export { RemoteError } from './rpc.js';
-export { MessageValidationError } from './schema.js';
+export { MessageValidationError, UnknownMessageTypeError } from './schema.js';
 export { MessageTooLargeError, type TooLargeMethod } from './too-large.js';

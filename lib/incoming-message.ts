@@ -2,6 +2,7 @@ import type { Settlement } from './deliveries.js';
 import type { MessageProperties } from './message.js';
 import { AmqpError } from './protocol/errors.js';
 import { ReceivedMessage } from './received-message.js';
+import type { Schema, SchemaOutput } from './schema.js';
 import { checkOptions } from './validate.js';
 
 /** What an incoming message settles through: its channel. @internal */
@@ -121,6 +122,27 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
   reject(options?: RejectOptions): void {
     checkOptions(options, 'reject');
     this.#settle(options?.requeue === false ? REJECT_DROP : REJECT_REQUEUE);
+  }
+
+  /**
+   * Checks the body against `schema` and makes the schema's output this
+   * message's {@link IncomingMessage.data}. Returns the message itself, typed
+   * by the schema: for a queue that carries several kinds of message, where
+   * the handler picks the schema (as `byType` does).
+   *
+   * ```ts
+   * const refund = message.validate(Refund); // IncomingMessage<Refund>
+   * await issueRefund(refund.data.orderId);
+   * refund.ack();
+   * ```
+   * @throws MessageValidationError when the body is not JSON or does not
+   *   match (`data` is left as it was). Thrown from a consumer's handler, it
+   *   refuses the message: rejected without requeue, the `invalid` event.
+   */
+  validate<S extends Schema>(schema: S): IncomingMessage<SchemaOutput<S>> {
+    const value = this.json(schema);
+    this.setData(value as T);
+    return this as IncomingMessage<unknown> as IncomingMessage<SchemaOutput<S>>;
   }
 
   /** @internal Marks the message settled by a `multiple` settlement of a later one. */

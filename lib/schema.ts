@@ -39,6 +39,47 @@ export class MessageValidationError extends AmqpError {
   }
 }
 
+/**
+ * A message whose kind no entry of a `byType` router has: its `type`
+ * property (or routing key) names none of them, or it has no `type`. A
+ * {@link MessageValidationError} (code `MESSAGE_INVALID`, no `issues`): the
+ * consumer dead-letters the message and reports it by its `invalid` event.
+ */
+export class UnknownMessageTypeError extends MessageValidationError {
+  static {
+    brand(UnknownMessageTypeError, 'UnknownMessageTypeError');
+  }
+
+  /** The message's `type` (or routing key); `undefined` when it had no `type`. */
+  readonly type: string | undefined;
+  /** Where the kind was read: the `type` property or the routing key. */
+  readonly from: 'type' | 'routingKey';
+  /** The kinds the router knows. */
+  readonly known: readonly string[];
+
+  constructor(type: string | undefined, from: 'type' | 'routingKey', known: readonly string[]) {
+    super('a message of an unknown type', []);
+    this.type = type;
+    this.from = from;
+    this.known = known;
+    const which =
+      from === 'routingKey'
+        ? `routing key '${type}' names no message type`
+        : type === undefined
+          ? 'a message without a type property'
+          : `unknown message type '${type}'`;
+    this.message = `${which} (known: ${listNames(known)})`;
+  }
+}
+
+/** `'a', 'b' and 'c'`; past ten names, the first ten and how many more. */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 10).map((name) => `'${name}'`);
+  if (names.length > 10) return `${shown.join(', ')} and ${names.length - 10} more`;
+  if (shown.length <= 1) return shown.join('');
+  return `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
+}
+
 /** `path.to.field: message; other: message`, or the JSON error when there are no issues. */
 function describeIssues(issues: readonly ValidationIssue[], cause: unknown): string {
   if (issues.length === 0) {

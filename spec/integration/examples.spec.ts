@@ -8,6 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { runDemo } from '../../examples/demo.js';
+import { runOrderEvents } from '../../examples/order-events.js';
 import {
   CREATED,
   DEAD_LETTER_QUEUE,
@@ -175,6 +176,16 @@ describe('the RPC example', () => {
       'the pricing queue deleted',
     );
     expect(printed).toContain('client:    10 × book costs 125');
+  });
+});
+
+describe('the order events example', () => {
+  it('routes each kind to its handler and dead-letters the kind it does not know', async () => {
+    const report = await within(runOrderEvents(url), 10_000, 'the order events example');
+
+    expect(report.handled.sort()).toEqual(['cancelled 1', 'created 1', 'created 2']);
+    expect(report.deadLettered).toEqual(['order.shipped']);
+    expect(printed).toContain('worker:    order 1 cancelled: changed my mind');
   });
 });
 

@@ -168,6 +168,7 @@ function oneOfEach(warren: Warren): Record<string, Error> {
     MessageReturnedError: new warren.MessageReturnedError(returned),
     RemoteError: new warren.RemoteError('it failed', undefined),
     MessageValidationError: new warren.MessageValidationError('the body is wrong', []),
+    UnknownMessageTypeError: new warren.UnknownMessageTypeError('order.shipped', 'type', ['a']),
     MessageTooLargeError: new warren.MessageTooLargeError(
       { method: 'basic.deliver', exchange: 'x', routingKey: 'k', rejected: true },
       { bodySize: 2048, maxBodySize: 1024, properties: {} },

@@ -107,6 +107,7 @@ describe('docs/errors.md and the error codes', () => {
       'PublishUnconfirmedError',
       'RemoteError',
       'TimeoutError',
+      'UnknownMessageTypeError',
     ]);
     expect(classes.get('TimeoutError')).toEqual(new Set(['TIMEOUT']));
     // AmqpError's union is every other class's.

@@ -9,12 +9,12 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import type {
-  Consumer,
-  FailurePolicy,
-  IncomingMessage,
+import {
+  type Consumer,
+  type FailurePolicy,
+  type IncomingMessage,
   MessageValidationError,
-  Queue,
+  type Queue,
 } from '../../../lib/index.js';
 import { nextTurn, settle, track } from '../../support/scripted-peer.js';
 import {
@@ -404,6 +404,61 @@ describe('failure policies', () => {
       requeue: false,
     });
     await expectNothingMore(s);
+    expect(errors).toHaveLength(1);
+  });
+
+  it.each(['throws', 'rejects'] as const)(
+    'a handler that %s a MessageValidationError: the message is invalid, never retried, whatever onFailure says',
+    async (how) => {
+      const { s, queue } = await setup();
+      const refusal = new MessageValidationError('the handler refused it', []);
+      const consumer = await consume(
+        s,
+        queue,
+        how === 'throws'
+          ? () => {
+              throw refusal;
+            }
+          : async () => {
+              await nextTurn();
+              throw refusal;
+            },
+        { settle: 'auto', onFailure: 'requeue' },
+      );
+      const invalid: [MessageValidationError, number][] = [];
+      const errors: unknown[] = [];
+      consumer.on('invalid', (error, message) => invalid.push([error, message.deliveryTag]));
+      consumer.on('error', (error) => errors.push(error));
+      deliver(s, consumer, [1]);
+      expect(await s.peer.expectMethod('basic.reject', 1)).toEqual({
+        deliveryTag: 1,
+        requeue: false,
+      });
+      await expectNothingMore(s);
+      expect(invalid).toEqual([[refusal, 1]]);
+      expect(errors).toEqual([]);
+    },
+  );
+
+  it('a MessageValidationError from a handler that settled its message first is an error, as any', async () => {
+    const { s, queue } = await setup();
+    const consumer = await consume(
+      s,
+      queue,
+      (message) => {
+        message.ack();
+        throw new MessageValidationError('after acking', []);
+      },
+      { settle: 'auto' },
+    );
+    const invalid: unknown[] = [];
+    const errors: unknown[] = [];
+    consumer.on('invalid', (error) => invalid.push(error));
+    consumer.on('error', (error) => errors.push(error));
+    deliver(s, consumer, [1]);
+    expect(await s.peer.expectMethod('basic.ack', 1)).toEqual({ deliveryTag: 1, multiple: false });
+    await expectNothingMore(s);
+    expect(invalid).toEqual([]);
     expect(errors).toHaveLength(1);
   });
 
