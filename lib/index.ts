@@ -84,3 +84,4 @@ export { type RpcCallOptions, RpcClient, type RpcClientOptions } from './rpc-cli
 export type { RpcHandler, ServeOptions } from './rpc-server.js';
 export type { Schema, SchemaInput, SchemaOutput, ValidationIssue } from './schema.js';
 export { VERSION } from './version.js';
+export * from './workers/index.js';
