@@ -79,18 +79,17 @@ export interface ReplayOptions {
   signal?: AbortSignal;
 }
 
-/** Why a message could not be moved (it stays in the dead-letter queue). */
-export type ReplayFailureReason =
-  /** It says neither `x-warren-queue` nor `x-death`, and no `to` was given. */
-  | 'no-origin'
-  /** Its body is not JSON, or does not match the schema; `error` is the `MessageValidationError`. */
-  | 'invalid'
-  /** The broker returned the copy: no queue took it (its queue is gone, say); `error` is the `MessageReturnedError`. */
-  | 'unroutable'
-  /** The broker nacked the copy (a full queue that rejects publishes, say); `error` is the `PublishNackedError`. */
-  | 'refused'
-  /** The filter threw; `error` is what it threw. */
-  | 'filter';
+/**
+ * Why a message could not be moved (it stays in the dead-letter queue):
+ * - `'no-origin'`: it has neither `x-warren-queue` nor `x-death`, and no `to` was given;
+ * - `'invalid'`: its body is not JSON or does not match the schema (`error`: the `MessageValidationError`);
+ * - `'unroutable'`: the broker returned the copy, no queue took it (its queue is gone, say;
+ *   `error`: the `MessageReturnedError`);
+ * - `'refused'`: the broker nacked the copy (a full queue that rejects publishes, say;
+ *   `error`: the `PublishNackedError`);
+ * - `'filter'`: the filter threw (`error`: what it threw).
+ */
+export type ReplayFailureReason = 'no-origin' | 'invalid' | 'unroutable' | 'refused' | 'filter';
 
 /** One message a replay could not move. */
 export interface ReplayFailure {
@@ -116,14 +115,30 @@ export interface ReplayResult {
   readonly failures: readonly ReplayFailure[];
 }
 
+/** What marks a {@link ReplayInterruptedError} made by any copy of warren (its ESM and CJS builds). */
+const INTERRUPTED_BRAND: unique symbol = Symbol.for('warren.error.ReplayInterruptedError');
+
 /**
  * A replay stopped before its end: aborted, or its channel or connection
  * lost (or the dead-letter queue refused to keep a message). Nothing was
  * lost: each message is either moved (counted in `result`), or back in the
  * dead-letter queue. `code` is the code of `cause`, what stopped it
- * (`ABORTED` for an abort).
+ * (`ABORTED` for an abort). `instanceof` holds across copies of warren,
+ * as for its other errors.
  */
 export class ReplayInterruptedError extends AmqpError {
+  /** Whether `value` is a ReplayInterruptedError of any copy of warren. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    try {
+      return (value as { [INTERRUPTED_BRAND]?: unknown })[INTERRUPTED_BRAND] === true;
+    } catch {
+      // A Proxy whose traps throw: not warren's.
+      return false;
+    }
+  }
+
+  /** The class's name, as logs show it. */
   override readonly name = 'ReplayInterruptedError';
   /** What stopped the replay. */
   declare readonly cause: AmqpError;
@@ -136,6 +151,12 @@ export class ReplayInterruptedError extends AmqpError {
    */
   readonly uncertain: number;
 
+  /**
+   * @param queue - the dead-letter queue's name, for the message
+   * @param cause - what stopped the replay; its `code` becomes this error's
+   * @param result - what was done before
+   * @param uncertain - how many copies may have arrived while their originals went back
+   */
   constructor(queue: string, cause: AmqpError, result: ReplayResult, uncertain: number) {
     const done = `${result.moved} moved, ${result.skipped} skipped, ${result.failed} failed`;
     super(
@@ -148,6 +169,9 @@ export class ReplayInterruptedError extends AmqpError {
     this.uncertain = uncertain;
   }
 }
+
+// On the prototype, so that instances (and an application's subclasses) carry it.
+Object.defineProperty(ReplayInterruptedError.prototype, INTERRUPTED_BRAND, { value: true });
 
 /** Where one message goes, and the schema it must match there. */
 interface Destination {
