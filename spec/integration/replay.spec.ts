@@ -582,6 +582,31 @@ describe('replay targets and checks', () => {
     expect(channel.isOpen).toBe(true);
   });
 
+  it("stops at a message over the connection's maxBodySize, which that connection refuses", async () => {
+    const channel = await openChannel(true);
+    const dead = await declare(channel, 'classic', 'dead');
+    const target = await declare(channel, 'classic', 'target');
+    await warrenDeadLetters(channel, dead, [target.name]);
+    await channel
+      .exchange('')
+      .publish(
+        new Message('x'.repeat(2_000), { headers: { 'x-warren-queue': target.name } }),
+        dead.name,
+      );
+    await readyIn(dead.name, 2);
+    const small = await connect(url, { maxBodySize: 1_000 });
+    cleanups.push(() => small.close());
+
+    const error = await replay(await handleOn(small, dead.name)).catch((e) => e);
+
+    expect(error).toBeInstanceOf(ReplayInterruptedError);
+    expect((error as ReplayInterruptedError).code).toBe('MESSAGE_TOO_LARGE');
+    expect((error as ReplayInterruptedError).result.moved).toBe(1);
+    // Refused without requeue: with no dead-letter exchange of its own, the queue dropped it.
+    expect(ids(await takeAll(channel, target.name))).toEqual(['m-0']);
+    expect(await ready(dead.name)).toBe(0);
+  });
+
   it('an already aborted signal rejects before anything moves', async () => {
     const channel = await openChannel(true);
     const dead = await declare(channel, 'classic', 'dead');
