@@ -182,7 +182,7 @@ interface Destination {
 
 /** The checked options. */
 interface Plan {
-  /** A fixed target: an exchange (`''` for a queue) and a routing key, or one each message picks. */
+  /** A fixed target: an exchange (`''` for a queue) and a routing key; undefined: each message's own queue. */
   readonly to:
     | { readonly exchange: string; readonly routingKey?: string; readonly schema?: Schema }
     | undefined;
@@ -223,7 +223,16 @@ export async function replay(
     const aborted = new AbortError('the replay was aborted before it began', signal.reason);
     throw new ReplayInterruptedError(source.name, aborted, resultOf(0, 0, 0, []), 0);
   }
-  const channel = await source.channel.connection.openChannel({ confirm: true });
+  let channel: Channel;
+  try {
+    channel = await source.channel.connection.openChannel(
+      signal === undefined ? { confirm: true } : { confirm: true, signal },
+    );
+  } catch (error) {
+    // Aborted while the connection was recovering, say: nothing was done.
+    if (!(error instanceof AbortError)) throw error;
+    throw new ReplayInterruptedError(source.name, error, resultOf(0, 0, 0, []), 0);
+  }
   const run = new Replay(channel, source.name, plan);
   try {
     return await run.run();
