@@ -7,9 +7,12 @@
  * publish them (made here by hand). Each is replayed to where it came from,
  * or to a named target; filtered, checked against a schema, limited. Every
  * test counts what the broker holds afterwards, message by message: nothing
- * is lost, whether the replay ends, is aborted, or loses its connection.
+ * is lost, whether the replay ends, is aborted, or loses its connection (a
+ * TCP proxy's cut, or the broker's `close_connection`).
  * Dead-letter and work queues are classic and quorum.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -36,9 +39,12 @@ import {
   useConnection,
   waitFor,
 } from '../support/amqp-helpers.js';
+import { rabbitmqctlOn } from '../support/broker.js';
+import { connectionPid } from '../support/fault-helpers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const url = inject('amqpUrl');
+const brokerNode = inject('brokerNode');
 let connection: Connection;
 const openChannel = useConnection(url, (opened) => {
   connection = opened;
@@ -330,7 +336,48 @@ describe.each<QueueType>(['classic', 'quorum'])('replay from a %s dead-letter qu
     // before it and was lost with the socket (at most a window's confirms), can be duplicated.
     expect(duplicates).toBeLessThanOrEqual(2 * WINDOW);
   });
+
+  it('a connection the broker closes midway (close_connection) loses nothing', async () => {
+    const channel = await openChannel(true);
+    const { work, dead } = await brokerDeadLetters(channel, type, 100);
+    const name = uniqueName('replay-closed');
+    const closed = await connect(url, { connectionName: name, recovery: { initialDelay: 50 } });
+    cleanups.push(() => closed.close());
+    const pid = await connectionPid(rabbitmqctl, name);
+    let calls = 0;
+
+    const error = await replay(await handleOn(closed, dead.name), {
+      filter: async () => {
+        calls += 1;
+        // The replay waits here while the broker closes its connection.
+        if (calls === 40) await rabbitmqctl('close_connection', pid, 'replay test');
+        return true;
+      },
+    }).catch((reason: unknown) => reason);
+
+    expect(error).toBeInstanceOf(ReplayInterruptedError);
+    const interrupted = error as ReplayInterruptedError;
+    expect(interrupted.code).toBe('CONNECTION_FORCED');
+    const { moved } = interrupted.result;
+    expect(moved).toBeLessThan(40);
+    await waitFor(async () => (await ready(dead.name)) + (await ready(work.name)) >= 100);
+    const inWork = await takeAll(channel, work.name);
+    const inDead = await takeAll(channel, dead.name);
+    expect(inWork.length).toBeGreaterThanOrEqual(moved);
+    expect(inDead.length).toBeGreaterThanOrEqual(100 - moved);
+    const all = [...inWork, ...inDead];
+    expect(new Set(ids(all))).toEqual(new Set(numbered(100)));
+    expect(all.length - 100).toBeLessThanOrEqual(2 * WINDOW);
+  });
 });
+
+/** Runs rabbitmqctl against the broker the tests use. */
+async function rabbitmqctl(...args: string[]): Promise<string> {
+  if (brokerNode !== '') return rabbitmqctlOn(brokerNode, ...args);
+  const node = process.env.RABBITMQ_NODENAME ?? 'rabbit@localhost';
+  const { stdout } = await promisify(execFile)('rabbitmqctl', ['-n', node, ...args]);
+  return stdout;
+}
 
 /** A handle on `connection` for the queue `name`. */
 async function handleOn(on: Connection, name: string): Promise<Queue> {
