@@ -19,6 +19,7 @@ export {
   AmqpError,
   type AmqpErrorCode,
   type BrokerErrorCode,
+  brandError,
   type ChannelErrorCode,
   type ConnectionErrorCode,
   ProtocolError,

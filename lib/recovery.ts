@@ -4,7 +4,7 @@
  */
 import { type WaitLimits, waitWithin } from './engine/abort.js';
 import { ConnectionError, TimeoutError } from './engine/errors.js';
-import { AmqpError, brand, type ConnectionErrorCode } from './protocol/errors.js';
+import { AmqpError, brandError, type ConnectionErrorCode } from './protocol/errors.js';
 import { checkChoice, checkCount, checkTimeout } from './validate.js';
 
 /** How a connection recovers from losing its socket. Pass `recovery: false` to turn it off. */
@@ -199,7 +199,7 @@ export function isRecoverable(error: ConnectionError): boolean {
  */
 export class DisconnectedError extends AmqpError {
   static {
-    brand(DisconnectedError, 'DisconnectedError');
+    brandError(DisconnectedError, 'DisconnectedError');
   }
 
   declare readonly code: 'DISCONNECTED';

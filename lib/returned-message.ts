@@ -6,7 +6,7 @@
  */
 import type { ReturnedContent } from './engine/confirms.js';
 import { replyCodeName } from './engine/errors.js';
-import { AmqpError, type BrokerErrorCode, brand } from './protocol/errors.js';
+import { AmqpError, type BrokerErrorCode, brandError } from './protocol/errors.js';
 import { ReceivedMessage } from './received-message.js';
 
 /**
@@ -44,7 +44,7 @@ export class ReturnedMessage extends ReceivedMessage<unknown> {
  */
 export class MessageReturnedError extends AmqpError {
   static {
-    brand(MessageReturnedError, 'MessageReturnedError');
+    brandError(MessageReturnedError, 'MessageReturnedError');
   }
 
   declare readonly code: BrokerErrorCode;

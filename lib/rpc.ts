@@ -4,7 +4,7 @@
  */
 import { Message } from './message.js';
 import { describeMessage } from './protocol/describe.js';
-import { AmqpError, brand } from './protocol/errors.js';
+import { AmqpError, brandError } from './protocol/errors.js';
 import type { FieldTable } from './protocol/field-types.js';
 
 /** RabbitMQ's pseudo-queue for direct reply-to: consumed with no-ack, named in `replyTo`. */
@@ -22,7 +22,7 @@ const ERROR_CODE_HEADER = 'x-warren-error-code';
  */
 export class RemoteError extends AmqpError {
   static {
-    brand(RemoteError, 'RemoteError');
+    brandError(RemoteError, 'RemoteError');
   }
 
   declare readonly code: 'REMOTE_ERROR';

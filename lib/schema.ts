@@ -3,7 +3,7 @@
  * and handlers, and the one place where a value is checked against them.
  */
 import type { z } from 'zod';
-import { AmqpError, brand } from './protocol/errors.js';
+import { AmqpError, brandError } from './protocol/errors.js';
 
 /** Any zod schema. Parsing is synchronous: async refinements are not supported. */
 export type Schema = z.ZodType;
@@ -26,7 +26,7 @@ export type ValidationIssue = z.core.$ZodIssue;
  */
 export class MessageValidationError extends AmqpError {
   static {
-    brand(MessageValidationError, 'MessageValidationError');
+    brandError(MessageValidationError, 'MessageValidationError');
   }
 
   declare readonly code: 'MESSAGE_INVALID';
@@ -47,7 +47,7 @@ export class MessageValidationError extends AmqpError {
  */
 export class UnknownMessageTypeError extends MessageValidationError {
   static {
-    brand(UnknownMessageTypeError, 'UnknownMessageTypeError');
+    brandError(UnknownMessageTypeError, 'UnknownMessageTypeError');
   }
 
   /** The message's `type` (or routing key); `undefined` when it had no `type`. */

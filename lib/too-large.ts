@@ -5,7 +5,7 @@
  */
 import type { MessageProperties } from './message.js';
 import type { OversizedContent } from './protocol/assembler.js';
-import { AmqpError, brand } from './protocol/errors.js';
+import { AmqpError, brandError } from './protocol/errors.js';
 
 /** How a refused message came: to a consumer, to `queue.get()`, or back as unroutable. */
 export type TooLargeMethod = 'basic.deliver' | 'basic.get-ok' | 'basic.return';
@@ -35,7 +35,7 @@ export interface TooLargeOrigin {
  */
 export class MessageTooLargeError extends AmqpError {
   static {
-    brand(MessageTooLargeError, 'MessageTooLargeError');
+    brandError(MessageTooLargeError, 'MessageTooLargeError');
   }
 
   declare readonly code: 'MESSAGE_TOO_LARGE';

@@ -1,7 +1,7 @@
 import {
   AmqpError,
   type BrokerErrorCode,
-  brand,
+  brandError,
   type ChannelErrorCode,
   type ConnectionErrorCode,
 } from '../protocol/errors.js';
@@ -40,7 +40,7 @@ export function replyCodeName(replyCode: number): BrokerErrorCode {
  */
 export abstract class ClosedError extends AmqpError {
   static {
-    brand(ClosedError, 'ClosedError');
+    brandError(ClosedError, 'ClosedError');
   }
 
   /** The AMQP reply code the broker closed with. */
@@ -85,7 +85,7 @@ export abstract class ClosedError extends AmqpError {
  */
 export class ConnectionError extends ClosedError {
   static {
-    brand(ConnectionError, 'ConnectionError');
+    brandError(ConnectionError, 'ConnectionError');
   }
 
   declare readonly code: ConnectionErrorCode;
@@ -119,7 +119,7 @@ export class ConnectionError extends ClosedError {
  */
 export class ChannelError extends ClosedError {
   static {
-    brand(ChannelError, 'ChannelError');
+    brandError(ChannelError, 'ChannelError');
   }
 
   declare readonly code: ChannelErrorCode;
@@ -158,7 +158,7 @@ export class ChannelError extends ClosedError {
 /** An operation was aborted through its `AbortSignal`: `code` is `ABORTED`, `cause` the signal's reason. */
 export class AbortError extends AmqpError {
   static {
-    brand(AbortError, 'AbortError');
+    brandError(AbortError, 'AbortError');
   }
 
   declare readonly code: 'ABORTED';
@@ -175,7 +175,7 @@ export class AbortError extends AmqpError {
  */
 export class TimeoutError extends AmqpError {
   static {
-    brand(TimeoutError, 'TimeoutError');
+    brandError(TimeoutError, 'TimeoutError');
   }
 
   declare readonly code: 'TIMEOUT';
@@ -188,7 +188,7 @@ export class TimeoutError extends AmqpError {
 /** The broker refused to take responsibility for a published message (`basic.nack`): `code` is `PUBLISH_NACKED`. */
 export class PublishNackedError extends AmqpError {
   static {
-    brand(PublishNackedError, 'PublishNackedError');
+    brandError(PublishNackedError, 'PublishNackedError');
   }
 
   declare readonly code: 'PUBLISH_NACKED';
@@ -206,7 +206,7 @@ export class PublishNackedError extends AmqpError {
  */
 export class PublishUnconfirmedError extends AmqpError {
   static {
-    brand(PublishUnconfirmedError, 'PublishUnconfirmedError');
+    brandError(PublishUnconfirmedError, 'PublishUnconfirmedError');
   }
 
   declare readonly code: 'PUBLISH_UNCONFIRMED';

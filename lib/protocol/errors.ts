@@ -69,20 +69,30 @@ export type AmqpErrorCode =
   | 'NOT_ACKNOWLEDGEABLE'
   | 'PUBLISH_BUFFER_FULL';
 
-/** The brand of each of warren's error classes, by class. */
+/** The brandError of each of warren's error classes, by class. */
 const brands = new WeakMap<object, symbol>();
 
 /**
- * @internal Brands an error class with `Symbol.for('warren.error.<name>')`:
- * its prototype carries the symbol, so its instances and its subclasses'
- * do, in every copy of warren a process has loaded (the ESM and the CJS
- * build, two versions), and `instanceof` looks for the symbol.
+ * Brands an {@link AmqpError} subclass so that `instanceof` recognises its
+ * errors across every copy of warren a process has loaded (its ESM and CJS
+ * builds, two versions side by side): its prototype carries
+ * `Symbol.for('warren.error.<name>')`, which `instanceof` looks for. It also
+ * sets the class's `name`, which an error's `name`, `String(error)` and its
+ * stack show (a bundler may have renamed the class).
  *
- * It also names the class `name`, its exported name: the build renames a
- * class that refers to itself (`_ChannelError`), and an error's `name`
- * (what logs and `String(error)` show) is its class's.
+ * warren brands each of its own error classes. Code built on warren that
+ * defines its own `AmqpError` subclasses (its capabilities, such as
+ * `replay`, do) calls it once per class, with a name unique to that class:
+ *
+ * ```ts
+ * class OrderRejectedError extends AmqpError {
+ *   static {
+ *     brandError(OrderRejectedError, 'OrderRejectedError');
+ *   }
+ * }
+ * ```
  */
-export function brand(
+export function brandError(
   errorClass: abstract new (...args: never[]) => AmqpError,
   name: string,
 ): void {
@@ -93,7 +103,7 @@ export function brand(
 }
 
 /**
- * Whether `value` is an instance of `errorClass`, by its brand when warren
+ * Whether `value` is an instance of `errorClass`, by its brandError when warren
  * branded the class. Never throws, whatever `value` is.
  */
 function isInstance(errorClass: object, value: unknown): boolean {
@@ -119,7 +129,7 @@ function isInstance(errorClass: object, value: unknown): boolean {
  */
 export class AmqpError extends Error {
   static {
-    brand(AmqpError, 'AmqpError');
+    brandError(AmqpError, 'AmqpError');
   }
 
   /**
@@ -157,7 +167,7 @@ export const ProtocolReplyCode = {
  */
 export class ProtocolError extends AmqpError {
   static {
-    brand(ProtocolError, 'ProtocolError');
+    brandError(ProtocolError, 'ProtocolError');
   }
 
   /** The AMQP reply code this error maps to (501, 502, 505 or 540). */

@@ -12,4 +12,14 @@ export {
   type TypeRoutes,
 } from './by-type.js';
 export type { MessageTypes } from './message-types.js';
+export {
+  type ReplayExchangeTarget,
+  type ReplayFailure,
+  type ReplayFailureReason,
+  ReplayInterruptedError,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplayTarget,
+  replay,
+} from './replay.js';
 export { type TypedPublisher, typedPublisher } from './typed-publisher.js';

@@ -35,6 +35,12 @@ function errorsOf(warren: Warren) {
     channel: warren.ChannelError.fromConnection(connection),
     timeout: new warren.TimeoutError('the call timed out'),
     abort: new warren.AbortError('the call was aborted', undefined),
+    replay: new warren.ReplayInterruptedError(
+      'orders.dead',
+      new warren.AbortError('the replay was aborted', undefined),
+      { moved: 0, skipped: 0, failed: 0, failures: [] },
+      0,
+    ),
   };
 }
 
@@ -70,6 +76,7 @@ describe('two copies of warren in one process', () => {
         expect(errors.connection instanceof ClosedError).toBe(true);
         expect(errors.timeout instanceof TimeoutError).toBe(true);
         expect(errors.abort instanceof AbortError).toBe(true);
+        expect(errors.replay instanceof checker().ReplayInterruptedError).toBe(true);
         // The cause of a channel that went down with its connection, too.
         expect(errors.channel.cause instanceof ConnectionError).toBe(true);
       });
@@ -81,6 +88,8 @@ describe('two copies of warren in one process', () => {
         expect(errors.connection instanceof ChannelError).toBe(false);
         expect(errors.timeout instanceof AbortError).toBe(false);
         expect(errors.abort instanceof TimeoutError).toBe(false);
+        expect(errors.abort instanceof checker().ReplayInterruptedError).toBe(false);
+        expect(errors.replay instanceof AbortError).toBe(false);
         expect(errors.timeout instanceof ClosedError).toBe(false);
         // A plain AmqpError is none of its subclasses.
         for (const subclass of [ChannelError, ConnectionError, ClosedError, TimeoutError]) {
@@ -172,6 +181,12 @@ function oneOfEach(warren: Warren): Record<string, Error> {
     MessageTooLargeError: new warren.MessageTooLargeError(
       { method: 'basic.deliver', exchange: 'x', routingKey: 'k', rejected: true },
       { bodySize: 2048, maxBodySize: 1024, properties: {} },
+    ),
+    ReplayInterruptedError: new warren.ReplayInterruptedError(
+      'orders.dead',
+      new warren.AbortError('the replay was aborted', undefined),
+      { moved: 1, skipped: 0, failed: 0, failures: [] },
+      0,
     ),
   };
 }

@@ -94,7 +94,8 @@ const layerOf = (target: string): string | undefined => {
   return folder !== undefined && target.endsWith('.ts') ? folder : undefined;
 };
 
-describe('the layers of DESIGN.md', () => {
+// Building the type-checker's program takes seconds, more on a loaded machine.
+describe('the layers of DESIGN.md', { timeout: 60_000 }, () => {
   it('lib/protocol imports only lib/protocol and Node built-ins', () => {
     for (const file of sourceFiles(join(LIB, 'protocol'))) {
       for (const { target } of importsOf(file)) {
