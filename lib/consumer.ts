@@ -559,8 +559,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   #failed(error: unknown, message: IncomingMessage<T>, report: boolean): Promise<void> | undefined {
     // Refused for its content, unless the handler had settled it already (serve() answers a
     // request whose reply failed its schema, then throws): that is the handler's failure.
-    const invalid =
-      error instanceof MessageValidationError && (message.noAck || !message.settled);
+    const invalid = error instanceof MessageValidationError && (message.noAck || !message.settled);
     let settling: Promise<void> | undefined;
     if (!message.settled) {
       const policy = this.#onFailure;

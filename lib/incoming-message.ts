@@ -108,9 +108,10 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
    * Which attempt at handling this is, from 1: the `x-warren-attempt`
    * header (1 when absent or not a whole number from 1), which each delayed
    * retry of the workers' `retry()` publishes one higher, plus the
-   * `x-delivery-count` header a quorum queue adds to a message it delivers
-   * again after it was returned to the queue (requeued, or unacknowledged
-   * when its channel closed; absent on the first delivery). A classic queue
+   * `x-delivery-count` header a quorum queue (RabbitMQ 3.10) adds to a
+   * message it delivers again: how many times it was returned to the queue
+   * (requeued, or unacknowledged when its channel closed); absent on a
+   * consumer's first delivery, 0 on a first `basic.get`. A classic queue
    * has no such count: a requeued redelivery there is the same attempt, and
    * only {@link IncomingMessage.redelivered} tells it apart.
    */

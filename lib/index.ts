@@ -29,6 +29,7 @@ export {
   type ConsumeOptions,
   Consumer,
   type ConsumerEvents,
+  type FailureHandler,
   type FailurePolicy,
 } from './consumer.js';
 export type { BufferedBytes, Tuning } from './engine/engine.js';
@@ -84,3 +85,4 @@ export { type RpcCallOptions, RpcClient, type RpcClientOptions } from './rpc-cli
 export type { RpcHandler, ServeOptions } from './rpc-server.js';
 export type { Schema, SchemaInput, SchemaOutput, ValidationIssue } from './schema.js';
 export { VERSION } from './version.js';
+export * from './workers/index.js';
