@@ -131,6 +131,7 @@ export async function sendToDeadLetters(
   });
   await forward(message, {
     connection,
+    source: queue.channel,
     exchange,
     routingKey: key,
     headers,

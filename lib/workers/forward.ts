@@ -50,6 +50,8 @@ export function confirmChannel(connection: Connection): Promise<Channel> {
 export interface Forward {
   /** The connection the original came on (its confirm channel publishes the copy). */
   readonly connection: Connection;
+  /** The channel the original came on. */
+  readonly source: Channel;
   readonly exchange: string;
   readonly routingKey: string;
   /** The copy's headers: the original's, merged with warren's. */
@@ -74,7 +76,8 @@ export interface Forward {
  * acks the original once the copy is confirmed. When the copy cannot be
  * published (returned, nacked, the channel or connection lost), the
  * original is settled as `to.otherwise` says and the publish's error is
- * thrown: the consumer reports it. An ack the broker no longer needs (the
+ * thrown: the consumer reports it; unless the original's channel went down
+ * too, which gives the original back to its queue. An ack the broker no longer needs (the
  * consumer's channel recovered meanwhile, and the original went back to its
  * queue) sends nothing: the original comes again, a duplicate of the copy.
  */
@@ -89,6 +92,12 @@ export async function forward(message: IncomingMessage<unknown>, to: Forward): P
       await publish(copy, to);
     }
   } catch (error) {
+    // The original's channel went down with the copy's (a lost connection): the broker has the
+    // original back, and will deliver it again. Nothing to settle, nothing to report.
+    if (!to.source.isOpen) {
+      settle(message, () => message.reject({ requeue: true }));
+      return;
+    }
     await settleUnmoved(message, to.otherwise);
     throw error;
   }

@@ -224,6 +224,7 @@ export class RetryPolicy<T = unknown> implements FailureHandler<T> {
     });
     await forward(message, {
       connection: queue.channel.connection,
+      source: queue.channel,
       exchange: '',
       routingKey: RetryPolicy.waitQueueName(queue.name, delay),
       headers,
