@@ -8,10 +8,19 @@
  *
  * `WARREN_RETRY_FAULT_MESSAGES` sets how many messages (default 10,000: the figure of issue 12).
  */
-import { describe, expect, inject, it } from 'vitest';
-import { type FailureHandler, type IncomingMessage, type Queue, retry } from '../../lib/index.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  type Connection,
+  connect,
+  type FailureHandler,
+  type IncomingMessage,
+  Message,
+  type Queue,
+  retry,
+} from '../../lib/index.js';
 import { queueCounts, uniqueName, waitFor } from '../support/amqp-helpers.js';
-import { sleep } from '../support/fault-helpers.js';
+import { type Broker, startBroker } from '../support/broker.js';
+import { sleep, within } from '../support/fault-helpers.js';
 import { nextRecovery, useFaultSuite, useProxiedBroker } from '../support/fault-suite.js';
 
 // Warnings are expected here: a copy whose publish a cut interrupted is reported.
@@ -112,3 +121,56 @@ describe.each(['classic', 'quorum'] as const)(
     }, 240_000);
   },
 );
+
+describe('the broker restarts while messages wait (its own node: stop_app, start_app)', () => {
+  let node: Broker;
+  beforeAll(async () => {
+    node = await startBroker();
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('durable wait queues and the persistent messages in them survive; the retries come after', async () => {
+    const recovery = { initialDelay: 100, maxDelay: 500, waitTimeout: 60_000 };
+    const connection: Connection = await connect(node.url, { recovery });
+    later(() => connection.close());
+    const channel = await connection.openChannel();
+    const policy = retry({ delays: [2_000] });
+    const attempts = new Map<string, number[]>();
+    for (const kind of ['classic', 'quorum'] as const) {
+      const queue = await channel.declareQueue(uniqueName(`restart-${kind}`), {
+        arguments: kind === 'quorum' ? { 'x-queue-type': 'quorum' } : {},
+      });
+      attempts.set(kind, []);
+      const consumer = await queue.consume(
+        (message) => {
+          attempts.get(kind)?.push(message.attempt);
+          if (message.attempt === 1) throw new Error('wait for the restart');
+          message.ack();
+        },
+        { onFailure: policy },
+      );
+      consumer.on('error', () => {});
+      const publisher = await connection.openChannel({ confirm: true });
+      await publisher.exchange('').publish(new Message(kind, { deliveryMode: 2 }), queue.name);
+      await publisher.close();
+      const wait = policy.waitQueues(queue)[0] as string;
+      await waitFor(
+        async () => (await queueCounts(connection, wait))?.messageCount === 1,
+        5_000,
+        `the ${kind} message in its wait queue`,
+      );
+    }
+    const back = new Promise((resolve) => connection.once('recovered', resolve));
+    await node.rabbitmqctl('stop_app');
+    await node.rabbitmqctl('start_app');
+    await within(back, 30_000, 'recovery after start_app');
+    await waitFor(
+      () => attempts.get('classic')?.length === 2 && attempts.get('quorum')?.length === 2,
+      20_000,
+      'both retries after the restart',
+    );
+    expect(Object.fromEntries(attempts)).toEqual({ classic: [1, 2], quorum: [1, 2] });
+  }, 120_000);
+});
