@@ -217,6 +217,11 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   readonly #autoSettle: boolean;
   readonly #onFailure: FailurePolicy<T>;
   readonly #hooks: ConsumerHooks;
+  /**
+   * Messages a FailureHandler is settling: neither `settle: 'auto'` nor a second failure may
+   * touch them meanwhile (a handler that called `message.fail()` without awaiting it).
+   */
+  readonly #withPolicy = new WeakSet<IncomingMessage<T>>();
   #state: 'starting' | 'running' | 'stopping' | 'cancelled' = 'starting';
   /**
    * Whether the caller of `consume()` has had its turn to add listeners: until then, deliveries
@@ -536,7 +541,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
         });
         return;
       }
-    } else if (this.#autoSettle && !message.settled) {
+    } else if (this.#autoSettle && !message.settled && !this.#withPolicy.has(message)) {
       this.#settleSafely(message, () => message.ack());
     }
     this.#running--;
@@ -561,7 +566,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     // request whose reply failed its schema, then throws): that is the handler's failure.
     const invalid = error instanceof MessageValidationError && (message.noAck || !message.settled);
     let settling: Promise<void> | undefined;
-    if (!message.settled) {
+    if (!message.settled && !this.#withPolicy.has(message)) {
       const policy = this.#onFailure;
       if (isFailureHandler(policy)) {
         settling = this.#handOver(policy, error, message, invalid);
@@ -583,12 +588,15 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     invalid: boolean,
   ): Promise<void> {
     let problem: string;
+    this.#withPolicy.add(message);
     try {
       await policy.handle(error, message, this.queue);
       if (message.settled) return;
       problem = 'left the message unsettled';
     } catch (thrown) {
       problem = `threw: ${describe(thrown)}`;
+    } finally {
+      this.#withPolicy.delete(message);
     }
     let fallback = '';
     if (!message.settled) {

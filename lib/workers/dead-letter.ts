@@ -114,7 +114,11 @@ export async function sendToDeadLetters(
   if (destination === 'queue') {
     if (own === undefined) {
       warnUnknown(queue.name);
-      message.reject({ requeue: false });
+      try {
+        message.reject({ requeue: false });
+      } catch {
+        // Its channel closed: the broker has it back.
+      }
       return;
     }
     exchange = own.exchange;

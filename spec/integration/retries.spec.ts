@@ -362,6 +362,28 @@ describe.each(['classic', 'quorum'] as const)('retries on a %s queue', (kind) =>
   });
 });
 
+describe('message.fail() in a consume() handler', () => {
+  it("with settle: 'auto', a fail() the handler did not await is not acked under the policy's feet", async () => {
+    const channel = await openChannel();
+    const policy = retry({ delays: [30] });
+    const queue = await declare(channel, 'classic', policy);
+    const attempts: number[] = [];
+    const consumer = await queue.consume(
+      (message) => {
+        attempts.push(message.attempt);
+        // Not awaited: the handler returns at once, and auto-settle must leave it to the policy.
+        if (message.attempt === 1) void message.fail(new Error('later'));
+      },
+      { onFailure: policy, settle: 'auto' },
+    );
+    await send(queue, 'auto');
+    await waitFor(() => attempts.length === 2, 5_000, 'the retry');
+    expect(attempts).toEqual([1, 2]);
+    await consumer.cancel();
+    expect(await queueCounts(connection, queue.name)).toMatchObject({ messageCount: 0 });
+  });
+});
+
 describe('the attempt count', () => {
   it("counts a quorum queue's redeliveries (x-delivery-count); a classic queue's only by redelivered", async () => {
     const channel = await openChannel();
