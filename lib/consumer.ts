@@ -87,7 +87,7 @@ export type FailurePolicy<T = unknown> =
     }['choose']
   | FailureHandler<T>;
 
-/** Whether `policy` is a {@link FailureHandler} (rather than a name or a function). */
+/** @internal Whether `policy` is a {@link FailureHandler} (rather than a name or a function). */
 export function isFailureHandler<T>(
   policy: FailurePolicy<T> | undefined,
 ): policy is FailureHandler<T> {
@@ -558,8 +558,8 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   /**
    * Settles a failed message by the policy, and reports the failure (`report`: as an `error`
-   * event; a `MessageValidationError` for an unsettled message always as `invalid`). Returns the FailureHandler's work,
-   * when one took the message.
+   * event; a `MessageValidationError` for an unsettled message always as `invalid`). Returns
+   * the FailureHandler's work, when one took the message.
    */
   #failed(error: unknown, message: IncomingMessage<T>, report: boolean): Promise<void> | undefined {
     // Refused for its content, unless the handler had settled it already (serve() answers a
