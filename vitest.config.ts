@@ -26,8 +26,10 @@ export default defineConfig({
           name: 'faults',
           include: ['spec/faults/**/*.spec.ts'],
           globalSetup: ['spec/support/broker-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 90_000,
+          // Timeouts catch hangs; they assert no speed. They are wide because the suite must
+          // pass on a loaded machine, where each rabbitmqctl call and node start is slow.
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
       {
@@ -35,8 +37,8 @@ export default defineConfig({
           name: 'integration',
           include: ['spec/integration/**/*.spec.ts'],
           globalSetup: ['spec/support/broker-setup.ts'],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
     ],

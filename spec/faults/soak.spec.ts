@@ -29,7 +29,7 @@ useFaultSuite({ failOnWarrenWarnings: false });
 beforeAll(async () => {
   cluster = await startCluster(3);
   console.log(`three-node cluster formed in ${(cluster.startMs / 1000).toFixed(1)} s`);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await cluster?.stop();

@@ -49,7 +49,11 @@ async function forceClose(name: string, reason: string): Promise<void> {
   await broker.rabbitmqctl('close_connection', await connectionPid(broker, name), reason);
 }
 
-describe('permissions', () => {
+// Each test makes several rabbitmqctl calls, each an Erlang VM that starts: seconds apiece on a
+// loaded machine.
+const RABBITMQCTL_TESTS = { timeout: 180_000 };
+
+describe('permissions', RABBITMQCTL_TESTS, () => {
   it('NOT_ALLOWED (530) for a user without permissions on the vhost', async () => {
     const vhost = uniqueName('vhost');
     const user = uniqueName('user');
@@ -83,7 +87,7 @@ describe('permissions', () => {
   });
 });
 
-describe('a connection the broker closes (rabbitmqctl close_connection)', () => {
+describe('a connection the broker closes (rabbitmqctl close_connection)', RABBITMQCTL_TESTS, () => {
   it('CONNECTION_FORCED (320) with the reason, and everything on it settles', async () => {
     const name = uniqueName('forced');
     // The name comes from the URL here; the next test passes it as an option.
