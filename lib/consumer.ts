@@ -28,6 +28,36 @@ export type ConsumeCallback<T = unknown> = {
 }['handle'];
 
 /**
+ * A failure policy that settles failed messages itself, such as the
+ * workers' `retry()`: it may publish a copy elsewhere (a wait queue, a
+ * dead-letter exchange) before it acks the original. Given as `onFailure`
+ * to {@link Queue.consume} or {@link Queue.messages}.
+ *
+ * The consumer keeps the message's concurrency slot until `handle`
+ * settles, so `prefetch` still bounds what is in memory. When `handle`
+ * throws (or rejects), or returns with the message unsettled, the consumer
+ * settles it as `'retry-once'` would (a message that failed its schema:
+ * rejected without requeue) and reports it with a process warning
+ * (`WARREN_FAILURE_HANDLER_FAILED`): nothing hangs, and nothing loops hot.
+ */
+export interface FailureHandler<T = unknown> {
+  /**
+   * Called by `consume()` and `messages()` before `basic.consume`, to
+   * declare what the policy needs (wait queues, …); a rejection fails the
+   * `consume()` (or the loop's first `next()`). Declarations made through
+   * the channel are declared again by connection recovery.
+   */
+  prepare?(queue: Queue<T>, options: SignalOptions): void | Promise<void>;
+  /**
+   * Settles `message`, whose handling failed with `error`: a handler threw,
+   * the loop called {@link IncomingMessage.fail}, or (with a
+   * `MessageValidationError`) the body did not match the queue's schema.
+   * May be async: the consumer waits for it.
+   */
+  handle(error: unknown, message: IncomingMessage<T>, queue: Queue<T>): void | Promise<void>;
+}
+
+/**
  * What happens to a message whose handler threw (or rejected) without
  * settling it:
  * - `'retry-once'`: requeue it the first time; reject it without requeue
@@ -36,6 +66,15 @@ export type ConsumeCallback<T = unknown> = {
  * - `'requeue'`: always requeue it (it may come back at once, forever).
  * - `'dead-letter'`: never requeue it.
  * - a function that chooses, given the error and the message.
+ * - a {@link FailureHandler}, which settles the message itself (see the
+ *   workers' `retry()`).
+ *
+ * A `MessageValidationError` (the body did not match the queue's schema,
+ * or a handler threw one, e.g. from `message.json(schema)`) is never
+ * retried: the named policies and a function reject the message without
+ * requeue; a `FailureHandler` receives it, to dead-letter it with the
+ * reason. Either way the consumer's `invalid` event reports it, not `error`
+ * (unless the handler had settled the message before it threw).
  */
 export type FailurePolicy<T = unknown> =
   | 'retry-once'
@@ -45,7 +84,15 @@ export type FailurePolicy<T = unknown> =
       // A method, for the same bivariance as ConsumeCallback.
       /** Says what becomes of `message`, whose handler failed with `error`. */
       choose(error: unknown, message: IncomingMessage<T>): 'requeue' | 'dead-letter';
-    }['choose'];
+    }['choose']
+  | FailureHandler<T>;
+
+/** @internal Whether `policy` is a {@link FailureHandler} (rather than a name or a function). */
+export function isFailureHandler<T>(
+  policy: FailurePolicy<T> | undefined,
+): policy is FailureHandler<T> {
+  return typeof policy === 'object' && policy !== null;
+}
 
 /** Options of {@link Queue.consume}. */
 export interface ConsumeOptions<T = unknown> extends SignalOptions {
@@ -125,11 +172,10 @@ export interface ConsumerEvents<T = unknown> {
   /** The handler threw or rejected for `message`. The consumer goes on. */
   error: [error: unknown, message: IncomingMessage<T>];
   /**
-   * A message did not match the queue's schema (or was not JSON), and never
-   * reached the handler; or the handler threw a `MessageValidationError` and
-   * left the message unsettled. It was rejected without requeue
-   * (dead-lettered when the queue has a dead-letter exchange), whatever
-   * `onFailure` says.
+   * A message did not match the queue's schema (or was not JSON), or its
+   * handler threw a `MessageValidationError`. It is never retried: it was
+   * rejected without requeue (dead-lettered when the queue has a
+   * dead-letter exchange), or handed to a {@link FailureHandler}.
    */
   invalid: [error: MessageValidationError, message: IncomingMessage<unknown>];
   /**
@@ -172,6 +218,11 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   readonly #autoSettle: boolean;
   readonly #onFailure: FailurePolicy<T>;
   readonly #hooks: ConsumerHooks;
+  /**
+   * Messages a FailureHandler is settling: neither `settle: 'auto'` nor a second failure may
+   * touch them meanwhile (a handler that called `message.fail()` without awaiting it).
+   */
+  readonly #withPolicy = new WeakSet<IncomingMessage<T>>();
   #state: 'starting' | 'running' | 'stopping' | 'cancelled' = 'starting';
   /**
    * Whether the caller of `consume()` has had its turn to add listeners: until then, deliveries
@@ -367,7 +418,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       message.reject({ requeue: true });
       return;
     }
-    if (!this.#accepts(message)) return;
+    message.route(this);
     this.#waiting.push(message);
     const bytes = message.body.length + DELIVERY_OVERHEAD_BYTES;
     this.#waitingBytes += bytes;
@@ -414,21 +465,6 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     this.#whenHandedOver(() => callSafely('a cancel listener', () => this.emit('cancel', error)));
   }
 
-  /** Checks the body against the queue's schema; an invalid message is rejected and reported. */
-  #accepts(message: IncomingMessage<T>): boolean {
-    try {
-      this.queue.parse(message);
-      return true;
-    } catch (error) {
-      this.#whenHandedOver(() => {
-        if (error instanceof MessageValidationError) this.#invalid(error, message);
-        // The schema itself failed (an async refinement, a throwing transform): the handler's kind of failure.
-        else this.#failed(error, message);
-      });
-      return false;
-    }
-  }
-
   /** Runs `report` once the caller of `consume()` has had its turn to add listeners. */
   #whenHandedOver(report: () => void): void {
     if (this.#handedOver) report();
@@ -436,7 +472,6 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   #invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
-    if (!message.settled) message.reject({ requeue: false });
     const hook = this.#hooks.invalid;
     if (hook !== undefined) {
       callSafely('the invalid hook', () => hook(error, message));
@@ -478,6 +513,9 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     this.#running++;
     let result: void | Promise<void>;
     try {
+      // Checked here rather than on delivery, so that an invalid message a FailureHandler
+      // dead-letters holds a slot like any other failure.
+      this.queue.parse(message);
       result = this.callback(message);
     } catch (error) {
       this.#finished(message, error, true);
@@ -494,23 +532,86 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   #finished(message: IncomingMessage<T>, error: unknown, failed: boolean): void {
+    if (failed) {
+      const settling = this.#failed(error, message, true);
+      if (settling !== undefined) {
+        // The slot stays taken until the FailureHandler has settled the message.
+        void settling.then(() => {
+          this.#running--;
+          this.#pump();
+        });
+        return;
+      }
+    } else if (this.#autoSettle && !message.settled && !this.#withPolicy.has(message)) {
+      this.#settleSafely(message, () => message.ack());
+    }
     this.#running--;
-    if (failed) this.#failed(error, message);
-    else if (this.#autoSettle && !message.settled) this.#settleSafely(message, () => message.ack());
     this.#pump();
   }
 
-  #failed(error: unknown, message: IncomingMessage<T>): void {
-    // A handler that found the message invalid (its body fails the schema the handler chose, its
-    // type is unknown) and left it unsettled: refused as the queue's schema would, never retried.
-    if (error instanceof MessageValidationError && (!message.settled || message.noAck)) {
-      this.#invalid(error, message);
-      return;
+  /**
+   * @internal {@link IncomingMessage.fail}: the application hands `message`
+   * to the failure policy. Resolves once it is settled.
+   */
+  fail(message: IncomingMessage<T>, error: unknown): Promise<void> {
+    return this.#failed(error, message, false) ?? Promise.resolve();
+  }
+
+  /**
+   * Settles a failed message by the policy, and reports the failure (`report`: as an `error`
+   * event; a `MessageValidationError` for an unsettled message always as `invalid`). Returns
+   * the FailureHandler's work, when one took the message.
+   */
+  #failed(error: unknown, message: IncomingMessage<T>, report: boolean): Promise<void> | undefined {
+    // Refused for its content, unless the handler had settled it already (serve() answers a
+    // request whose reply failed its schema, then throws): that is the handler's failure.
+    const invalid = error instanceof MessageValidationError && (message.noAck || !message.settled);
+    let settling: Promise<void> | undefined;
+    if (!message.settled && !this.#withPolicy.has(message)) {
+      const policy = this.#onFailure;
+      if (isFailureHandler(policy)) {
+        settling = this.#handOver(policy, error, message, invalid);
+      } else {
+        const requeue = !invalid && this.#requeueAfter(error, message);
+        this.#settleSafely(message, () => message.reject({ requeue }));
+      }
     }
+    if (invalid) this.#invalid(error as MessageValidationError, message);
+    else if (report) this.#reportError(error, message);
+    return settling;
+  }
+
+  /** Runs a FailureHandler; settles by the default policy, and warns, when it fails to. */
+  async #handOver(
+    policy: FailureHandler<T>,
+    error: unknown,
+    message: IncomingMessage<T>,
+    invalid: boolean,
+  ): Promise<void> {
+    let problem: string;
+    this.#withPolicy.add(message);
+    try {
+      await policy.handle(error, message, this.queue);
+      if (message.settled) return;
+      problem = 'left the message unsettled';
+    } catch (thrown) {
+      problem = `threw: ${describe(thrown)}`;
+    } finally {
+      this.#withPolicy.delete(message);
+    }
+    let fallback = '';
     if (!message.settled) {
-      const requeue = this.#requeueAfter(error, message);
+      const requeue = !invalid && !message.redelivered;
       this.#settleSafely(message, () => message.reject({ requeue }));
+      fallback = `; message ${message.deliveryTag} was ${requeue ? 'requeued' : 'rejected without requeue'} instead`;
     }
+    process.emitWarning(
+      `warren: the onFailure handler of consumer ${this.tag} ${problem}${fallback}`,
+      { code: 'WARREN_FAILURE_HANDLER_FAILED' },
+    );
+  }
+
+  #reportError(error: unknown, message: IncomingMessage<T>): void {
     if (this.listenerCount('error') === 0) {
       process.emitWarning(
         `warren: the handler of consumer ${this.tag} failed and the consumer has no 'error' listener: ${describe(error)}`,
@@ -522,7 +623,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   #requeueAfter(error: unknown, message: IncomingMessage<T>): boolean {
-    const policy = this.#onFailure;
+    const policy = this.#onFailure as Exclude<FailurePolicy<T>, FailureHandler<T>>;
     switch (policy) {
       case 'retry-once':
         return !message.redelivered;

@@ -2,12 +2,17 @@ import type { Settlement } from './deliveries.js';
 import type { MessageProperties } from './message.js';
 import { AmqpError } from './protocol/errors.js';
 import { ReceivedMessage } from './received-message.js';
-import type { Schema, SchemaOutput } from './schema.js';
+import { MessageValidationError, type Schema, type SchemaOutput } from './schema.js';
 import { checkOptions } from './validate.js';
 
 /** What an incoming message settles through: its channel. @internal */
 export interface Settler {
   settle(message: IncomingMessage, settlement: Settlement): void;
+}
+
+/** What {@link IncomingMessage.fail} hands a message to: its consumer. @internal */
+export interface FailureRoute {
+  fail(message: IncomingMessage, error: unknown): Promise<void>;
 }
 
 /** Where a message came from. @internal */
@@ -71,6 +76,8 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
   readonly noAck: boolean;
   #settledAs: Settlement['kind'] | 'multiple' | null = null;
   readonly #settler: Settler;
+  /** The consumer whose failure policy {@link IncomingMessage.fail} applies; none for `get()`. */
+  #route: FailureRoute | undefined;
 
   /** @internal Made by the channel for each delivery and each `get`. */
   static create<T>(
@@ -95,6 +102,25 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
     this.messageCount = info.messageCount;
     this.noAck = info.noAck;
     this.#settler = settler;
+  }
+
+  /**
+   * Which attempt at handling this is, from 1: the `x-warren-attempt`
+   * header (1 when absent or not a whole number from 1), which each delayed
+   * retry of the workers' `retry()` publishes one higher, plus the
+   * `x-delivery-count` header a quorum queue (RabbitMQ 3.10) adds to a
+   * message it delivers again: how many times it was returned to the queue
+   * (requeued, or unacknowledged when its channel closed); absent on a
+   * consumer's first delivery, 0 on a first `basic.get`. A classic queue
+   * has no such count: a requeued redelivery there is the same attempt, and
+   * only {@link IncomingMessage.redelivered} tells it apart.
+   */
+  get attempt(): number {
+    const headers = this.properties.headers;
+    if (headers === undefined) return 1;
+    return (
+      wholeNumber(headers['x-warren-attempt'], 1) + wholeNumber(headers['x-delivery-count'], 0)
+    );
   }
 
   /** Whether it has been acked, nacked or rejected (or needs no settling). */
@@ -145,6 +171,39 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
     return this as IncomingMessage<unknown> as IncomingMessage<SchemaOutput<S>>;
   }
 
+  /**
+   * Hands the message to its consumer's failure policy (`onFailure` of
+   * `queue.consume()` or `queue.messages()`), as if its handler had thrown
+   * `error`: what a `for await` loop over `queue.messages({ onFailure })`
+   * calls when handling fails. Resolves once the message is settled: by a
+   * `FailureHandler` such as the workers' `retry()` (a delayed retry, or a
+   * dead letter that says why), or at once by a named policy or a function
+   * (requeued or rejected, as it says; `'retry-once'` without `onFailure`).
+   * A `MessageValidationError` is never retried. For a message from
+   * `queue.get()`, which has no consumer, it applies `'retry-once'`:
+   * requeued unless it was redelivered (call a `FailureHandler`'s `handle`
+   * yourself to do more). Nothing is reported: the caller has the error.
+   * @param error - why handling failed; it goes into a dead letter's headers
+   * @throws AmqpError ALREADY_SETTLED when it is settled already (the promise rejects), or
+   *   NOT_ACKNOWLEDGEABLE when it came with noAck
+   */
+  fail(error: unknown = new Error('the application gave up on the message')): Promise<void> {
+    try {
+      this.#checkSettleable();
+    } catch (problem) {
+      return Promise.reject(problem);
+    }
+    const route = this.#route;
+    if (route !== undefined) return route.fail(this, error);
+    this.reject({ requeue: !this.redelivered && !(error instanceof MessageValidationError) });
+    return Promise.resolve();
+  }
+
+  /** @internal The consumer that received it: {@link IncomingMessage.fail} goes to its policy. */
+  route(consumer: FailureRoute): void {
+    this.#route = consumer;
+  }
+
   /** @internal Marks the message settled by a `multiple` settlement of a later one. */
   markSettled(): void {
     this.#settledAs ??= 'multiple';
@@ -156,6 +215,12 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
   }
 
   #settle(settlement: Settlement): void {
+    this.#checkSettleable();
+    this.#settledAs = settlement.kind;
+    this.#settler.settle(this, settlement);
+  }
+
+  #checkSettleable(): void {
     if (this.noAck) {
       throw new AmqpError(
         'NOT_ACKNOWLEDGEABLE',
@@ -168,7 +233,13 @@ export class IncomingMessage<T = unknown> extends ReceivedMessage<T> {
         `message ${this.deliveryTag} is already settled (${this.#settledAs}); nothing was sent`,
       );
     }
-    this.#settledAs = settlement.kind;
-    this.#settler.settle(this, settlement);
   }
+}
+
+/** A header's whole number from 1 (or from 0 for `fallback` 0); `fallback` for anything else. */
+function wholeNumber(value: unknown, fallback: number): number {
+  const number = typeof value === 'bigint' ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) && number >= fallback
+    ? number
+    : fallback;
 }

@@ -29,6 +29,7 @@ export {
   type ConsumeOptions,
   Consumer,
   type ConsumerEvents,
+  type FailureHandler,
   type FailurePolicy,
 } from './consumer.js';
 export type { BufferedBytes, Tuning } from './engine/engine.js';

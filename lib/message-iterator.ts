@@ -1,5 +1,5 @@
 import type { SignalOptions } from './channel.js';
-import type { Consumer } from './consumer.js';
+import type { Consumer, FailurePolicy } from './consumer.js';
 import { type AbortHook, onAbort, throwIfAborted } from './engine/abort.js';
 import type { IncomingMessage } from './incoming-message.js';
 import type { AmqpError } from './protocol/errors.js';
@@ -19,6 +19,15 @@ export interface MessagesOptions extends SignalOptions {
   signal?: AbortSignal;
   /** Called for each message that did not match the queue's schema (it was dead-lettered). */
   onInvalid?: (error: MessageValidationError, message: IncomingMessage<unknown>) => void;
+  /**
+   * What {@link IncomingMessage.fail} does with a message whose handling
+   * failed: the loop calls `await message.fail(error)`, and this policy
+   * settles it. A `FailureHandler` (such as the workers' `retry()`) is
+   * prepared before the first message, and holds the loop's place until it
+   * has settled the message. Invalid messages (schema) go to it too.
+   * @default 'retry-once'
+   */
+  onFailure?: FailurePolicy;
   /** No other consumer may consume from the queue meanwhile. @default false */
   exclusive?: boolean;
   /** Extra arguments of `basic.consume`, such as `x-priority`. @default {} */
@@ -101,7 +110,7 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
   }
 
   async #start(): Promise<Consumer<T> | undefined> {
-    const { signal } = this.#options;
+    const { signal, onFailure } = this.#options;
     try {
       throwIfAborted(signal, 'consuming');
       const consumer = await this.#queue.subscribe(
@@ -111,6 +120,7 @@ export class MessageIterator<T = unknown> implements AsyncIterableIterator<Incom
           exclusive: this.#options.exclusive ?? false,
           arguments: this.#options.arguments ?? {},
           ...(signal === undefined ? {} : { signal }),
+          ...(onFailure === undefined ? {} : { onFailure: onFailure as FailurePolicy<T> }),
         },
         // The application stops it (cancel, or a channel or connection close): the loop ends.
         { stopping: () => void this.#stop(undefined) },

@@ -4,6 +4,8 @@ import {
   type ConsumeOptions,
   Consumer,
   type ConsumerHooks,
+  type FailurePolicy,
+  isFailureHandler,
 } from './consumer.js';
 import { ChannelError } from './engine/errors.js';
 import { BIND_OPTIONS, type BindOptions, type Exchange, type UnbindOptions } from './exchange.js';
@@ -247,8 +249,11 @@ export class Queue<T = unknown> {
     const tag = options.consumerTag;
     if (tag !== undefined) this.channel.claimTag(tag);
     try {
+      const { onFailure, signal } = options;
+      if (isFailureHandler(onFailure) && onFailure.prepare !== undefined) {
+        await onFailure.prepare(this, signal === undefined ? {} : { signal });
+      }
       if (options.prefetch !== undefined) {
-        const { signal } = options;
         await this.channel.setQos(
           signal === undefined
             ? { prefetchCount: options.prefetch }
@@ -284,6 +289,7 @@ export class Queue<T = unknown> {
   messages(options: MessagesOptions = {}): MessageIterator<T> {
     checkOptions(options, 'messages');
     checkCount(options.prefetch, 'prefetch', 1, 65535);
+    checkFailurePolicy(options.onFailure);
     return MessageIterator.create(this, options);
   }
 
@@ -517,5 +523,20 @@ export class QueueBinding {
 
 function checkSettleOptions(options: ConsumeOptions<never>): void {
   checkChoice(options.settle, 'settle', ['manual', 'auto']);
-  checkChoice(options.onFailure, 'onFailure', ['retry-once', 'requeue', 'dead-letter'], true);
+  checkFailurePolicy(options.onFailure);
+}
+
+/** A policy name, a function, or a FailureHandler (an object with `handle`, and maybe `prepare`). */
+function checkFailurePolicy(policy: FailurePolicy<never> | undefined): void {
+  if (typeof policy === 'object' && policy !== null) {
+    if (typeof policy.handle !== 'function') {
+      throw new TypeError('onFailure as an object needs a handle(error, message, queue) method');
+    }
+    if (policy.prepare !== undefined && typeof policy.prepare !== 'function') {
+      throw new TypeError('onFailure.prepare must be a function (queue, { signal }) when given');
+    }
+    return;
+  }
+  const choices = ['retry-once', 'requeue', 'dead-letter'];
+  checkChoice(policy, 'onFailure', choices, true);
 }

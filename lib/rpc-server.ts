@@ -13,7 +13,14 @@ const REPLY_OPTIONS: PublishOptions = Object.freeze({ mandatory: false });
 /** Answers one request; what it returns (or resolves with) is the reply, sent as JSON. */
 export type RpcHandler<T, R> = (request: IncomingMessage<T>) => R | Promise<R>;
 
-/** Options of {@link Queue.serve}. */
+/**
+ * Options of {@link Queue.serve}. There is no `onFailure`: a request is
+ * answered (an error reply when its handler fails) and acked, never
+ * retried, since its caller waits with a timeout and a delayed retry would
+ * answer a caller that has given up. A request that does not match the
+ * queue's schema is dead-lettered (rejected without requeue) and its caller
+ * gets an error reply at once.
+ */
 export interface ServeOptions<S extends Schema | undefined = undefined>
   extends Pick<
     ConsumeOptions,

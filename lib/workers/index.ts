@@ -1,6 +1,8 @@
 /**
- * Workers: capabilities above the client, built on its public API alone.
- * lib/index.ts re-exports all of this.
+ * Workers: capabilities above the client, built on its public API alone:
+ * failure policies that retry later through wait queues on the broker and
+ * dead letters that say why, routing by message type, and replaying dead
+ * letters. lib/index.ts re-exports all of this.
  */
 export {
   type ByTypeOptions,
@@ -11,6 +13,13 @@ export {
   type TypeRouter,
   type TypeRoutes,
 } from './by-type.js';
+export {
+  type DeadLetterDestination,
+  type DeadLetterExchange,
+  type DeadLetterOptions,
+  DeadLetterPolicy,
+  deadLetter,
+} from './dead-letter.js';
 export type { MessageTypes } from './message-types.js';
 export {
   type ReplayExchangeTarget,
@@ -22,4 +31,6 @@ export {
   type ReplayTarget,
   replay,
 } from './replay.js';
+export { MAX_DELAY_MS, type RetryOptions, RetryPolicy, retry } from './retry.js';
 export { type TypedPublisher, typedPublisher } from './typed-publisher.js';
+export { type DeadLetterReason, WarrenHeaders } from './why.js';
