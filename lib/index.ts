@@ -48,6 +48,14 @@ export {
   type UnbindOptions,
 } from './exchange.js';
 export {
+  Decimal,
+  Field,
+  type FieldTable,
+  type FieldType,
+  type FieldValue,
+  TypedField,
+} from './fields.js';
+export {
   type AckOptions,
   IncomingMessage,
   type NackOptions,
@@ -56,14 +64,6 @@ export {
 export { Message, type MessageProperties } from './message.js';
 export { MessageIterator, type MessagesOptions } from './message-iterator.js';
 export type { ConnectOptions } from './options.js';
-export {
-  Decimal,
-  Field,
-  type FieldTable,
-  type FieldType,
-  type FieldValue,
-  TypedField,
-} from './protocol/field-types.js';
 export { type BasicProperties, type MethodName, ReplyCode } from './protocol/spec.js';
 export {
   type GetOptions,

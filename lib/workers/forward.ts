@@ -7,9 +7,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Channel } from '../channel.js';
 import type { Connection } from '../connection.js';
+import type { FieldTable } from '../fields.js';
 import type { IncomingMessage } from '../incoming-message.js';
 import { Message } from '../message.js';
-import type { FieldTable } from '../protocol/field-types.js';
 import { MessageReturnedError } from '../returned-message.js';
 
 /**

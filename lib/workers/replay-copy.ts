@@ -2,8 +2,9 @@
  * What a replay reads from a dead-lettered message (where it came from) and
  * the copies it publishes: pure functions over headers, no I/O.
  */
+
+import { Field, type FieldTable, type FieldValue } from '../fields.js';
 import { Message } from '../message.js';
-import { Field, type FieldTable, type FieldValue } from '../protocol/field-types.js';
 import type { ReceivedMessage } from '../received-message.js';
 
 /** The queue warren dead-lettered the message from (see docs/dead-letters.md). */

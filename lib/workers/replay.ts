@@ -4,10 +4,16 @@
  * and only then is the original acked. Built on the public API alone.
  */
 import type { Channel } from '../channel.js';
-import { AbortError, type ChannelError, PublishNackedError } from '../engine/errors.js';
+import {
+  AbortError,
+  AmqpError,
+  type AmqpErrorCode,
+  brandError,
+  type ChannelError,
+  PublishNackedError,
+} from '../errors.js';
 import { Exchange } from '../exchange.js';
 import type { IncomingMessage } from '../incoming-message.js';
-import { AmqpError, type AmqpErrorCode, brandError } from '../protocol/errors.js';
 import { Queue } from '../queue.js';
 import type { ReceivedMessage } from '../received-message.js';
 import { MessageReturnedError } from '../returned-message.js';

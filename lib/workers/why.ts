@@ -5,8 +5,8 @@
  * that a copy stays small whatever the error held.
  */
 import { inspect } from 'node:util';
+import type { FieldTable } from '../fields.js';
 import type { IncomingMessage } from '../incoming-message.js';
-import type { FieldTable } from '../protocol/field-types.js';
 import { MessageValidationError } from '../schema.js';
 
 /**
