@@ -15,6 +15,7 @@ import {
   type Channel,
   ChannelError,
   type Connection,
+  type Consumer,
   connect,
   type FieldTable,
   type IncomingMessage,
@@ -105,6 +106,24 @@ async function take(queue: Queue, count: number): Promise<IncomingMessage[]> {
     taken.push(message);
   }
   return taken;
+}
+
+/** Consumes `queue` under `policy` with a handler that fails the first attempt and acks the next. */
+async function consumeFailingFirst(
+  queue: Queue,
+  policy: RetryPolicy,
+): Promise<{ attempts: number[]; consumer: Consumer }> {
+  const attempts: number[] = [];
+  const consumer = await queue.consume(
+    (message) => {
+      attempts.push(message.attempt);
+      if (message.attempt === 1) throw new Error('the first attempt fails');
+      message.ack();
+    },
+    { onFailure: policy },
+  );
+  consumer.on('error', () => {});
+  return { attempts, consumer };
 }
 
 async function rabbitmqctl(...args: string[]): Promise<string> {
@@ -447,16 +466,7 @@ describe('what can go wrong on the way', () => {
     const channel = await openChannel();
     const policy = retry({ delays: [30] });
     const queue = await declare(channel, 'classic', policy);
-    const attempts: number[] = [];
-    const consumer = await queue.consume(
-      (message) => {
-        attempts.push(message.attempt);
-        if (message.attempt === 1) throw new Error('again');
-        message.ack();
-      },
-      { onFailure: policy },
-    );
-    consumer.on('error', () => {});
+    const { attempts, consumer } = await consumeFailingFirst(queue, policy);
     const wait = `${queue.name}.retry.30ms`;
     await channel.queue(wait).delete({ ifUnused: false, ifEmpty: false });
     expect(await queueExists(connection, wait)).toBe(false);
@@ -509,16 +519,7 @@ describe('what can go wrong on the way', () => {
       const channel = await own.openChannel();
       const policy = retry({ delays: [1_500] });
       const queue = await declare(channel, 'quorum', policy, {}, connection);
-      const attempts: number[] = [];
-      const consumer = await queue.consume(
-        (message) => {
-          attempts.push(message.attempt);
-          if (message.attempt === 1) throw new Error('wait');
-          message.ack();
-        },
-        { onFailure: policy },
-      );
-      consumer.on('error', () => {});
+      const { attempts, consumer } = await consumeFailingFirst(queue, policy);
       await send(queue, 'v');
       const wait = `${queue.name}.retry.1500ms`;
       await waitFor(
