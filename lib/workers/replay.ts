@@ -292,7 +292,9 @@ class Replay {
       try {
         message = await queue.get();
       } catch (error) {
-        this.#interrupt(error, true);
+        // A message the connection refuses (MESSAGE_TOO_LARGE) leaves the channel open: the
+        // moves under way finish, as after an abort. A closed channel is lost.
+        this.#interrupt(error, !this.#channel.isOpen);
         break;
       }
       if (message === null) break;
