@@ -106,7 +106,14 @@ export interface ReplayFailure {
   /** The message's `messageId` property, if it has one. */
   readonly messageId: string | undefined;
   /** Where it was to go; `undefined` for `'no-origin'`, and for `'filter'`, decided before. */
-  readonly to: { readonly exchange: string; readonly routingKey: string } | undefined;
+  readonly to:
+    | {
+        /** The exchange it was to be published to; `''` is the default exchange (a queue). */
+        readonly exchange: string;
+        /** The routing key it was to be published with. */
+        readonly routingKey: string;
+      }
+    | undefined;
 }
 
 /** What a replay did. Each message it took from the dead-letter queue counts once. */
