@@ -36,7 +36,21 @@ export interface BenchClient {
   rpc(input: ScenarioInput): Promise<ScenarioOutput>;
   /** Publishes `count` bodies of `size` bytes to `queue` and consumes them concurrently, verifying each. */
   large(input: ScenarioInput): Promise<ScenarioOutput>;
+  /**
+   * Consumes `count` messages already in `queue` with prefetch `window`; each fails its first
+   * attempt and is retried after {@link RETRY_DELAY_MS} through the broker, then succeeds.
+   * Reports the messages that succeeded. Only a client with delayed retries of its own has it;
+   * the others are n/a.
+   */
+  retry?(input: ScenarioInput): Promise<ScenarioOutput>;
 }
+
+/**
+ * The retry scenario's one delay: short, so that the run measures the client's work on the
+ * retry path (a second delivery, a confirmed copy to the wait queue, two acks) rather than
+ * the wait; the wait queue is `<queue>.retry.<delay>ms`.
+ */
+export const RETRY_DELAY_MS = 20;
 
 /**
  * The `large` scenario's confirm window, the same for every client (the ceiling included): at

@@ -41,7 +41,7 @@ import { redactUrl } from '../lib/options.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
 import { type Baseline, BaselineError, buildBaseline, resolveBaseline } from './baseline.js';
 import { BUILD_DIR, compile } from './build.js';
-import { indexOf, LARGE_PUBLISH_WINDOW, type ScenarioInput } from './client.js';
+import { indexOf, LARGE_PUBLISH_WINDOW, RETRY_DELAY_MS, type ScenarioInput } from './client.js';
 import { formatMarkdown } from './markdown.js';
 import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
 
@@ -98,7 +98,18 @@ interface ScenarioSpec {
   readonly count: number;
   readonly size: number;
   readonly window: number;
+  /**
+   * The plain scenario this one adds a capability to: the report divides each client's figures
+   * by its own there (retry beside consume), since no peer has the capability to compare with.
+   */
+  readonly beside?: Scenario;
 }
+
+/** Scenarios that consume a queue the orchestrator filled beforehand. */
+const PREFILLED: readonly Scenario[] = ['consume', 'retry'];
+
+/** The wait queue the retry scenario's policy declares (retry()'s naming). */
+const waitQueueOf = (queue: string): string => `${queue}.retry.${RETRY_DELAY_MS}ms`;
 
 function scenarioSpecs(smoke: boolean): ScenarioSpec[] {
   const n = (full: number, small: number): number => (smoke ? small : full);
@@ -106,6 +117,7 @@ function scenarioSpecs(smoke: boolean): ScenarioSpec[] {
     { name: 'publish', count: n(200_000, 2_000), size: 256, window: n(1_000, 100) },
     { name: 'publishConfirm', count: n(50_000, 500), size: 256, window: n(1_000, 100) },
     { name: 'consume', count: n(200_000, 2_000), size: 256, window: n(1_000, 100) },
+    { name: 'retry', count: n(50_000, 500), size: 256, window: n(1_000, 100), beside: 'consume' },
     { name: 'rpc', count: n(2_000, 50), size: 256, window: 1 },
     { name: 'large', count: n(200, 3), size: n(8 * MiB, MiB), window: 10 },
   ];
@@ -122,6 +134,8 @@ function scenarioTitle(spec: Omit<ScenarioSpec, 'title'>): string {
       return `publish ${count} × ${size} with confirms, at most ${spec.window.toLocaleString('en-US')} outstanding`;
     case 'consume':
       return `consume ${count} × ${size}, prefetch ${spec.window.toLocaleString('en-US')}, one ack per message`;
+    case 'retry':
+      return `consume ${count} × ${size}, prefetch ${spec.window.toLocaleString('en-US')}, each failing once and retried after ${RETRY_DELAY_MS} ms`;
     case 'rpc':
       return `${count} sequential request/reply round trips`;
     case 'large':
@@ -617,6 +631,12 @@ async function verifyQueue(context: Context, spec: ScenarioSpec, queue: string):
   } else if (counts.messageCount !== 0) {
     throw new Mismatch(`${counts.messageCount} messages are left in the queue, none should be`);
   }
+  if (spec.name === 'retry') {
+    const waiting = await context.admin.counts(waitQueueOf(queue));
+    if (waiting.messageCount !== 0) {
+      throw new Mismatch(`${waiting.messageCount} messages are left in the wait queue`);
+    }
+  }
 }
 
 async function measure(
@@ -635,7 +655,7 @@ async function measure(
   };
   try {
     await context.admin.declare(queue);
-    if (spec.name === 'consume') await prefill(context, input);
+    if (PREFILLED.includes(spec.name)) await prefill(context, input);
     await quiesce(context.broker);
     const run = await runWorker(
       context.worker,
@@ -671,6 +691,7 @@ async function measure(
   } finally {
     try {
       await context.admin.delete(queue);
+      if (spec.name === 'retry') await context.admin.delete(waitQueueOf(queue));
     } catch {
       // the failure above is the news
     }
@@ -918,6 +939,29 @@ function scenarioTable(report: ScenarioReport, rounds: number, notes: string[]):
   return lines.join('\n');
 }
 
+/**
+ * For a scenario that adds a capability to a plain one (retry beside consume): what it costs,
+ * as each client's medians here divided by its own in the plain scenario of the same run.
+ */
+function besideLines(report: ScenarioReport, reports: readonly ScenarioReport[]): string[] {
+  const plain = reports.find((other) => other.spec.name === report.spec.beside);
+  if (plain === undefined) return [];
+  const lines: string[] = [];
+  for (const cell of report.cells) {
+    const base = plain.cells.find((other) => other.client === cell.client);
+    if (cell.status !== 'measured' || base?.status !== 'measured') continue;
+    const cpu = ratio(cell, 'cpu', base.stats.cpu?.median);
+    const rate = ratio(cell, 'rate', base.stats.rate?.median);
+    lines.push(
+      `- ${cell.client.label}: client CPU per message ${times(cpu)}, msg/s ${times(rate)} its ${plain.spec.name} figures`,
+    );
+  }
+  if (lines.length === 0) return [];
+  return [
+    `Beside the ${plain.spec.name} scenario of this run (medians divided):\n\n${lines.join('\n')}`,
+  ];
+}
+
 interface Target {
   readonly text: string;
   readonly scenario: Scenario;
@@ -1142,9 +1186,12 @@ function markdown(
   svgName: string,
 ): string {
   const notes: string[] = [];
-  const sections = reports.map(
-    (report) =>
-      `### ${report.spec.name}: ${report.spec.title}\n\n${scenarioTable(report, options.rounds, notes)}`,
+  const sections = reports.map((report) =>
+    [
+      `### ${report.spec.name}: ${report.spec.title}`,
+      scenarioTable(report, options.rounds, notes),
+      ...besideLines(report, reports),
+    ].join('\n\n'),
   );
   const versions = environment.versions.map((v) => `${v.client} ${v.version}`).join(', ');
   const comparison = comparisonSection(reports, environment, options);

@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { BenchClient, ScenarioInput, ScenarioOutput } from './client.js';
 
-export const SCENARIOS = ['publish', 'publishConfirm', 'consume', 'rpc', 'large'] as const;
+export const SCENARIOS = ['publish', 'publishConfirm', 'consume', 'retry', 'rpc', 'large'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** What a successful run prints. */
@@ -98,16 +98,18 @@ async function main(argv: readonly string[]): Promise<WorkerResult> {
   };
   const client = module.client;
   if (client === undefined) throw new Error(`bench/clients/${clientName}.ts exports no client`);
-  if (typeof client[scenario] !== 'function') {
-    // Today's adapters implement every scenario (tsc checks them against BenchClient); a
-    // --baseline adapter from before a scenario existed does not, and is n/a there.
+  const run = client[scenario];
+  if (typeof run !== 'function') {
+    // Today's adapters implement every required scenario (tsc checks them against
+    // BenchClient); a --baseline adapter from before a scenario existed does not, nor does a
+    // peer without a capability (retry): n/a there.
     throw new Error(`${clientName} has no client.${scenario}(): not measured`);
   }
   if (process.env.BENCH_SYNC === '1') await waitForGo();
 
   const cpuBefore = process.cpuUsage();
   const began = process.hrtime.bigint();
-  const output: ScenarioOutput = await client[scenario](input);
+  const output: ScenarioOutput = await run.call(client, input);
   const wallUs = Number(process.hrtime.bigint() - began) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const maxRssKiB = process.resourceUsage().maxRSS;

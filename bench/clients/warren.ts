@@ -1,11 +1,12 @@
 /** warren, used as its guides show. */
-import { connect, type IncomingMessage } from '../../lib/index.js';
+import { connect, type IncomingMessage, retry } from '../../lib/index.js';
 import {
   type BenchClient,
   body,
   indexOf,
   LARGE_PUBLISH_WINDOW,
   publishWindowed,
+  RETRY_DELAY_MS,
   waitUntilQueued,
 } from '../client.js';
 
@@ -56,6 +57,39 @@ export const client: BenchClient = {
     );
     await done;
     return { messages: received };
+  },
+
+  async retry(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const channel = await connection.openChannel();
+    let succeeded = 0;
+    let failed = 0;
+    let resolve = (): void => {};
+    const done = new Promise<void>((settle) => {
+      resolve = settle;
+    });
+    const consumer = await channel.queue(input.queue).consume(
+      (message: IncomingMessage) => {
+        indexOf(message.body, input.size);
+        if (message.attempt === 1) {
+          failed++;
+          throw new Error('fails its first attempt');
+        }
+        if (++succeeded === input.count) resolve();
+      },
+      {
+        prefetch: input.window,
+        settle: 'auto',
+        // Every message succeeds on its second attempt: nothing is dead-lettered, but the
+        // policy needs an exchange that exists (the bench queue has no dead-letter arguments).
+        onFailure: retry({ delays: [RETRY_DELAY_MS], deadLetter: { exchange: 'amq.direct' } }),
+      },
+    );
+    consumer.on('error', () => {}); // expected: each first attempt fails
+    await done;
+    if (failed !== input.count)
+      throw new Error(`${failed} first attempts failed, not ${input.count}`);
+    return { messages: succeeded };
   },
 
   async rpc(input) {
