@@ -5,7 +5,9 @@
  * 1. runs the typed worker and the typed publisher side by side
  *    (examples/worker.ts, examples/publisher.ts), plus one malformed order
  *    from a publisher that skips the schema, which the worker dead-letters;
- * 2. runs request/reply: a pricing server and a client (examples/rpc.ts).
+ * 2. runs request/reply: a pricing server and a client (examples/rpc.ts);
+ * 3. runs a payment worker that retries later and dead-letters with reasons,
+ *    and replays what an outage exhausted (examples/payments.ts).
  *
  * Run: `npm run demo`, or `AMQP_URL=amqp://guest:guest@localhost:5672/ npm run demo`
  */
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
 import { CREATED, DEAD_LETTER_QUEUE, ORDERS_EXCHANGE } from './orders.js';
+import { type PaymentsReport, runPayments } from './payments.js';
 import { publishOrders } from './publisher.js';
 import { type RpcDemoResult, runRpcDemo } from './rpc.js';
 import { runWorker, type WorkerReport } from './worker.js';
@@ -24,6 +27,7 @@ export interface DemoResult {
   /** The malformed order, as the dead-letter queue gave it back. */
   deadLettered: unknown;
   rpc: RpcDemoResult;
+  payments: PaymentsReport;
 }
 
 /** Publishes an order that does not match the schema, as a publisher without it could. */
@@ -70,7 +74,12 @@ export async function runDemo(url: string, orders = 5): Promise<DemoResult> {
   console.log(
     `demo: the pricing server sent ${rpc.quotes.length} quotes and refused ${rpc.refused.length} request`,
   );
-  return { published: published.length, worker: report, deadLettered, rpc };
+
+  const payments = await runPayments(url);
+  console.log(
+    `demo: the payment worker charged ${payments.charged.length} payments and dead-lettered ${payments.deadLetters.length}, of which ${payments.replayed} was replayed and charged`,
+  );
+  return { published: published.length, worker: report, deadLettered, rpc, payments };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

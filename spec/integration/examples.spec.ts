@@ -17,6 +17,7 @@ import {
   ORDERS_QUEUE,
   type Order,
 } from '../../examples/orders.js';
+import { PAYMENTS_DEAD, PAYMENTS_QUEUE, runPayments } from '../../examples/payments.js';
 import { publishOrders } from '../../examples/publisher.js';
 import { PRICING_QUEUE, runRpcDemo } from '../../examples/rpc.js';
 import { runWorker, type WorkerReport } from '../../examples/worker.js';
@@ -189,6 +190,30 @@ describe('the order events example', () => {
   });
 });
 
+describe('the payments example', () => {
+  it('retries later, dead-letters saying why, and replays what the outage exhausted', async () => {
+    const report = await within(runPayments(url), 15_000, 'the payments example');
+
+    // 1 at once; 2 on its third attempt; 4 once replayed, starting again at attempt 1.
+    expect(report.charged).toEqual(['1@1', '2@3', '4@1']);
+    expect(report.failed.sort()).toEqual(['2@1', '2@2', '3@1', '4@1', '4@2', '4@3']);
+    expect(report.deadLetters).toEqual(
+      expect.arrayContaining([
+        { id: 3, reason: 'permanent', attempt: 1, error: 'CardDeclinedError' },
+        { id: 4, reason: 'exhausted', attempt: 3, error: 'GatewayUnavailableError' },
+        { id: 5, reason: 'invalid', attempt: 1, error: 'MessageValidationError' },
+      ]),
+    );
+    expect(report.deadLetters).toHaveLength(3);
+    expect(report.replayed).toBe(1);
+    expect(printed).toContain('operator:  replayed 1, left 2 in demo.payments.dead');
+    // Exclusive: the queues, wait queues included, went with the example's connection.
+    for (const name of [PAYMENTS_QUEUE, PAYMENTS_DEAD, `${PAYMENTS_QUEUE}.retry.100ms`]) {
+      await waitFor(async () => !(await queueExists(connection, name)), 5_000, `${name} deleted`);
+    }
+  });
+});
+
 describe('the demo', () => {
   it('runs the worker, the publisher and RPC, and prints what it did', async () => {
     const result = await within(runDemo(url, 5), 30_000, 'the demo');
@@ -203,6 +228,8 @@ describe('the demo', () => {
       'demo: the worker shipped and acked 5 of 5 orders, and dead-lettered 1 invalid one',
     );
     expect(printed).toContain('demo: the pricing server sent 3 quotes and refused 1 request');
+    expect(result.payments.charged).toHaveLength(3);
+    expect(result.payments.replayed).toBe(1);
     expect(await queueCounts(connection, DEAD_LETTER_QUEUE)).toEqual({
       messageCount: 0,
       consumerCount: 0,
