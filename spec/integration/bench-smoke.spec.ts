@@ -1,8 +1,9 @@
 /**
  * The benchmark cannot rot: `bench/run.ts --smoke` runs every client through every scenario
- * with tiny counts (2,000 / 500 / 2,000 messages, 50 round trips, 3 × 1 MiB) against the test
- * broker, each run in a fresh worker process and checked against what the broker holds. It must
- * exit 0 and report every client × scenario as measured or n/a ("not measured" by that client).
+ * with tiny counts (2,000 / 500 / 2,000 / 500 retried messages, 50 round trips, 3 × 1 MiB)
+ * against the test broker, each run in a fresh worker process and checked against what the
+ * broker holds. It must exit 0 and report every client × scenario as measured or n/a ("not
+ * measured" by that client), and warren measured in every one.
  * `--baseline HEAD` (warren compiled from the last commit, beside today's) runs one scenario
  * twice, and its comparison must hold the ratios. The memory check
  * (bench/memory.ts) runs too, with 2,000 messages. No timing or memory figure is asserted: the
@@ -80,6 +81,9 @@ it('runs every client through every scenario and reports each as measured or n/a
         cell.status,
       );
     }
+    // warren does every scenario, the retry path included.
+    const warren = scenario.cells.find((cell) => cell.client === 'warren');
+    expect(warren?.status, `warren ${scenario.name}: ${warren?.reason}`).toBe('measured');
   }
 
   const markdown = await readFile(path.join(dir, 'benchmarks.md'), 'utf8');
