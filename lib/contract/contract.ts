@@ -1,0 +1,115 @@
+/**
+ * A contract: the pieces of lib/contract/model.ts gathered under names, as
+ * one value a shared package can export. Defining it opens no connection.
+ */
+import type {
+  BindingDefinition,
+  ConsumerDefinition,
+  ExchangeDefinition,
+  MessageDefinition,
+  PublisherDefinition,
+  QueueDefinition,
+  RpcDefinition,
+} from './model.js';
+
+/** What the AsyncAPI document says of the system. */
+export interface ContractInfo {
+  /** The system's name. */
+  title: string;
+  /** The contract's version. @default '1.0.0' */
+  version?: string;
+  /** What the system does. */
+  description?: string;
+}
+
+/** What {@link defineContract} takes: each piece under the name its handle gets. */
+export interface ContractParts {
+  /** What the AsyncAPI document says of the system. */
+  readonly info?: ContractInfo;
+  /** Every exchange the contract's bindings, routes and dead letters use. */
+  readonly exchanges?: Readonly<Record<string, ExchangeDefinition>>;
+  /** Every queue the contract's bindings and routes use. */
+  readonly queues?: Readonly<Record<string, QueueDefinition>>;
+  /** The bindings between them. */
+  readonly bindings?: readonly BindingDefinition[];
+  /** Kinds of message; those the routes use are included without being listed. */
+  readonly messages?: Readonly<Record<string, MessageDefinition>>;
+  /** Publishing routes, by the name of their handle. */
+  readonly publishers?: Readonly<Record<string, PublisherDefinition>>;
+  /** Consuming routes, by the name of their handle. */
+  readonly consumers?: Readonly<Record<string, ConsumerDefinition>>;
+  /** Request/reply endpoints, by the name of their handle. */
+  readonly rpc?: Readonly<Record<string, RpcDefinition>>;
+}
+
+/**
+ * A contract, made by {@link defineContract}: the parts as given, and the
+ * pieces gathered, each once.
+ */
+export class Contract<P extends ContractParts = ContractParts> {
+  /** The parts, as given to {@link defineContract}. */
+  readonly parts: P;
+  /** What the AsyncAPI document says of the system. */
+  readonly info: Readonly<ContractInfo> | undefined;
+  /** Every exchange, once. */
+  readonly exchanges: readonly ExchangeDefinition[];
+  /** Every queue, once. */
+  readonly queues: readonly QueueDefinition[];
+  /** Every binding. */
+  readonly bindings: readonly BindingDefinition[];
+  /** Every kind of message, listed or used by a route, once. */
+  readonly messages: readonly MessageDefinition[];
+
+  /** @internal Use {@link defineContract}. */
+  constructor(parts: P) {
+    this.parts = parts;
+    this.info = parts.info === undefined ? undefined : Object.freeze({ ...parts.info });
+    this.exchanges = Object.freeze(unique(Object.values(parts.exchanges ?? {})));
+    this.queues = Object.freeze(unique(Object.values(parts.queues ?? {})));
+    this.bindings = Object.freeze([...(parts.bindings ?? [])]);
+    this.messages = Object.freeze(
+      unique([...Object.values(parts.messages ?? {}), ...routeMessages(parts)]),
+    );
+    Object.freeze(this);
+  }
+}
+
+/**
+ * Defines a contract: the exchanges, queues, bindings and kinds of message
+ * of a system, and the named routes that use them.
+ *
+ * ```ts
+ * export const shop = defineContract({
+ *   exchanges: { orders },
+ *   queues: { work },
+ *   bindings: [defineBinding(work, orders, 'order.created')],
+ *   publishers: { orderCreated: definePublisher(orders, 'order.created', orderCreated) },
+ *   consumers: { processOrder: defineConsumer(work, orderCreated) },
+ * });
+ * ```
+ */
+export function defineContract<const P extends ContractParts>(parts: P): Contract<P> {
+  if (typeof parts !== 'object' || parts === null || Array.isArray(parts)) {
+    throw new TypeError('defineContract takes an object of parts');
+  }
+  return new Contract(parts);
+}
+
+/** The messages each route uses, in order. */
+function routeMessages(parts: ContractParts): MessageDefinition[] {
+  const found: MessageDefinition[] = [];
+  for (const publisher of Object.values(parts.publishers ?? {})) found.push(publisher.message);
+  for (const consumer of Object.values(parts.consumers ?? {})) {
+    const { messages } = consumer;
+    if (Array.isArray(messages)) found.push(...(messages as readonly MessageDefinition[]));
+    else found.push(messages as MessageDefinition);
+  }
+  for (const endpoint of Object.values(parts.rpc ?? {}))
+    found.push(endpoint.request, endpoint.reply);
+  return found;
+}
+
+/** Each object once, in order of first appearance. */
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
