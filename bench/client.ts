@@ -4,6 +4,8 @@
  * throwing on any mismatch; timing and CPU are measured around it by the worker.
  */
 
+import { z } from 'zod';
+
 /** Where and what: the broker URL, a queue made for this run (declared, empty), and sizes. */
 export interface ScenarioInput {
   readonly url: string;
@@ -43,6 +45,49 @@ export interface BenchClient {
    * the others are n/a.
    */
   retry?(input: ScenarioInput): Promise<ScenarioOutput>;
+  /**
+   * As publishConfirm, but each body is an {@link order} of `size` bytes published through a
+   * handle whose zod schema ({@link BenchOrder}) checks it. Only a client with schemas of its
+   * own has it.
+   */
+  typedPublish?(input: ScenarioInput): Promise<ScenarioOutput>;
+  /**
+   * As consume, but the queue holds {@link order}s and each is checked by {@link BenchOrder}
+   * before the handler sees it. Only a client with schemas of its own has it.
+   */
+  typedConsume?(input: ScenarioInput): Promise<ScenarioOutput>;
+}
+
+/** The typed scenarios' message: an order, as the examples have one, padded to the scenario's size. */
+export const BenchOrder = z.object({
+  id: z.number().int().nonnegative(),
+  item: z.string().min(1),
+  quantity: z.number().int().positive(),
+  note: z.string(),
+});
+export type BenchOrder = z.infer<typeof BenchOrder>;
+
+/** The JSON of an order without its note, for an id of `digits` digits: what the note pads out. */
+const ORDER_OVERHEAD = JSON.stringify({ id: 0, item: 'lamp', quantity: 2, note: '' }).length - 1;
+const notes = new Map<number, string>();
+
+/** Order `index`, whose JSON is `size` bytes (at least its fields' own length). */
+export function order(index: number, size: number): BenchOrder {
+  const padding = Math.max(0, size - ORDER_OVERHEAD - String(index).length);
+  let note = notes.get(padding);
+  if (note === undefined) {
+    note = 'a'.repeat(padding);
+    notes.set(padding, note);
+  }
+  return { id: index, item: 'lamp', quantity: 2, note };
+}
+
+/** The id of a queued order's body; throws when it is not an order of `size` bytes. */
+export function orderIndex(message: Uint8Array, size: number): number {
+  if (message.length !== size) {
+    throw new Error(`expected a ${size}-byte order, got ${message.length} bytes`);
+  }
+  return BenchOrder.parse(JSON.parse(Buffer.from(message).toString())).id;
 }
 
 /**

@@ -41,7 +41,13 @@ import { redactUrl } from '../lib/options.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
 import { type Baseline, BaselineError, buildBaseline, resolveBaseline } from './baseline.js';
 import { BUILD_DIR, compile } from './build.js';
-import { indexOf, LARGE_PUBLISH_WINDOW, RETRY_DELAY_MS, type ScenarioInput } from './client.js';
+import {
+  indexOf,
+  LARGE_PUBLISH_WINDOW,
+  orderIndex,
+  RETRY_DELAY_MS,
+  type ScenarioInput,
+} from './client.js';
 import { formatMarkdown } from './markdown.js';
 import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
 
@@ -105,8 +111,22 @@ interface ScenarioSpec {
   readonly beside?: Scenario;
 }
 
-/** Scenarios that consume a queue the orchestrator filled beforehand. */
-const PREFILLED: readonly Scenario[] = ['consume', 'retry'];
+/**
+ * Scenarios that consume a queue the orchestrator fills beforehand, and the scenario that
+ * fills it: `publish` by the `--prefill` client, `typedPublish` by warren (which has it).
+ */
+const PREFILL: Partial<Record<Scenario, 'publish' | 'typedPublish'>> = {
+  consume: 'publish',
+  retry: 'publish',
+  typedConsume: 'typedPublish',
+};
+
+/** Scenarios that leave what they published in the queue, and how to read a body's index. */
+const KEEPS: Partial<Record<Scenario, (body: Uint8Array, size: number) => number>> = {
+  publish: indexOf,
+  publishConfirm: indexOf,
+  typedPublish: orderIndex,
+};
 
 /** The wait queue the retry scenario's policy declares (retry()'s naming). */
 const waitQueueOf = (queue: string): string => `${queue}.retry.${RETRY_DELAY_MS}ms`;
@@ -117,6 +137,20 @@ function scenarioSpecs(smoke: boolean): ScenarioSpec[] {
     { name: 'publish', count: n(200_000, 2_000), size: 256, window: n(1_000, 100) },
     { name: 'publishConfirm', count: n(50_000, 500), size: 256, window: n(1_000, 100) },
     { name: 'consume', count: n(200_000, 2_000), size: 256, window: n(1_000, 100) },
+    {
+      name: 'typedPublish',
+      count: n(50_000, 500),
+      size: 256,
+      window: n(1_000, 100),
+      beside: 'publishConfirm',
+    },
+    {
+      name: 'typedConsume',
+      count: n(200_000, 2_000),
+      size: 256,
+      window: n(1_000, 100),
+      beside: 'consume',
+    },
     { name: 'retry', count: n(50_000, 500), size: 256, window: n(1_000, 100), beside: 'consume' },
     { name: 'rpc', count: n(2_000, 50), size: 256, window: 1 },
     { name: 'large', count: n(200, 3), size: n(8 * MiB, MiB), window: 10 },
@@ -134,6 +168,10 @@ function scenarioTitle(spec: Omit<ScenarioSpec, 'title'>): string {
       return `publish ${count} × ${size} with confirms, at most ${spec.window.toLocaleString('en-US')} outstanding`;
     case 'consume':
       return `consume ${count} × ${size}, prefetch ${spec.window.toLocaleString('en-US')}, one ack per message`;
+    case 'typedPublish':
+      return `publish ${count} orders of ${size} with confirms through a zod schema, at most ${spec.window.toLocaleString('en-US')} outstanding`;
+    case 'typedConsume':
+      return `consume ${count} orders of ${size} checked by a zod schema, prefetch ${spec.window.toLocaleString('en-US')}, one ack per message`;
     case 'retry':
       return `consume ${count} × ${size}, prefetch ${spec.window.toLocaleString('en-US')}, each failing once and retried after ${RETRY_DELAY_MS} ms`;
     case 'rpc':
@@ -569,24 +607,29 @@ function describeFailure(run: WorkerRun, what: string): string {
 }
 
 /** Fills `input.queue` with `input.count` bodies in a separate process, and checks the count. */
-async function prefill(context: Context, input: ScenarioInput): Promise<void> {
+async function prefill(
+  context: Context,
+  input: ScenarioInput,
+  scenario: 'publish' | 'typedPublish',
+): Promise<void> {
   const { options } = context;
+  const client = scenario === 'publish' ? options.prefill : 'warren';
   const run = await runWorker(
     context.worker,
-    options.prefill,
-    'publish',
+    client,
+    scenario,
     input,
     options.timeoutMs,
     undefined,
     false,
   );
   if (run.report === undefined || !run.report.ok) {
-    throw new Error(describeFailure(run, `prefill with ${options.prefill}`));
+    throw new Error(describeFailure(run, `prefill with ${client}`));
   }
   const { messageCount } = await context.admin.counts(input.queue);
   if (messageCount !== input.count) {
     throw new Mismatch(
-      `prefill with ${options.prefill}: the queue holds ${messageCount} messages, not ${input.count}`,
+      `prefill with ${client}: the queue holds ${messageCount} messages, not ${input.count}`,
     );
   }
 }
@@ -618,13 +661,14 @@ function verifyReport(spec: ScenarioSpec, result: WorkerResult): void {
 async function verifyQueue(context: Context, spec: ScenarioSpec, queue: string): Promise<void> {
   const { count, size } = spec;
   const counts = await countsOnceIdle(context, queue);
-  if (spec.name === 'publish' || spec.name === 'publishConfirm') {
+  const indexIn = KEEPS[spec.name];
+  if (indexIn !== undefined) {
     if (counts.messageCount !== count) {
       throw new Mismatch(`the queue holds ${counts.messageCount} messages, not ${count}`);
     }
     const first = await context.admin.takeOne(queue);
     if (first === null) throw new Mismatch('the queue is empty on basic.get');
-    const index = indexOf(first, size); // throws on a wrong size
+    const index = indexIn(first, size); // throws on a wrong size or content
     if (!(index >= 0 && index < count)) {
       throw new Mismatch(`the first queued body carries index ${index}, outside 0..${count - 1}`);
     }
@@ -655,7 +699,8 @@ async function measure(
   };
   try {
     await context.admin.declare(queue);
-    if (PREFILLED.includes(spec.name)) await prefill(context, input);
+    const filler = PREFILL[spec.name];
+    if (filler !== undefined) await prefill(context, input, filler);
     await quiesce(context.broker);
     const run = await runWorker(
       context.worker,

@@ -22,7 +22,16 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { BenchClient, ScenarioInput, ScenarioOutput } from './client.js';
 
-export const SCENARIOS = ['publish', 'publishConfirm', 'consume', 'retry', 'rpc', 'large'] as const;
+export const SCENARIOS = [
+  'publish',
+  'publishConfirm',
+  'consume',
+  'typedPublish',
+  'typedConsume',
+  'retry',
+  'rpc',
+  'large',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** What a successful run prints. */
@@ -102,7 +111,7 @@ async function main(argv: readonly string[]): Promise<WorkerResult> {
   if (typeof run !== 'function') {
     // Today's adapters implement every required scenario (tsc checks them against
     // BenchClient); a --baseline adapter from before a scenario existed does not, nor does a
-    // peer without a capability (retry): n/a there.
+    // peer without a capability (retry, schemas): n/a there.
     throw new Error(`${clientName} has no client.${scenario}(): not measured`);
   }
   if (process.env.BENCH_SYNC === '1') await waitForGo();

@@ -2,9 +2,11 @@
 import { connect, type IncomingMessage, retry } from '../../lib/index.js';
 import {
   type BenchClient,
+  BenchOrder,
   body,
   indexOf,
   LARGE_PUBLISH_WINDOW,
+  order,
   publishWindowed,
   RETRY_DELAY_MS,
   waitUntilQueued,
@@ -90,6 +92,39 @@ export const client: BenchClient = {
     if (failed !== input.count)
       throw new Error(`${failed} first attempts failed, not ${input.count}`);
     return { messages: succeeded };
+  },
+
+  async typedPublish(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const channel = await connection.openChannel({ confirm: true });
+    const exchange = channel.exchange('', { schema: BenchOrder });
+    await publishWindowed(input.count, input.window, (i) =>
+      exchange.publish(order(i, input.size), input.queue, NOT_MANDATORY),
+    );
+    return { messages: input.count };
+  },
+
+  async typedConsume(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    const channel = await connection.openChannel();
+    let received = 0;
+    let resolve = (): void => {};
+    let reject = (_error: Error): void => {};
+    const done = new Promise<void>((settle, fail) => {
+      resolve = settle;
+      reject = fail;
+    });
+    const consumer = await channel.queue(input.queue, { schema: BenchOrder }).consume(
+      (message) => {
+        if (message.data.quantity !== 2) reject(new Error(`order ${message.data.id} changed`));
+        message.ack();
+        if (++received === input.count) resolve();
+      },
+      { prefetch: input.window },
+    );
+    consumer.on('invalid', (error) => reject(error));
+    await done;
+    return { messages: received };
   },
 
   async rpc(input) {
