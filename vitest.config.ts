@@ -12,6 +12,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['spec/unit/**/*.spec.ts'],
+          // A hang detector, as below: the property-based tests (fuzz.spec.ts: 2,000 runs each)
+          // take about a second on an idle machine and went past vitest's 5 s default under load.
+          testTimeout: 30_000,
         },
       },
       {
@@ -19,6 +22,7 @@ export default defineConfig({
           // The built package (dist/), as an application loads it: run after `npm run build`.
           name: 'package',
           include: ['spec/package/**/*.spec.ts'],
+          testTimeout: 30_000,
         },
       },
       {
