@@ -81,6 +81,9 @@ export const client: BenchClient = {
       },
       {
         prefetch: input.window,
+        // A failed message holds its slot until its copy is confirmed: with one slot, every
+        // failure would wait a round trip before the next delivery is handled.
+        concurrency: input.window,
         settle: 'auto',
         // Every message succeeds on its second attempt: nothing is dead-lettered, but the
         // policy needs an exchange that exists (the bench queue has no dead-letter arguments).
