@@ -17,8 +17,8 @@
  *
  * The broker: `--url`, else the one findOrStartBroker() finds (AMQP_URL, else 127.0.0.1:5672,
  * else a throwaway node started here and stopped at the end). Every run gets a fresh queue,
- * declared and deleted here with warren; the consume scenario's queue is filled beforehand by a
- * separate publisher process. After each run the harness checks what the broker holds (all
+ * declared and deleted here with warren; the queue of a consuming scenario (consume, retry,
+ * typedConsume) is filled beforehand by a separate publisher process. After each run the harness checks what the broker holds (all
  * published messages queued, or all consumed ones gone); a mismatch, a crashed worker or a
  * client error fails the benchmark (exit code 1, and docs/ is left alone). A client that throws
  * a "not measured" error for a scenario is reported as n/a.
