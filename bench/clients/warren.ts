@@ -12,6 +12,17 @@ import {
   waitUntilQueued,
 } from '../client.js';
 
+/** A promise the scenario settles from its handlers once every message has been seen. */
+function finish(): { done: Promise<void>; resolve(): void; reject(error: Error): void } {
+  let resolve = (): void => {};
+  let reject = (_error: Error): void => {};
+  const done = new Promise<void>((settle, fail) => {
+    resolve = settle;
+    reject = fail;
+  });
+  return { done, resolve, reject };
+}
+
 /** The other clients publish without `mandatory`: warren sends the same frames. */
 const NOT_MANDATORY = { mandatory: false } as const;
 
@@ -45,10 +56,7 @@ export const client: BenchClient = {
     await using connection = await connect(input.url, { recovery: false });
     const channel = await connection.openChannel();
     let received = 0;
-    let resolve = (): void => {};
-    const done = new Promise<void>((settle) => {
-      resolve = settle;
-    });
+    const { done, resolve } = finish();
     await channel.queue(input.queue).consume(
       (message: IncomingMessage) => {
         indexOf(message.body, input.size);
@@ -66,10 +74,7 @@ export const client: BenchClient = {
     const channel = await connection.openChannel();
     let succeeded = 0;
     let failed = 0;
-    let resolve = (): void => {};
-    const done = new Promise<void>((settle) => {
-      resolve = settle;
-    });
+    const { done, resolve } = finish();
     const consumer = await channel.queue(input.queue).consume(
       (message: IncomingMessage) => {
         indexOf(message.body, input.size);
@@ -111,12 +116,7 @@ export const client: BenchClient = {
     await using connection = await connect(input.url, { recovery: false });
     const channel = await connection.openChannel();
     let received = 0;
-    let resolve = (): void => {};
-    let reject = (_error: Error): void => {};
-    const done = new Promise<void>((settle, fail) => {
-      resolve = settle;
-      reject = fail;
-    });
+    const { done, resolve, reject } = finish();
     const consumer = await channel.queue(input.queue, { schema: BenchOrder }).consume(
       (message) => {
         if (message.data.quantity !== 2) reject(new Error(`order ${message.data.id} changed`));
@@ -151,12 +151,7 @@ export const client: BenchClient = {
     const consuming = await connection.openChannel();
     const publishing = await connection.openChannel({ confirm: true });
     let received = 0;
-    let resolve = (): void => {};
-    let reject = (_error: Error): void => {};
-    const done = new Promise<void>((settle, fail) => {
-      resolve = settle;
-      reject = fail;
-    });
+    const { done, resolve, reject } = finish();
     await consuming.queue(input.queue).consume(
       (message: IncomingMessage) => {
         const index = indexOf(message.body, input.size);
