@@ -266,11 +266,7 @@ export function defineQueue(name: string, options: QueueDefinitionOptions = {}):
   if (type !== undefined && type !== 'classic') args['x-queue-type'] = type;
   if (deadLetter !== undefined) {
     checkKeys(deadLetter, 'defineQueue: deadLetter', ['exchange', 'routingKey']);
-    if (!isDefinition(deadLetter.exchange, 'exchange')) {
-      throw new TypeError(
-        'defineQueue: deadLetter.exchange must be an exchange from defineExchange',
-      );
-    }
+    requireDefinition(deadLetter.exchange, 'exchange', 'defineQueue: deadLetter.exchange');
     args['x-dead-letter-exchange'] = deadLetter.exchange.name;
     if (deadLetter.routingKey !== undefined) {
       checkName(deadLetter.routingKey, 'defineQueue: deadLetter.routingKey');
@@ -334,12 +330,8 @@ export function defineBinding(
   routingKey = '',
   options: BindingDefinitionOptions = {},
 ): QueueBindingDefinition {
-  if (!isDefinition(queue, 'queue')) {
-    throw new TypeError('defineBinding: queue must be a queue from defineQueue');
-  }
-  if (!isDefinition(exchange, 'exchange')) {
-    throw new TypeError('defineBinding: exchange must be an exchange from defineExchange');
-  }
+  requireDefinition(queue, 'queue', 'defineBinding: queue');
+  requireDefinition(exchange, 'exchange', 'defineBinding: exchange');
   checkName(routingKey, 'defineBinding: routingKey');
   checkKeys(options, 'defineBinding', ['arguments']);
   return Object.freeze({
@@ -363,14 +355,8 @@ export function defineExchangeBinding(
   routingKey = '',
   options: BindingDefinitionOptions = {},
 ): ExchangeBindingDefinition {
-  for (const [what, value] of [
-    ['destination', destination],
-    ['source', source],
-  ] as const) {
-    if (!isDefinition(value, 'exchange')) {
-      throw new TypeError(`defineExchangeBinding: ${what} must be an exchange from defineExchange`);
-    }
-  }
+  requireDefinition(destination, 'exchange', 'defineExchangeBinding: destination');
+  requireDefinition(source, 'exchange', 'defineExchangeBinding: source');
   checkName(routingKey, 'defineExchangeBinding: routingKey');
   checkKeys(options, 'defineExchangeBinding', ['arguments']);
   return Object.freeze({
@@ -430,9 +416,7 @@ export function definePublisher<M extends MessageDefinition>(
       'definePublisher: the first argument must be an exchange (defineExchange) or a queue (defineQueue)',
     );
   }
-  if (!isDefinition(message, 'message')) {
-    throw new TypeError('definePublisher: message must be a message from defineMessage');
-  }
+  requireDefinition(message, 'message', 'definePublisher: message');
   return Object.freeze({
     kind: 'publisher',
     exchange,
@@ -459,18 +443,16 @@ export function defineConsumer<const M extends MessageDefinition | readonly Mess
   messages: M,
   options?: RouteDefinitionOptions,
 ): ConsumerDefinition<M> {
-  if (!isDefinition(queue, 'queue')) {
-    throw new TypeError('defineConsumer: queue must be a queue from defineQueue');
-  }
+  requireDefinition(queue, 'queue', 'defineConsumer: queue');
   const kinds: readonly unknown[] = Array.isArray(messages) ? messages : [messages];
   if (kinds.length === 0) throw new RangeError('defineConsumer: the array of messages is empty');
   const names = new Set<string>();
   for (const [index, kind] of kinds.entries()) {
-    if (!isDefinition(kind, 'message')) {
-      throw new TypeError(
-        `defineConsumer: messages${Array.isArray(messages) ? `[${index}]` : ''} must be a message from defineMessage`,
-      );
-    }
+    requireDefinition(
+      kind,
+      'message',
+      `defineConsumer: messages${Array.isArray(messages) ? `[${index}]` : ''}`,
+    );
     if (names.has(kind.name)) {
       throw new RangeError(`defineConsumer: two messages are named '${kind.name}'`);
     }
@@ -495,17 +477,9 @@ export function defineRpc<Req extends MessageDefinition, Res extends MessageDefi
   reply: Res,
   options?: RouteDefinitionOptions,
 ): RpcDefinition<Req, Res> {
-  if (!isDefinition(queue, 'queue')) {
-    throw new TypeError('defineRpc: queue must be a queue from defineQueue');
-  }
-  for (const [what, value] of [
-    ['request', request],
-    ['reply', reply],
-  ] as const) {
-    if (!isDefinition(value, 'message')) {
-      throw new TypeError(`defineRpc: ${what} must be a message from defineMessage`);
-    }
-  }
+  requireDefinition(queue, 'queue', 'defineRpc: queue');
+  requireDefinition(request, 'message', 'defineRpc: request');
+  requireDefinition(reply, 'message', 'defineRpc: reply');
   return Object.freeze({
     kind: 'rpc',
     queue,
@@ -521,6 +495,26 @@ export function isDefinition<K extends Definition['kind']>(
   kind: K,
 ): value is Extract<Definition, { kind: K }> {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind;
+}
+
+/** What each kind of definition {@link requireDefinition} checks is, and what makes one. */
+const MADE_BY = {
+  exchange: 'an exchange from defineExchange',
+  queue: 'a queue from defineQueue',
+  message: 'a message from defineMessage',
+} as const;
+
+/**
+ * Checks that `value` is a definition of `kind`; `what` names the argument
+ * in the error (`'defineBinding: queue'`).
+ * @throws TypeError when it is not
+ */
+function requireDefinition<K extends keyof typeof MADE_BY>(
+  value: unknown,
+  kind: K,
+  what: string,
+): asserts value is Extract<Definition, { kind: K }> {
+  if (!isDefinition(value, kind)) throw new TypeError(`${what} must be ${MADE_BY[kind]}`);
 }
 
 /** Every piece a contract is made of. */
