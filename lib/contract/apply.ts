@@ -24,14 +24,18 @@ import type {
 import { type Declarations, Needs } from './needs.js';
 
 /** The names of the entries of part `K` of a contract's parts (`never` when it has none). */
-type PartNames<P extends ContractParts, K extends keyof ContractParts> = P extends {
+export type ContractPartNames<P extends ContractParts, K extends keyof ContractParts> = P extends {
   readonly [Key in K]: infer R;
 }
   ? keyof R & string
   : never;
 
-/** The definition under `name` in part `K` of a contract's parts. */
-type PartEntry<P extends ContractParts, K extends keyof ContractParts, N> = P extends {
+/** The definition under `N` in part `K` of a contract's parts. */
+export type ContractPartEntry<
+  P extends ContractParts,
+  K extends keyof ContractParts,
+  N,
+> = P extends {
   readonly [Key in K]: infer R;
 }
   ? N extends keyof R
@@ -40,18 +44,18 @@ type PartEntry<P extends ContractParts, K extends keyof ContractParts, N> = P ex
   : never;
 
 /** The names of a contract's publishers. */
-export type PublisherName<P extends ContractParts> = PartNames<P, 'publishers'>;
+export type PublisherName<P extends ContractParts> = ContractPartNames<P, 'publishers'>;
 /** The names of a contract's consumers. */
-export type ConsumerName<P extends ContractParts> = PartNames<P, 'consumers'>;
+export type ConsumerName<P extends ContractParts> = ContractPartNames<P, 'consumers'>;
 /** The names of a contract's request/reply endpoints. */
-export type RpcName<P extends ContractParts> = PartNames<P, 'rpc'>;
+export type RpcName<P extends ContractParts> = ContractPartNames<P, 'rpc'>;
 
 /** The handles of the publishers named `K`, by name. */
 export type PublisherHandles<
   P extends ContractParts,
   K extends PublisherName<P> = PublisherName<P>,
 > = {
-  readonly [N in K]: PartEntry<P, 'publishers', N> extends PublisherDefinition<infer M>
+  readonly [N in K]: ContractPartEntry<P, 'publishers', N> extends PublisherDefinition<infer M>
     ? PublisherHandle<M>
     : never;
 };
@@ -61,26 +65,26 @@ export type ConsumerHandles<
   P extends ContractParts,
   K extends ConsumerName<P> = ConsumerName<P>,
 > = {
-  readonly [N in K]: PartEntry<P, 'consumers', N> extends ConsumerDefinition<infer M>
+  readonly [N in K]: ContractPartEntry<P, 'consumers', N> extends ConsumerDefinition<infer M>
     ? ConsumerHandle<M>
     : never;
 };
 
 /** The handles of the request/reply endpoints named `K`, by name. */
 export type RpcHandles<P extends ContractParts, K extends RpcName<P> = RpcName<P>> = {
-  readonly [N in K]: PartEntry<P, 'rpc', N> extends RpcDefinition<infer Req, infer Res>
+  readonly [N in K]: ContractPartEntry<P, 'rpc', N> extends RpcDefinition<infer Req, infer Res>
     ? RpcHandle<Req, Res>
     : never;
 };
 
 /** An `Exchange` handle for each exchange the contract names, by its name in the contract. */
 export type ExchangeHandles<P extends ContractParts> = {
-  readonly [N in PartNames<P, 'exchanges'>]: Exchange;
+  readonly [N in ContractPartNames<P, 'exchanges'>]: Exchange;
 };
 
 /** A `Queue` handle for each queue the contract names, by its name in the contract. */
 export type QueueHandles<P extends ContractParts> = {
-  readonly [N in PartNames<P, 'queues'>]: Queue;
+  readonly [N in ContractPartNames<P, 'queues'>]: Queue;
 };
 
 /**

@@ -4,6 +4,8 @@ export {
   type ApplyOptions,
   type ConsumerHandles,
   type ConsumerName,
+  type ContractPartEntry,
+  type ContractPartNames,
   type ExchangeHandles,
   type PublisherHandles,
   type PublisherName,

@@ -26,14 +26,21 @@ export interface ExchangeDefinitionOptions {
 
 /** An exchange of a contract, made by {@link defineExchange}. */
 export interface ExchangeDefinition {
+  /** What the definition is: `'exchange'`. */
   readonly kind: 'exchange';
   /** Its name on the broker; never `''` (the default exchange needs no definition). */
   readonly name: string;
+  /** Its type: `direct`, `fanout`, `topic`, `headers`, or a plugin's. */
   readonly type: ExchangeType;
+  /** Whether it survives a broker restart. */
   readonly durable: boolean;
+  /** Whether it is deleted when its last binding is removed. */
   readonly autoDelete: boolean;
+  /** Whether only other exchanges can publish to it. */
   readonly internal: boolean;
+  /** Its extra arguments (`alternate-exchange`, …). */
   readonly arguments: Readonly<FieldTable>;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -74,16 +81,23 @@ export interface QueueDefinitionOptions {
 
 /** A queue of a contract, made by {@link defineQueue}. */
 export interface QueueDefinition {
+  /** What the definition is: `'queue'`. */
   readonly kind: 'queue';
   /** Its name on the broker; never `''` (a contract names its queues). */
   readonly name: string;
+  /** Whether it survives a broker restart. */
   readonly durable: boolean;
+  /** Whether one connection only uses it (and it is deleted when that closes). */
   readonly exclusive: boolean;
+  /** Whether it is deleted when its last consumer is cancelled. */
   readonly autoDelete: boolean;
   /** All its arguments, `x-queue-type` and the dead-letter ones included. */
   readonly arguments: Readonly<FieldTable>;
+  /** Where its dead letters go, if it says. */
   readonly deadLetter: DeadLetterDefinition | undefined;
+  /** The retries its consumers make (the workers' `retry()`), if any. */
   readonly retry: Readonly<RetryOptions> | undefined;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -100,11 +114,15 @@ export interface MessageDefinitionOptions {
  * `schema`, published with its `name` as the `type` property.
  */
 export interface MessageDefinition<N extends string = string, S extends Schema = Schema> {
+  /** What the definition is: `'message'`. */
   readonly kind: 'message';
   /** The `type` property it travels with; how a consumer of several kinds tells them apart. */
   readonly name: N;
+  /** The zod schema of its JSON body: publishers take its input type, consumers get its output. */
   readonly schema: S;
+  /** A one-line summary, in the AsyncAPI document. */
   readonly summary: string | undefined;
+  /** What it means, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -116,21 +134,29 @@ export interface BindingDefinitionOptions {
 
 /** A queue bound to an exchange, made by {@link defineBinding}. */
 export interface QueueBindingDefinition {
+  /** What the definition is: `'queueBinding'`. */
   readonly kind: 'queueBinding';
+  /** The queue that receives. */
   readonly queue: QueueDefinition;
+  /** The exchange it receives from. */
   readonly exchange: ExchangeDefinition;
+  /** The routing key (a pattern, for a topic exchange). */
   readonly routingKey: string;
+  /** The binding's arguments (a headers exchange's `x-match` and headers). */
   readonly arguments: Readonly<FieldTable>;
 }
 
 /** An exchange bound to another, made by {@link defineExchangeBinding}. */
 export interface ExchangeBindingDefinition {
+  /** What the definition is: `'exchangeBinding'`. */
   readonly kind: 'exchangeBinding';
   /** The exchange that receives. */
   readonly destination: ExchangeDefinition;
   /** The exchange that forwards what matches. */
   readonly source: ExchangeDefinition;
+  /** The routing key (a pattern, for a topic source). */
   readonly routingKey: string;
+  /** The binding's arguments (a headers source's `x-match` and headers). */
   readonly arguments: Readonly<FieldTable>;
 }
 
@@ -149,6 +175,7 @@ export interface RouteDefinitionOptions {
  * exchange, whose `exchange` is then `undefined`).
  */
 export interface PublisherDefinition<M extends MessageDefinition = MessageDefinition> {
+  /** What the definition is: `'publisher'`. */
   readonly kind: 'publisher';
   /** The exchange; `undefined` for the default exchange (to {@link PublisherDefinition.queue}). */
   readonly exchange: ExchangeDefinition | undefined;
@@ -156,7 +183,9 @@ export interface PublisherDefinition<M extends MessageDefinition = MessageDefini
   readonly queue: QueueDefinition | undefined;
   /** The routing key (the queue's name, through the default exchange). */
   readonly routingKey: string;
+  /** The kind of message it publishes. */
   readonly message: M;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -169,9 +198,13 @@ export interface ConsumerDefinition<
     | MessageDefinition
     | readonly MessageDefinition[],
 > {
+  /** What the definition is: `'consumer'`. */
   readonly kind: 'consumer';
+  /** The queue it consumes. */
   readonly queue: QueueDefinition;
+  /** The kind of message it receives, or the kinds (an array), told apart by `type`. */
   readonly messages: M;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -180,11 +213,15 @@ export interface RpcDefinition<
   Req extends MessageDefinition = MessageDefinition,
   Res extends MessageDefinition = MessageDefinition,
 > {
+  /** What the definition is: `'rpc'`. */
   readonly kind: 'rpc';
   /** The queue requests go to, and the server consumes. */
   readonly queue: QueueDefinition;
+  /** The kind of message a request is. */
   readonly request: Req;
+  /** The kind of message a reply is. */
   readonly reply: Res;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -493,7 +530,7 @@ export function defineRpc<Req extends MessageDefinition, Res extends MessageDefi
 export function isDefinition<K extends Definition['kind']>(
   value: unknown,
   kind: K,
-): value is Extract<Definition, { kind: K }> {
+): value is Extract<Definition, Record<'kind', K>> {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind;
 }
 
@@ -513,7 +550,7 @@ function requireDefinition<K extends keyof typeof MADE_BY>(
   value: unknown,
   kind: K,
   what: string,
-): asserts value is Extract<Definition, { kind: K }> {
+): asserts value is Extract<Definition, Record<'kind', K>> {
   if (!isDefinition(value, kind)) throw new TypeError(`${what} must be ${MADE_BY[kind]}`);
 }
 
