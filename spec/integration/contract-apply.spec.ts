@@ -34,8 +34,10 @@ import {
   defineQueue,
   defineRpc,
   type IncomingMessage,
+  Message,
   MessageValidationError,
   RemoteError,
+  UnknownMessageTypeError,
 } from '../../lib/index.js';
 import {
   deleteAfterTest,
@@ -254,12 +256,17 @@ describe('contract.apply() on a connection', () => {
 
     // Through the exchange handle, past the publishers' checks.
     const orders = shop.exchanges.orders;
-    await orders.publish({ id: 'x' }, 'order.created', { mandatory: true });
+    // A known kind whose body does not match it; a message without a type.
+    await orders.publish(new Message({ id: 'x' }, { type: 'order.created' }), 'order.created', {
+      mandatory: true,
+    });
     await orders.publish({ id: 1 }, 'order.shipped', { mandatory: true });
 
     await readyIn(names.deadLetters, 2);
     expect(handled).toEqual([]);
     expect(invalid).toHaveLength(2);
+    expect(invalid[0]?.message).toContain("a message of type 'order.created' does not match");
+    expect(invalid[1]).toBeInstanceOf(UnknownMessageTypeError);
   });
 
   it('is idempotent: applying twice declares nothing new, and both work', async () => {
@@ -369,9 +376,9 @@ describe('a conflict with what is on the broker', () => {
     expect(error).toBeInstanceOf(ChannelError);
     expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', replyCode: 406 });
     expect((error as ChannelError).message).toContain(
-      `contract queue '${names.work}' differs from the one on the broker`,
+      `contract queue '${names.work}' differs from the one on the broker: 406 PRECONDITION_FAILED - inequivalent arg 'x-message-ttl'`,
     );
-    expect((error as ChannelError).message).toContain('x-message-ttl');
+    expect((error as ChannelError).cause).toMatchObject({ code: 'PRECONDITION_FAILED' });
     expect(connection.isOpen).toBe(true);
     // The same connection declares and applies again once the conflict is gone.
     await channel.queue(names.work).delete();
