@@ -12,7 +12,7 @@ import type { Queue } from '../queue.js';
 import type { Schema } from '../schema.js';
 import { type RetryPolicy, retry } from '../workers/retry.js';
 import type { Contract, ContractParts } from './contract.js';
-import { type ConsumedData, ConsumerHandle, PublisherHandle, RpcHandle } from './handles.js';
+import { ConsumerHandle, PublisherHandle, RpcHandle } from './handles.js';
 import type {
   ConsumerDefinition,
   ExchangeDefinition,
@@ -252,8 +252,7 @@ export async function applyContract(
         const { messages } = definition;
         const single = Array.isArray(messages) ? undefined : (messages as MessageDefinition);
         const queue = queueHandle(definition.queue, single?.schema);
-        const policy = policies.get(definition.queue) as RetryPolicy<ConsumedData<never>>;
-        return new ConsumerHandle(name, definition, queue, policy);
+        return new ConsumerHandle(name, definition, queue, policies.get(definition.queue));
       }),
     ),
     rpc: fromEntries(
@@ -268,17 +267,18 @@ export async function applyContract(
         return new RpcHandle(name, definition, queue, open);
       }),
     ),
-    exchanges: Object.fromEntries(
+    exchanges: byName(
       Object.entries(parts.exchanges ?? {}).map(([name, exchange]) => [
         name,
         declared.exchanges.get(exchange) ??
           channel.exchange(exchange.name, { type: exchange.type, ...exchangeSettings(exchange) }),
       ]),
     ),
-    queues: Object.fromEntries(
+    queues: byName(
       Object.entries(parts.queues ?? {}).map(([name, queue]) => [name, queueHandle(queue)]),
     ),
   };
+  // Made by name at run time: their types come from the contract's parts (and the routes chosen).
   return new AppliedContract(contract, channel, owned, handles as never);
 }
 
@@ -460,7 +460,12 @@ function queueSettings(queue: QueueDefinition) {
   };
 }
 
-/** An object of handles by route name, frozen. */
+/** An object of route handles by route name, frozen. */
 function fromEntries<H extends { readonly name: string }>(handles: H[]): Record<string, H> {
-  return Object.freeze(Object.fromEntries(handles.map((handle) => [handle.name, handle])));
+  return byName(handles.map((handle) => [handle.name, handle]));
+}
+
+/** An object of handles by name, frozen. */
+function byName<H>(entries: [string, H][]): Record<string, H> {
+  return Object.freeze(Object.fromEntries(entries));
 }
