@@ -388,6 +388,31 @@ describe('a conflict with what is on the broker', () => {
   });
 });
 
+describe('a conflict on a channel given to apply', () => {
+  it('names the exchange; the refusal closed that channel, the connection goes on', async () => {
+    const { contract, names } = shopContract();
+    cleanUp(names);
+    const setup = await openChannel();
+    // The exchange exists with another type.
+    await setup.declareExchange(names.orders, 'direct');
+    const channel = await openChannel(true);
+
+    const error = await contract.apply(channel).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+
+    expect(error).toBeInstanceOf(ChannelError);
+    expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', replyCode: 406 });
+    expect((error as ChannelError).message).toContain(
+      `contract exchange '${names.orders}' differs from the one on the broker: 406 PRECONDITION_FAILED`,
+    );
+    await channel.closed;
+    expect(connection.isOpen).toBe(true);
+    expect(await queueExists(connection, names.work)).toBe(false);
+  });
+});
+
 describe("a queue's retry settings", () => {
   it('retry a failed message after the delay; the caller’s onFailure wins', async () => {
     const { contract, names } = shopContract();
