@@ -1,0 +1,185 @@
+/**
+ * The contract's routing model (lib/contract/routing.ts) against RabbitMQ: the
+ * broker routes a set of tricky keys through topic and headers bindings, and
+ * the matchers must agree with every delivery; and exchange-to-exchange
+ * bindings may form a cycle, which the broker accepts and routes through
+ * once, so a contract check must not refuse one.
+ *
+ * Each case publishes on a confirm channel (so everything is routed before
+ * the queues are read) and reads every queue empty.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { headersMatch, topicMatches } from '../../lib/contract/routing.js';
+import {
+  type Channel,
+  type Connection,
+  type Exchange,
+  type ExchangeType,
+  Field,
+  type FieldTable,
+  Message,
+  type Queue,
+} from '../../lib/index.js';
+import { deleteAfterTest, drain, uniqueName, useConnection } from '../support/amqp-helpers.js';
+
+const url = inject('amqpUrl');
+let connection: Connection;
+const openChannel = useConnection(url, (opened) => {
+  connection = opened;
+});
+
+async function tempExchange(channel: Channel, type: ExchangeType): Promise<Exchange> {
+  const name = uniqueName(`ex-${type}`);
+  deleteAfterTest(connection, 'exchange', name);
+  return channel.declareExchange(name, type, { durable: false });
+}
+
+async function tempQueue(channel: Channel): Promise<Queue> {
+  return channel.declareQueue('', { exclusive: true });
+}
+
+/** What each queue received: the numbers of the messages, published as their bodies. */
+async function received(queues: readonly Queue[]): Promise<number[][]> {
+  const got: number[][] = [];
+  for (const queue of queues) got.push((await drain(queue)).map(Number).sort((a, b) => a - b));
+  return got;
+}
+
+describe('the topic matcher against the broker', () => {
+  const bindingKeys = [
+    '',
+    '#',
+    '*',
+    '#.#',
+    '*.*',
+    'a',
+    'a.#',
+    '#.b',
+    'a.#.b',
+    'a.#.#.b',
+    '#.a.#',
+    'a.*',
+    '*.b',
+    'a.*.b',
+    'a..b',
+    'a.',
+    '.a',
+    '*.',
+    '#.*',
+    '*.#',
+    'a*',
+  ];
+  const routingKeys = [
+    '',
+    'a',
+    'b',
+    'a.b',
+    'a..b',
+    'a.x.b',
+    'a.x.y.b',
+    '.',
+    '..',
+    'a.',
+    '.a',
+    'b.a',
+    'x.a.y',
+    'a.b.c',
+    'a.*',
+    'a*',
+    '#',
+  ];
+
+  it('routes each key to exactly the bindings topicMatches says match', async () => {
+    const channel = await openChannel(true);
+    const exchange = await tempExchange(channel, 'topic');
+    const queues: Queue[] = [];
+    for (const bindingKey of bindingKeys) {
+      const queue = await tempQueue(channel);
+      await queue.bind(exchange, bindingKey);
+      queues.push(queue);
+    }
+    for (const [index, routingKey] of routingKeys.entries()) {
+      await exchange.publish(String(index), routingKey);
+    }
+    const expected = bindingKeys.map((bindingKey) =>
+      routingKeys.flatMap((routingKey, index) =>
+        topicMatches(bindingKey, routingKey) ? [index] : [],
+      ),
+    );
+    expect(await received(queues)).toEqual(expected);
+    // The matcher is not trivially all-or-nothing on these keys.
+    expect(expected.flat().length).toBeGreaterThan(routingKeys.length);
+    expect(expected.some((indexes) => indexes.length === 0)).toBe(false);
+  });
+});
+
+describe('the headers matcher against the broker', () => {
+  const bindings: FieldTable[] = [
+    { 'x-match': 'all', a: 1, b: 'x' },
+    { 'x-match': 'any', a: 1, b: 'x' },
+    { a: 1 },
+    { 'x-match': 'all' },
+    { 'x-match': 'any' },
+    { 'x-match': 'all', 'x-tag': 'blue' },
+    { 'x-match': 'any', 'x-tag': 'blue', a: 2 },
+    { 'x-match': 'all-with-x', 'x-tag': 'blue' },
+    { 'x-match': 'any-with-x', 'x-tag': 'blue', a: 2 },
+    { 'x-match': 'all', a: null },
+    { 'x-match': 'all', a: Field.int16(1) },
+  ];
+  const messages: FieldTable[] = [
+    {},
+    { a: 1 },
+    { a: 1, b: 'x' },
+    { b: 'x' },
+    { a: 2 },
+    { 'x-tag': 'blue' },
+    { a: Field.float64(1) },
+    { a: 1n },
+    { a: '1' },
+    { a: null },
+    { a: 1, b: 'y', c: true },
+  ];
+
+  it('routes each message to exactly the bindings headersMatch says match', async () => {
+    const channel = await openChannel(true);
+    const exchange = await tempExchange(channel, 'headers');
+    const queues: Queue[] = [];
+    for (const args of bindings) {
+      const queue = await tempQueue(channel);
+      await queue.bind(exchange, '', { arguments: args });
+      queues.push(queue);
+    }
+    for (const [index, headers] of messages.entries()) {
+      await exchange.publish(new Message(String(index), { headers }));
+    }
+    const expected = bindings.map((args) =>
+      messages.flatMap((headers, index) => (headersMatch(args, headers) ? [index] : [])),
+    );
+    expect(await received(queues)).toEqual(expected);
+    expect(expected.some((indexes) => indexes.length === 0)).toBe(true);
+    expect(expected.flat().length).toBeGreaterThan(messages.length);
+  });
+});
+
+describe('exchange-to-exchange cycles', () => {
+  it('are accepted by the broker, and route each message to each queue once', async () => {
+    const channel = await openChannel(true);
+    const first = await tempExchange(channel, 'fanout');
+    const second = await tempExchange(channel, 'fanout');
+    await second.bind(first);
+    await first.bind(second);
+    await first.bind(first);
+    const atFirst = await tempQueue(channel);
+    const atSecond = await tempQueue(channel);
+    await atFirst.bind(first);
+    await atSecond.bind(second);
+    await first.publish('1');
+    await second.publish('2');
+    expect(await received([atFirst, atSecond])).toEqual([
+      [1, 2],
+      [1, 2],
+    ]);
+    expect(channel.isOpen).toBe(true);
+  });
+});
