@@ -41,7 +41,7 @@ function reference(pattern: readonly string[], words: readonly string[]): boolea
   return (first === '*' || first === words[0]) && reference(rest, words.slice(1));
 }
 
-const word = fc.constantFrom('a', 'b', 'c', '', 'a*');
+const word = fc.constantFrom<string>('a', 'b', 'c', '', 'a*');
 const pattern = fc.array(fc.constantFrom('a', 'b', '', '*', '#', '#'), { maxLength: 6 });
 const key = fc.array(word, { maxLength: 6 }).map((words) => words.join('.'));
 // One empty word would join to the empty key, which has no words.
