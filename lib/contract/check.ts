@@ -36,9 +36,11 @@ import { sameValue } from './same-value.js';
  *   published `mandatory`) unless another service binds a queue. Not raised
  *   when routing cannot be told: a headers exchange with header matches (a
  *   publisher's headers are not known), an exchange type of a plugin.
- * - `DEAD_LETTER_UNROUTED`: a queue's dead-letter exchange reaches no queue
- *   of the contract: with the queue's fixed dead-letter routing key, or, without
- *   one, with any key. RabbitMQ drops what it dead-letters.
+ * - `DEAD_LETTER_UNROUTED`: a queue's dead-letter exchange (its
+ *   `x-dead-letter-exchange`, or the exchange its `retry` options send
+ *   messages out of retries to) reaches no queue of the contract: with the
+ *   fixed dead-letter routing key, or, without one, with any key. What is
+ *   dead-lettered there is dropped.
  * - `QUEUE_UNREACHED`: a consumer's queue that nothing in the contract
  *   routes to (no binding, no publisher or request/reply endpoint to it,
  *   no dead letters sent to it): only another service can fill it.
@@ -171,10 +173,9 @@ class Pieces {
       this.list(this.messages, endpoint.reply, part);
     }
     // Exchanges named by arguments: after the lists, so that each name can be looked up.
-    for (const [name, { definition }] of this.queues) {
-      const deadLetter = definition.arguments['x-dead-letter-exchange'];
-      if (typeof deadLetter === 'string' && deadLetter !== '') {
-        this.useName(deadLetter, `queue '${name}' dead-letters to`);
+    for (const { definition } of this.queues.values()) {
+      for (const { exchange, what } of deadLetterRoutes(definition)) {
+        if (exchange !== '') this.useName(exchange, what);
       }
     }
     for (const [name, { definition }] of this.exchanges) {
@@ -294,6 +295,44 @@ function checkRoutes(parts: ContractParts, pieces: Pieces): void {
   }
 }
 
+/** Where a queue's dead letters go: an exchange by name, and the key they go with if fixed. */
+interface DeadLetterRoute {
+  /** The exchange's name; `''` for the default exchange. */
+  readonly exchange: string;
+  /** The fixed routing key; `undefined` for the key each message had. */
+  readonly routingKey: string | undefined;
+  /** Which setting sends them, for messages: `queue 'work' dead-letters to`. */
+  readonly what: string;
+}
+
+/**
+ * The dead-letter routes of a queue: its `x-dead-letter-exchange` argument
+ * (with `x-dead-letter-routing-key`), which the broker uses, and the
+ * exchange its `retry` options name for messages whose retries run out,
+ * which warren's workers publish to.
+ */
+function deadLetterRoutes(queue: QueueDefinition): DeadLetterRoute[] {
+  const routes: DeadLetterRoute[] = [];
+  const exchange = queue.arguments['x-dead-letter-exchange'];
+  if (typeof exchange === 'string') {
+    const key = queue.arguments['x-dead-letter-routing-key'];
+    routes.push({
+      exchange,
+      routingKey: typeof key === 'string' ? key : undefined,
+      what: `queue '${queue.name}' dead-letters to`,
+    });
+  }
+  const retryTo = queue.retry?.deadLetter;
+  if (typeof retryTo === 'object' && retryTo !== null && typeof retryTo.exchange === 'string') {
+    routes.push({
+      exchange: retryTo.exchange,
+      routingKey: retryTo.routingKey,
+      what: `queue '${queue.name}' sends messages out of retries to`,
+    });
+  }
+  return routes;
+}
+
 function sourceOf(binding: BindingDefinition): ExchangeDefinition {
   return binding.kind === 'queueBinding' ? binding.exchange : binding.source;
 }
@@ -335,22 +374,20 @@ function findWarnings(parts: ContractParts, pieces: Pieces): ContractWarning[] {
   }
   for (const endpoint of Object.values(parts.rpc ?? {})) routedTo.add(endpoint.queue.name);
 
-  for (const [name, { definition, part }] of pieces.queues) {
-    const exchange = definition.arguments['x-dead-letter-exchange'];
-    if (typeof exchange !== 'string') continue;
-    const fixedKey = definition.arguments['x-dead-letter-routing-key'];
-    const routingKey = typeof fixedKey === 'string' ? fixedKey : undefined;
-    const found = reach(topology, exchange, routingKey);
-    for (const queue of found.queues) routedTo.add(queue);
-    if (found.queues.size > 0 || found.uncertain) continue;
-    const target = exchange === '' ? 'the default exchange' : `exchange '${exchange}'`;
-    const withKey =
-      routingKey === undefined ? 'with any routing key' : `with routing key '${routingKey}'`;
-    warnings.push({
-      code: 'DEAD_LETTER_UNROUTED',
-      part,
-      message: `${part}: queue '${name}' dead-letters to ${target}, which reaches no queue of the contract ${withKey}; RabbitMQ drops its dead letters`,
-    });
+  for (const { definition, part } of pieces.queues.values()) {
+    for (const { exchange, routingKey, what } of deadLetterRoutes(definition)) {
+      const found = reach(topology, exchange, routingKey);
+      for (const queue of found.queues) routedTo.add(queue);
+      if (found.queues.size > 0 || found.uncertain) continue;
+      const target = exchange === '' ? 'the default exchange' : `'${exchange}'`;
+      const withKey =
+        routingKey === undefined ? 'with any routing key' : `with routing key '${routingKey}'`;
+      warnings.push({
+        code: 'DEAD_LETTER_UNROUTED',
+        part,
+        message: `${part}: ${what} ${target}, which reaches no queue of the contract ${withKey}; its dead letters are dropped`,
+      });
+    }
   }
 
   const warned = new Set<string>();

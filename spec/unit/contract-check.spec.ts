@@ -297,8 +297,29 @@ describe('warnings', () => {
       }),
     ).toEqual([['DEAD_LETTER_UNROUTED', 'queues.wrongKey']]);
     expect(defineContract({ exchanges: { dead }, queues: { wrongKey } }).warnings[0]?.message).toBe(
-      "queues.wrongKey: queue 'b' dead-letters to exchange 'dead', which reaches no queue of the contract with routing key 'wrong'; RabbitMQ drops its dead letters",
+      "queues.wrongKey: queue 'b' dead-letters to 'dead', which reaches no queue of the contract with routing key 'wrong'; its dead letters are dropped",
     );
+  });
+
+  it('checks where retries send what runs out of them, as a dead-letter setting', () => {
+    const parking = defineExchange('parking', 'direct');
+    const retried = defineQueue('retried', {
+      retry: { delays: [1_000], deadLetter: { exchange: 'parking', routingKey: 'late' } },
+    });
+    expect(problemsOf({ queues: { retried } })).toContain(
+      "queue 'retried' sends messages out of retries to 'parking', which is not among the contract's exchanges",
+    );
+    expect(warningsOf({ exchanges: { parking }, queues: { retried } })).toEqual([
+      ['DEAD_LETTER_UNROUTED', 'queues.retried'],
+    ]);
+    const parked = defineQueue('parked');
+    expect(
+      warningsOf({
+        exchanges: { parking },
+        queues: { retried, parked },
+        bindings: [defineBinding(parked, parking, 'late')],
+      }),
+    ).toEqual([]);
   });
 
   it('warns of a consumer whose queue nothing routes to, once per queue', () => {
