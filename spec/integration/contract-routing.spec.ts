@@ -5,10 +5,23 @@
  * bindings may form a cycle, which the broker accepts and routes through
  * once, so a contract check must not refuse one.
  *
+ * And the warnings of a contract agree with the broker: a publisher is
+ * warned of exactly when the broker returns its mandatory message unrouted.
+ *
  * Each case publishes on a confirm channel (so everything is routed before
  * the queues are read) and reads every queue empty.
  */
 import { describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
+import { type Contract, defineContract } from '../../lib/contract/contract.js';
+import {
+  defineBinding,
+  defineExchange,
+  defineExchangeBinding,
+  defineMessage,
+  definePublisher,
+  defineQueue,
+} from '../../lib/contract/model.js';
 import { headersMatch, topicMatches } from '../../lib/contract/routing.js';
 import {
   type Channel,
@@ -20,7 +33,13 @@ import {
   Message,
   type Queue,
 } from '../../lib/index.js';
-import { deleteAfterTest, drain, uniqueName, useConnection } from '../support/amqp-helpers.js';
+import {
+  deleteAfterTest,
+  drain,
+  route,
+  uniqueName,
+  useConnection,
+} from '../support/amqp-helpers.js';
 
 const url = inject('amqpUrl');
 let connection: Connection;
@@ -181,5 +200,83 @@ describe('exchange-to-exchange cycles', () => {
       [1, 2],
     ]);
     expect(channel.isOpen).toBe(true);
+  });
+});
+
+/** Declares a contract's topology by hand (its exchanges, queues, bindings), for this test only. */
+async function declare(channel: Channel, contract: Contract): Promise<Map<string, Exchange>> {
+  const exchanges = new Map<string, Exchange>();
+  for (const { name, type, durable, autoDelete, internal, arguments: args } of contract.exchanges) {
+    deleteAfterTest(connection, 'exchange', name);
+    const options = { durable, autoDelete, internal, arguments: { ...args } };
+    exchanges.set(name, await channel.declareExchange(name, type, options));
+  }
+  for (const { name, durable, exclusive, autoDelete, arguments: args } of contract.queues) {
+    deleteAfterTest(connection, 'queue', name);
+    await channel.declareQueue(name, { durable, exclusive, autoDelete, arguments: { ...args } });
+  }
+  for (const binding of contract.bindings) {
+    const options = { arguments: { ...binding.arguments } };
+    if (binding.kind === 'queueBinding') {
+      await channel
+        .queue(binding.queue.name)
+        .bind(binding.exchange.name, binding.routingKey, options);
+    } else {
+      await channel
+        .exchange(binding.destination.name)
+        .bind(binding.source.name, binding.routingKey, options);
+    }
+  }
+  return exchanges;
+}
+
+describe('the warnings of a contract against the broker', () => {
+  it('warn of a publisher exactly when the broker returns its message unrouted', async () => {
+    const name = (what: string) => uniqueName(`contract-${what}`);
+    const orders = defineExchange(name('orders'), 'topic', { durable: false });
+    const audit = defineExchange(name('audit'), 'fanout', { durable: false });
+    const fallback = defineExchange(name('fallback'), 'fanout', { durable: false });
+    const front = defineExchange(name('front'), 'direct', {
+      durable: false,
+      arguments: { 'alternate-exchange': fallback.name },
+    });
+    const work = defineQueue(name('work'), { durable: false });
+    const log = defineQueue(name('log'), { durable: false });
+    const lost = defineQueue(name('lost'), { durable: false });
+    const event = defineMessage('event', z.string());
+    const publish = (exchange: typeof orders, key: string) => definePublisher(exchange, key, event);
+    const contract = defineContract({
+      exchanges: { orders, audit, fallback, front },
+      queues: { work, log, lost },
+      bindings: [
+        defineBinding(work, orders, 'order.*.eu'),
+        defineExchangeBinding(audit, orders, 'audit.#'),
+        defineExchangeBinding(orders, audit),
+        defineBinding(log, audit),
+        defineBinding(work, front, 'known'),
+        defineBinding(lost, fallback, '', {}),
+      ],
+      publishers: {
+        created: publish(orders, 'order.created.eu'),
+        shortKey: publish(orders, 'order.eu'),
+        audited: publish(orders, 'audit'),
+        auditedDeep: publish(orders, 'audit.a.b'),
+        other: publish(orders, 'invoice.paid'),
+        emptyWord: publish(orders, 'order..eu'),
+        known: publish(front, 'known'),
+        unknown: publish(front, 'unknown'),
+      },
+    });
+    const channel = await openChannel(true);
+    const exchanges = await declare(channel, contract);
+    const outcomes: Record<string, string> = {};
+    for (const [handle, publisher] of Object.entries(contract.parts.publishers)) {
+      const exchange = exchanges.get(publisher.exchange?.name ?? '') as Exchange;
+      outcomes[handle] = await route(exchange, publisher.routingKey, 'x');
+    }
+    const warned = contract.warnings.map(({ part }) => part.replace('publishers.', ''));
+    const returned = Object.keys(outcomes).filter((handle) => outcomes[handle] === 'NO_ROUTE');
+    expect(warned).toEqual(returned);
+    expect(returned).toEqual(['shortKey', 'other']);
   });
 });
