@@ -11,7 +11,7 @@
  *
  * Warnings (kept in `contract.warnings`, never printed): what may be
  * right because another service completes the topology, but usually is a
- * mistake. See {@link ContractWarningCode}.
+ * mistake: lib/contract/warnings.ts.
  */
 import { z } from 'zod';
 import type { Schema } from '../schema.js';
@@ -24,38 +24,9 @@ import {
   type MessageDefinition,
   type QueueDefinition,
 } from './model.js';
-import { headersMatchMode, reach, routingTopology } from './routing.js';
+import { deadLetterRoutes, headersMatchMode } from './routing.js';
 import { sameValue } from './same-value.js';
-
-/**
- * What a {@link ContractWarning} found:
- *
- * - `PUBLISHER_UNROUTED`: a publisher's routing key reaches no queue of the
- *   contract, through the exchange's bindings, exchange-to-exchange bindings
- *   and alternate exchanges. RabbitMQ drops such a message (or returns it,
- *   published `mandatory`) unless another service binds a queue. Not raised
- *   when routing cannot be told: a headers exchange with header matches (a
- *   publisher's headers are not known), an exchange type of a plugin.
- * - `DEAD_LETTER_UNROUTED`: a queue's dead-letter exchange (its
- *   `x-dead-letter-exchange`, or the exchange its `retry` options send
- *   messages out of retries to) reaches no queue of the contract: with the
- *   fixed dead-letter routing key, or, without one, with any key. What is
- *   dead-lettered there is dropped.
- * - `QUEUE_UNREACHED`: a consumer's queue that nothing in the contract
- *   routes to (no binding, no publisher or request/reply endpoint to it,
- *   no dead letters sent to it): only another service can fill it.
- */
-export type ContractWarningCode = 'PUBLISHER_UNROUTED' | 'DEAD_LETTER_UNROUTED' | 'QUEUE_UNREACHED';
-
-/** A finding of the checks that is not an error: see {@link ContractWarningCode}. */
-export interface ContractWarning {
-  /** What was found. */
-  readonly code: ContractWarningCode;
-  /** Where, in the parts given to `defineContract`: `'publishers.orderCreated'`, `'queues.work'`. */
-  readonly part: string;
-  /** What was found, in a sentence that names the pieces. */
-  readonly message: string;
-}
+import { type ContractWarning, findWarnings } from './warnings.js';
 
 /**
  * Checks the parts of a contract, as `defineContract` does.
@@ -73,7 +44,10 @@ export function checkContract(parts: ContractParts): readonly ContractWarning[] 
     const list = pieces.problems.map((problem) => `\n  - ${problem}`).join('');
     throw new RangeError(`defineContract: the contract does not hold together:${list}`);
   }
-  return Object.freeze(findWarnings(parts, pieces).map((warning) => Object.freeze(warning)));
+  const definitions = <T>(map: Map<string, Entry<T>>): T[] =>
+    [...map.values()].map((entry) => entry.definition);
+  const warnings = findWarnings(parts, definitions(pieces.exchanges), pieces.queues);
+  return Object.freeze(warnings.map((warning) => Object.freeze(warning)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,7 +93,7 @@ function checkKinds(parts: ContractParts): void {
 // ---------------------------------------------------------------------------------------------
 
 /** A definition under its name, and the part where it was first seen. */
-interface Entry<T> {
+export interface Entry<T> {
   readonly definition: T;
   readonly part: string;
 }
@@ -295,111 +269,6 @@ function checkRoutes(parts: ContractParts, pieces: Pieces): void {
   }
 }
 
-/** Where a queue's dead letters go: an exchange by name, and the key they go with if fixed. */
-interface DeadLetterRoute {
-  /** The exchange's name; `''` for the default exchange. */
-  readonly exchange: string;
-  /** The fixed routing key; `undefined` for the key each message had. */
-  readonly routingKey: string | undefined;
-  /** Which setting sends them, for messages: `queue 'work' dead-letters to`. */
-  readonly what: string;
-}
-
-/**
- * The dead-letter routes of a queue: its `x-dead-letter-exchange` argument
- * (with `x-dead-letter-routing-key`), which the broker uses, and the
- * exchange its `retry` options name for messages whose retries run out,
- * which warren's workers publish to.
- */
-function deadLetterRoutes(queue: QueueDefinition): DeadLetterRoute[] {
-  const routes: DeadLetterRoute[] = [];
-  const exchange = queue.arguments['x-dead-letter-exchange'];
-  if (typeof exchange === 'string') {
-    const key = queue.arguments['x-dead-letter-routing-key'];
-    routes.push({
-      exchange,
-      routingKey: typeof key === 'string' ? key : undefined,
-      what: `queue '${queue.name}' dead-letters to`,
-    });
-  }
-  const retryTo = queue.retry?.deadLetter;
-  if (typeof retryTo === 'object' && retryTo !== null && typeof retryTo.exchange === 'string') {
-    routes.push({
-      exchange: retryTo.exchange,
-      routingKey: retryTo.routingKey,
-      what: `queue '${queue.name}' sends messages out of retries to`,
-    });
-  }
-  return routes;
-}
-
 function sourceOf(binding: BindingDefinition): ExchangeDefinition {
   return binding.kind === 'queueBinding' ? binding.exchange : binding.source;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Warnings
-// ---------------------------------------------------------------------------------------------
-
-function findWarnings(parts: ContractParts, pieces: Pieces): ContractWarning[] {
-  const warnings: ContractWarning[] = [];
-  const definitions = <T>(map: Map<string, Entry<T>>): T[] =>
-    [...map.values()].map((entry) => entry.definition);
-  const topology = routingTopology(
-    definitions(pieces.exchanges),
-    definitions(pieces.queues),
-    parts.bindings ?? [],
-  );
-
-  for (const [name, publisher] of Object.entries(parts.publishers ?? {})) {
-    const { exchange, routingKey } = publisher;
-    // A publisher to a queue goes through the default exchange, to that queue: it is held.
-    if (exchange === undefined) continue;
-    const found = reach(topology, exchange.name, routingKey);
-    if (found.queues.size > 0 || found.uncertain) continue;
-    warnings.push({
-      code: 'PUBLISHER_UNROUTED',
-      part: `publishers.${name}`,
-      message: `publishers.${name}: routing key '${routingKey}' on ${exchange.type} exchange '${exchange.name}' reaches no queue of the contract; RabbitMQ drops its messages unless another service binds a queue`,
-    });
-  }
-
-  // Queues something routes to: bound, published to, or sent dead letters by key.
-  const routedTo = new Set<string>();
-  for (const binding of parts.bindings ?? []) {
-    if (binding.kind === 'queueBinding') routedTo.add(binding.queue.name);
-  }
-  for (const publisher of Object.values(parts.publishers ?? {})) {
-    if (publisher.queue !== undefined) routedTo.add(publisher.queue.name);
-  }
-  for (const endpoint of Object.values(parts.rpc ?? {})) routedTo.add(endpoint.queue.name);
-
-  for (const { definition, part } of pieces.queues.values()) {
-    for (const { exchange, routingKey, what } of deadLetterRoutes(definition)) {
-      const found = reach(topology, exchange, routingKey);
-      for (const queue of found.queues) routedTo.add(queue);
-      if (found.queues.size > 0 || found.uncertain) continue;
-      const target = exchange === '' ? 'the default exchange' : `'${exchange}'`;
-      const withKey =
-        routingKey === undefined ? 'with any routing key' : `with routing key '${routingKey}'`;
-      warnings.push({
-        code: 'DEAD_LETTER_UNROUTED',
-        part,
-        message: `${part}: ${what} ${target}, which reaches no queue of the contract ${withKey}; its dead letters are dropped`,
-      });
-    }
-  }
-
-  const warned = new Set<string>();
-  for (const [name, consumer] of Object.entries(parts.consumers ?? {})) {
-    const queue = consumer.queue.name;
-    if (routedTo.has(queue) || warned.has(queue)) continue;
-    warned.add(queue);
-    warnings.push({
-      code: 'QUEUE_UNREACHED',
-      part: `consumers.${name}`,
-      message: `consumers.${name}: nothing in the contract routes to queue '${queue}' (no binding, publisher, request/reply endpoint or dead-letter key); only another service can fill it`,
-    });
-  }
-  return warnings;
 }

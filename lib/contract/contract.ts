@@ -2,7 +2,7 @@
  * A contract: the pieces of lib/contract/model.ts gathered under names, as
  * one value a shared package can export. Defining it opens no connection.
  */
-import { type ContractWarning, checkContract } from './check.js';
+import { checkContract } from './check.js';
 import type {
   BindingDefinition,
   ConsumerDefinition,
@@ -12,6 +12,7 @@ import type {
   QueueDefinition,
   RpcDefinition,
 } from './model.js';
+import type { ContractWarning } from './warnings.js';
 
 /** What the AsyncAPI document says of the system. */
 export interface ContractInfo {

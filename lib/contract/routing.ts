@@ -235,3 +235,41 @@ export function reach(
   visit(exchange, true);
   return { queues, uncertain };
 }
+
+/** Where a queue's dead letters go: an exchange by name, and the key they go with if fixed. */
+export interface DeadLetterRoute {
+  /** The exchange's name; `''` for the default exchange. */
+  readonly exchange: string;
+  /** The fixed routing key; `undefined` for the key each message had. */
+  readonly routingKey: string | undefined;
+  /** Which setting sends them, for messages: `queue 'work' dead-letters to`. */
+  readonly what: string;
+}
+
+/**
+ * The dead-letter routes of a queue: its `x-dead-letter-exchange` argument
+ * (with `x-dead-letter-routing-key`), which the broker uses, and the
+ * exchange its `retry` options name for messages whose retries run out,
+ * which warren's workers publish to.
+ */
+export function deadLetterRoutes(queue: QueueDefinition): DeadLetterRoute[] {
+  const routes: DeadLetterRoute[] = [];
+  const exchange = queue.arguments['x-dead-letter-exchange'];
+  if (typeof exchange === 'string') {
+    const key = queue.arguments['x-dead-letter-routing-key'];
+    routes.push({
+      exchange,
+      routingKey: typeof key === 'string' ? key : undefined,
+      what: `queue '${queue.name}' dead-letters to`,
+    });
+  }
+  const retryTo = queue.retry?.deadLetter;
+  if (typeof retryTo === 'object' && retryTo !== null && typeof retryTo.exchange === 'string') {
+    routes.push({
+      exchange: retryTo.exchange,
+      routingKey: retryTo.routingKey,
+      what: `queue '${queue.name}' sends messages out of retries to`,
+    });
+  }
+  return routes;
+}
