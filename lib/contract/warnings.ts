@@ -6,8 +6,8 @@
  */
 import type { Entry } from './check.js';
 import type { ContractParts } from './contract.js';
-import type { ExchangeDefinition, QueueDefinition } from './model.js';
-import { deadLetterRoutes, reach, routingTopology } from './routing.js';
+import type { ExchangeDefinition, MessageDefinition, QueueDefinition } from './model.js';
+import { deadLetterRoutes, type RoutingTopology, reach, routingTopology } from './routing.js';
 
 /**
  * What a {@link ContractWarning} found:
@@ -18,6 +18,9 @@ import { deadLetterRoutes, reach, routingTopology } from './routing.js';
  *   published `mandatory`) unless another service binds a queue. Not raised
  *   when routing cannot be told: a headers exchange with header matches (a
  *   publisher's headers are not known), an exchange type of a plugin.
+ * - `MESSAGE_UNHANDLED`: a publisher's messages certainly reach a queue
+ *   whose consumer in the contract does not take their kind (their `type`):
+ *   it would refuse them, and they would be dead-lettered.
  * - `DEAD_LETTER_UNROUTED`: a queue's dead-letter exchange (its
  *   `x-dead-letter-exchange`, or the exchange its `retry` options send
  *   messages out of retries to) reaches no queue of the contract: with the
@@ -27,7 +30,11 @@ import { deadLetterRoutes, reach, routingTopology } from './routing.js';
  *   routes to (no binding, no publisher or request/reply endpoint to it,
  *   no dead letters sent to it): only another service can fill it.
  */
-export type ContractWarningCode = 'PUBLISHER_UNROUTED' | 'DEAD_LETTER_UNROUTED' | 'QUEUE_UNREACHED';
+export type ContractWarningCode =
+  | 'PUBLISHER_UNROUTED'
+  | 'MESSAGE_UNHANDLED'
+  | 'DEAD_LETTER_UNROUTED'
+  | 'QUEUE_UNREACHED';
 
 /** A finding of the checks that is not an error: see {@link ContractWarningCode}. */
 export interface ContractWarning {
@@ -48,36 +55,67 @@ export function findWarnings(
   exchanges: readonly ExchangeDefinition[],
   queues: ReadonlyMap<string, Entry<QueueDefinition>>,
 ): ContractWarning[] {
-  const warnings: ContractWarning[] = [];
   const topology = routingTopology(
     exchanges,
     [...queues.values()].map((entry) => entry.definition),
     parts.bindings ?? [],
   );
-
-  for (const [name, publisher] of Object.entries(parts.publishers ?? {})) {
-    const { exchange, routingKey } = publisher;
-    // A publisher to a queue goes through the default exchange, to that queue: it is held.
-    if (exchange === undefined) continue;
-    const found = reach(topology, exchange.name, routingKey);
-    if (found.queues.size > 0 || found.uncertain) continue;
-    warnings.push({
-      code: 'PUBLISHER_UNROUTED',
-      part: `publishers.${name}`,
-      message: `publishers.${name}: routing key '${routingKey}' on ${exchange.type} exchange '${exchange.name}' reaches no queue of the contract; RabbitMQ drops its messages unless another service binds a queue`,
-    });
-  }
-
-  // Queues something routes to: bound, published to, or sent dead letters by key.
+  const warnings: ContractWarning[] = [];
   const routedTo = new Set<string>();
-  for (const binding of parts.bindings ?? []) {
-    if (binding.kind === 'queueBinding') routedTo.add(binding.queue.name);
-  }
-  for (const publisher of Object.values(parts.publishers ?? {})) {
-    if (publisher.queue !== undefined) routedTo.add(publisher.queue.name);
-  }
-  for (const endpoint of Object.values(parts.rpc ?? {})) routedTo.add(endpoint.queue.name);
+  warnings.push(...publisherWarnings(parts, topology, routedTo));
+  warnings.push(...deadLetterWarnings(queues, topology, routedTo));
+  warnings.push(...unreachedQueueWarnings(parts, routedTo));
+  return warnings;
+}
 
+/**
+ * `PUBLISHER_UNROUTED` and `MESSAGE_UNHANDLED`, publisher by publisher;
+ * adds the queues each reaches to `routedTo`.
+ */
+function publisherWarnings(
+  parts: ContractParts,
+  topology: RoutingTopology,
+  routedTo: Set<string>,
+): ContractWarning[] {
+  const warnings: ContractWarning[] = [];
+  const consumers = Object.entries(parts.consumers ?? {});
+  for (const [name, publisher] of Object.entries(parts.publishers ?? {})) {
+    const part = `publishers.${name}`;
+    const { exchange, queue, routingKey, message } = publisher;
+    // A publisher to a queue goes through the default exchange, to that queue.
+    const found =
+      exchange === undefined
+        ? { queues: new Set([queue?.name ?? routingKey]), uncertain: false }
+        : reach(topology, exchange.name, routingKey);
+    for (const reached of found.queues) routedTo.add(reached);
+    if (exchange !== undefined && found.queues.size === 0 && !found.uncertain) {
+      warnings.push({
+        code: 'PUBLISHER_UNROUTED',
+        part,
+        message: `${part}: routing key '${routingKey}' on ${exchange.type} exchange '${exchange.name}' reaches no queue of the contract; RabbitMQ drops its messages unless another service binds a queue`,
+      });
+    }
+    for (const [consumerName, consumer] of consumers) {
+      if (!found.queues.has(consumer.queue.name)) continue;
+      const kinds = messageNames(consumer.messages);
+      if (kinds.includes(message.name)) continue;
+      warnings.push({
+        code: 'MESSAGE_UNHANDLED',
+        part,
+        message: `${part}: its '${message.name}' messages reach queue '${consumer.queue.name}', whose consumer consumers.${consumerName} takes only ${kinds.map((kind) => `'${kind}'`).join(', ')}`,
+      });
+    }
+  }
+  return warnings;
+}
+
+/** `DEAD_LETTER_UNROUTED`; adds the queues dead letters reach to `routedTo`. */
+function deadLetterWarnings(
+  queues: ReadonlyMap<string, Entry<QueueDefinition>>,
+  topology: RoutingTopology,
+  routedTo: Set<string>,
+): ContractWarning[] {
+  const warnings: ContractWarning[] = [];
   for (const { definition, part } of queues.values()) {
     for (const { exchange, routingKey, what } of deadLetterRoutes(definition)) {
       const found = reach(topology, exchange, routingKey);
@@ -93,12 +131,24 @@ export function findWarnings(
       });
     }
   }
+  return warnings;
+}
 
-  const warned = new Set<string>();
+/**
+ * `QUEUE_UNREACHED`, once per queue: a consumer's queue that is not in
+ * `routedTo`, has no binding, and is no request/reply endpoint's.
+ */
+function unreachedQueueWarnings(parts: ContractParts, routedTo: Set<string>): ContractWarning[] {
+  const fed = new Set(routedTo);
+  for (const binding of parts.bindings ?? []) {
+    if (binding.kind === 'queueBinding') fed.add(binding.queue.name);
+  }
+  for (const endpoint of Object.values(parts.rpc ?? {})) fed.add(endpoint.queue.name);
+  const warnings: ContractWarning[] = [];
   for (const [name, consumer] of Object.entries(parts.consumers ?? {})) {
     const queue = consumer.queue.name;
-    if (routedTo.has(queue) || warned.has(queue)) continue;
-    warned.add(queue);
+    if (fed.has(queue)) continue;
+    fed.add(queue);
     warnings.push({
       code: 'QUEUE_UNREACHED',
       part: `consumers.${name}`,
@@ -106,4 +156,11 @@ export function findWarnings(
     });
   }
   return warnings;
+}
+
+/** The names of the kinds of message a consumer takes. */
+function messageNames(messages: MessageDefinition | readonly MessageDefinition[]): string[] {
+  return (Array.isArray(messages) ? messages : [messages]).map(
+    (message: MessageDefinition) => message.name,
+  );
 }

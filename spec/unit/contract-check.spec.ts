@@ -322,6 +322,39 @@ describe('warnings', () => {
     ).toEqual([]);
   });
 
+  it('warns of a publisher whose messages reach a consumer that does not take their kind', () => {
+    const orderCancelled = defineMessage('order.cancelled', z.object({ id: z.number() }));
+    const refunds = defineQueue('refunds');
+    expect(
+      warningsOf({
+        exchanges: { orders },
+        queues: { work, refunds },
+        bindings: [defineBinding(work, orders, 'order.#'), defineBinding(refunds, orders, '#')],
+        publishers: {
+          created: definePublisher(orders, 'order.created', orderCreated),
+          cancelled: definePublisher(orders, 'order.cancelled', orderCancelled),
+          direct: definePublisher(refunds, orderCreated),
+        },
+        consumers: {
+          process: defineConsumer(work, [orderCreated]),
+          refund: defineConsumer(refunds, orderCancelled),
+        },
+      }),
+    ).toEqual([
+      ['MESSAGE_UNHANDLED', 'publishers.created'],
+      ['MESSAGE_UNHANDLED', 'publishers.cancelled'],
+      ['MESSAGE_UNHANDLED', 'publishers.direct'],
+    ]);
+    const [warning] = defineContract({
+      queues: { work },
+      publishers: { cancelled: definePublisher(work, orderCancelled) },
+      consumers: { process: defineConsumer(work, orderCreated) },
+    }).warnings;
+    expect(warning?.message).toBe(
+      "publishers.cancelled: its 'order.cancelled' messages reach queue 'orders.work', whose consumer consumers.process takes only 'order.created'",
+    );
+  });
+
   it('warns of a consumer whose queue nothing routes to, once per queue', () => {
     const fed = defineQueue('fed');
     const requests = defineQueue('requests');
