@@ -254,6 +254,22 @@ describe('reach', () => {
     expect(reach(byKey, 'orders', undefined)).toEqual({ queues: new Set(), uncertain: true });
   });
 
+  it('counts a queue as reached when a certain path finds it after an uncertain one', () => {
+    const start = defineExchange('start', 'fanout');
+    const middle = defineExchange('middle', 'fanout');
+    const topology = routingTopology(
+      [start, tagged, middle],
+      [work],
+      [
+        defineExchangeBinding(tagged, start),
+        defineExchangeBinding(middle, tagged, '', { arguments: { kind: 'a' } }),
+        defineExchangeBinding(middle, start),
+        defineBinding(work, middle),
+      ],
+    );
+    expect(reach(topology, 'start', 'x')).toEqual({ queues: new Set(['work']), uncertain: true });
+  });
+
   it('routes the default exchange to the queue the key names', () => {
     const topology = routingTopology([], [work], []);
     expect([...reach(topology, '', 'work').queues]).toEqual(['work']);
