@@ -34,6 +34,7 @@ import {
   type Queue,
 } from '../../lib/index.js';
 import {
+  channelError,
   deleteAfterTest,
   drain,
   route,
@@ -178,6 +179,20 @@ describe('the headers matcher against the broker', () => {
     expect(await received(queues)).toEqual(expected);
     expect(expected.some((indexes) => indexes.length === 0)).toBe(true);
     expect(expected.flat().length).toBeGreaterThan(messages.length);
+  });
+});
+
+describe('what the contract checks refuse, the broker refuses', () => {
+  it('refuses a headers binding with another x-match, but not one of another exchange type', async () => {
+    const channel = await openChannel();
+    const tagged = await tempExchange(channel, 'headers');
+    const direct = await tempExchange(channel, 'direct');
+    const queue = await tempQueue(channel);
+    const badMatch = { arguments: { 'x-match': 'some' } };
+    await queue.bind(direct, 'key', badMatch);
+    const error = await channelError(queue.bind(tagged, '', badMatch));
+    expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', method: 'queue.bind' });
+    expect(error.replyText).toMatch(/x-match/);
   });
 });
 
