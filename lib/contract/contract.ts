@@ -92,8 +92,9 @@ export class Contract<P extends ContractParts = ContractParts> {
  * The contract is checked at once (docs/contracts.md, "Checks"): every
  * exchange and queue a binding, route or dead-letter setting uses must be
  * among `exchanges` and `queues`, two definitions of one name must agree,
- * and nothing may be refused by RabbitMQ for certain. What may be right but
- * usually is a mistake lands in {@link Contract.warnings}.
+ * and no publisher may publish to an internal exchange, no headers binding
+ * have an `x-match` RabbitMQ refuses. What may be right but usually is a
+ * mistake lands in {@link Contract.warnings}.
  *
  * ```ts
  * export const shop = defineContract({
