@@ -147,10 +147,14 @@ class Pieces {
       this.list(this.messages, endpoint.reply, part);
     }
     // Exchanges named by arguments: after the lists, so that each name can be looked up.
-    for (const { definition } of this.queues.values()) {
+    for (const { definition, part } of this.queues.values()) {
       for (const { exchange, what } of deadLetterRoutes(definition)) {
         if (exchange !== '') this.useName(exchange, what);
       }
+      // The exchange object `deadLetter` holds must agree with the contract's of its name.
+      const deadLetter = definition.deadLetter?.exchange;
+      const held = deadLetter && this.exchanges.get(deadLetter.name);
+      if (deadLetter !== undefined && held) this.compare(held, deadLetter, `${part}.deadLetter`);
     }
     for (const [name, { definition }] of this.exchanges) {
       const alternate = definition.arguments['alternate-exchange'];

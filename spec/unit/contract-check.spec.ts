@@ -159,6 +159,14 @@ describe('errors', () => {
     );
   });
 
+  it('refuses a dead-letter exchange that disagrees with the contract’s of its name', () => {
+    const dead = defineExchange('dead', 'fanout');
+    const work = defineQueue('work', { deadLetter: { exchange: defineExchange('dead', 'topic') } });
+    expect(problemsOf({ exchanges: { dead }, queues: { work } })).toContain(
+      "exchange 'dead' has two definitions that disagree on type (at exchanges.dead and queues.work.deadLetter)",
+    );
+  });
+
   it('refuses two messages of one name with different schemas', () => {
     const other = defineMessage('order.created', z.object({ id: z.string() }));
     expect(
