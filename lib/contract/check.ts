@@ -94,7 +94,9 @@ function checkKinds(parts: ContractParts): void {
 
 /** A definition under its name, and the part where it was first seen. */
 export interface Entry<T> {
+  /** The definition that stands for its name (the first given). */
   readonly definition: T;
+  /** Where it was first seen: `'queues.work'`, `'publishers.orderCreated'`. */
   readonly part: string;
 }
 
