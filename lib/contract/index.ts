@@ -27,3 +27,4 @@ export {
   RpcHandle,
 } from './handles.js';
 export * from './model.js';
+export type { ContractWarning, ContractWarningCode } from './warnings.js';
