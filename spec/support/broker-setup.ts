@@ -24,7 +24,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   entry.users++;
   const lease = await entry.lease;
   project.provide('amqpUrl', lease.url);
-  project.provide('brokerNode', lease.broker?.nodeName ?? '');
+  project.provide(
+    'brokerNode',
+    lease.broker.source === 'started' ? (lease.broker.nodeName ?? '') : '',
+  );
   if (entry.users === 1) process.stderr.write(`[warren] test broker: ${lease.description}\n`);
   return async () => {
     entry.users--;
