@@ -79,7 +79,6 @@ export type AmqpErrorCode =
 export type TestBrokerErrorCode =
   | 'BROKER_NOT_INSTALLED'
   | 'BROKER_START_FAILED'
-  | 'BROKER_NOT_FOUND'
   | 'BROKER_STOPPED'
   | 'BROKER_RUNNING'
   | 'RABBITMQCTL_UNAVAILABLE';

@@ -9,7 +9,6 @@ import { AmqpError, brandError, type TestBrokerErrorCode } from 'warren';
  * - `BROKER_NOT_INSTALLED`: neither Debian's `rabbitmq-server` nor one on `PATH`;
  * - `BROKER_START_FAILED`: the node exited, or did not accept AMQP in time (the
  *   message holds the tail of its output and logs);
- * - `BROKER_NOT_FOUND`: no node of that name was started on this machine;
  * - `BROKER_STOPPED`: the node was stopped, it cannot be restarted;
  * - `BROKER_RUNNING`: a restart of a node that is still running;
  * - `RABBITMQCTL_UNAVAILABLE`: `rabbitmqctl` cannot reach the broker (one given
