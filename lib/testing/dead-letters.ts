@@ -32,6 +32,16 @@ export interface Death {
   readonly time: Date | undefined;
 }
 
+/** One of zod's issues with a message that failed its schema, as warren wrote it. */
+export interface DeadLetterIssue {
+  /** Where in the body, as code would write it: `items[0].id` (`''` for the body itself). */
+  readonly path: string;
+  /** zod's issue code, such as `invalid_type`. */
+  readonly code: string;
+  /** zod's message (cut at 256 characters). */
+  readonly message: string;
+}
+
 /** The error a handler failed with, as warren wrote it into the dead letter's headers. */
 export interface DeadLetterError {
   /** The error's `name`. */
@@ -41,7 +51,7 @@ export interface DeadLetterError {
   /** Its message (cut at 1024 characters). */
   readonly message: string | undefined;
   /** For a schema mismatch, zod's issues (at most 10). */
-  readonly issues: readonly { path: string; code: string; message: string }[];
+  readonly issues: readonly DeadLetterIssue[];
 }
 
 /** A message read from a dead-letter queue by {@link deadLetters}, and why it is there. */
@@ -198,7 +208,7 @@ function deathsOf(value: FieldValue | undefined): Death[] {
   return deaths;
 }
 
-function issuesOf(value: FieldValue | undefined): DeadLetterError['issues'] {
+function issuesOf(value: FieldValue | undefined): DeadLetterIssue[] {
   if (!Array.isArray(value)) return [];
   return (value as readonly FieldValue[]).filter(isTable).map((issue) => ({
     path: text(issue.path) ?? '',

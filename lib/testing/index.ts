@@ -19,6 +19,7 @@ export {
   type BrokerDeadLetterReason,
   type DeadLetter,
   type DeadLetterError,
+  type DeadLetterIssue,
   type DeadLettersOptions,
   type Death,
   deadLetters,
