@@ -82,7 +82,8 @@ function codesByClass(): Map<string, Set<string>> {
       for (const member of type.isUnion() ? type.types : [type]) {
         if (member.isStringLiteral()) codes.add(member.value);
         else if (isUnknownReplyCode(member)) codes.add(UNKNOWN_REPLY);
-        else throw new Error(`${symbol.name}: unexpected code type ${checker.typeToString(member)}`);
+        else
+          throw new Error(`${symbol.name}: unexpected code type ${checker.typeToString(member)}`);
       }
       classes.set(exported.name, codes);
     }
