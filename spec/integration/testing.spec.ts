@@ -37,14 +37,14 @@ import {
   useBroker,
   waitUntilDrained,
 } from '../../lib/testing/index.js';
+import { testBroker } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
-const brokerNode = inject('brokerNode');
 
-/** The tests' broker, as a user's test file gets it from its global setup. */
+/** The tests' broker, as a user's test file gets it from its global setup (`useBroker({ url })`). */
 let broker: TestBroker;
 beforeAll(async () => {
-  broker = await useBroker({ url, ...(brokerNode === '' ? {} : { nodeName: brokerNode }) });
+  broker = await testBroker();
 });
 
 /** Runs `body` with AMQP_URL set to `value` (unset for undefined), then puts it back. */

@@ -18,16 +18,6 @@ export {
   startBroker,
 } from '../../lib/testing/index.js';
 
-/**
- * Runs `rabbitmqctl` against a node that `startBroker` started in another process of this
- * machine, e.g. the one vitest's global setup started (`inject('brokerNode')`).
- */
-export async function rabbitmqctlOn(nodeName: string, ...args: string[]): Promise<string> {
-  // Any URL on this machine: only the node name matters to rabbitmqctl.
-  const broker = await useBroker({ url: 'amqp://127.0.0.1/', nodeName });
-  return broker.rabbitmqctl(...args);
-}
-
 /** A broker to talk to, and how to let go of it. */
 export interface BrokerLease {
   /** The AMQP URL to connect to. */
