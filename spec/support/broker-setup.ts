@@ -2,7 +2,7 @@
  * Vitest global setup for the projects that need RabbitMQ (`integration`, `faults`): finds or
  * starts the broker the tests use ({@link findOrStartBroker}), and provides its URL
  * (`inject('amqpUrl')`) and, when it started the node itself, the node name
- * (`inject('brokerNode')`, for `rabbitmqctlOn()`).
+ * (`inject('brokerNode')`, for rabbitmqctl: spec/support/test-broker.ts).
  *
  * Each project runs its global setup, in the same process: they share one broker through a
  * process-wide lease, counted, so that the last project to finish stops it.
