@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Four projects: `unit` needs nothing but Node; `package` checks the build in dist/ (run
@@ -5,10 +6,20 @@ import { defineConfig } from 'vitest/config';
 // spec/support/broker-setup.ts finds or starts for the run;
 // `faults` breaks the network between the two (spec/support/tcp-proxy.ts) and
 // the broker itself, and checks that warren recovers and loses nothing.
+// lib/testing imports warren by its package name, as a user would (tsconfig.json `paths` says
+// the same to TypeScript): here, that is the sources. Every project extends this.
+const resolve = {
+  alias: [
+    { find: /^warren$/, replacement: fileURLToPath(new URL('lib/index.ts', import.meta.url)) },
+  ],
+};
+
 export default defineConfig({
+  resolve,
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['spec/unit/**/*.spec.ts'],
@@ -18,6 +29,7 @@ export default defineConfig({
         },
       },
       {
+        // Not extended: the built package resolves `warren` as Node does, to dist/.
         test: {
           // The built package (dist/), as an application loads it: run after `npm run build`.
           name: 'package',
@@ -26,6 +38,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'faults',
           include: ['spec/faults/**/*.spec.ts'],
@@ -37,6 +50,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['spec/integration/**/*.spec.ts'],

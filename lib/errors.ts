@@ -24,6 +24,7 @@ export {
   type ConnectionErrorCode,
   ProtocolError,
   type ProtocolErrorCode,
+  type TestBrokerErrorCode,
   type UnknownReplyCode,
 } from './protocol/errors.js';
 export type { ReplyCodeName } from './protocol/spec.js';

@@ -67,7 +67,21 @@ export type AmqpErrorCode =
   | 'CONSUMER_CANCELLED'
   | 'ALREADY_SETTLED'
   | 'NOT_ACKNOWLEDGEABLE'
-  | 'PUBLISH_BUFFER_FULL';
+  | 'PUBLISH_BUFFER_FULL'
+  // warren/testing: TestBrokerError, RabbitmqctlError.
+  | TestBrokerErrorCode
+  | 'RABBITMQCTL_FAILED';
+
+/**
+ * The codes of a `TestBrokerError` (from `warren/testing`): a throwaway broker
+ * could not be started, found or driven.
+ */
+export type TestBrokerErrorCode =
+  | 'BROKER_NOT_INSTALLED'
+  | 'BROKER_START_FAILED'
+  | 'BROKER_STOPPED'
+  | 'BROKER_RUNNING'
+  | 'RABBITMQCTL_UNAVAILABLE';
 
 /** The brandError of each of warren's error classes, by class. */
 const brands = new WeakMap<object, symbol>();

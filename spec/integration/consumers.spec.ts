@@ -15,8 +15,6 @@
  * or connection sees. Each test also asserts that no unhandled rejection
  * or uncaught exception happened while it ran.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import {
   AbortError,
@@ -40,12 +38,11 @@ import {
   useConnection,
   waitFor,
 } from '../support/amqp-helpers.js';
-import { rabbitmqctlOn } from '../support/broker.js';
 import { rejectionOf, sleep, watch, within } from '../support/fault-helpers.js';
 import { callSite, siteBelow } from '../support/stack.js';
+import { rabbitmqctl } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
-const brokerNode = inject('brokerNode');
 let connection: Connection;
 const openChannel = useConnection(url, (opened) => {
   connection = opened;
@@ -159,14 +156,6 @@ async function noConsumerOn(queue: Queue): Promise<void> {
     5_000,
     `no consumer on ${queue.name}`,
   );
-}
-
-/** Runs rabbitmqctl against the broker the tests use. */
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  if (brokerNode !== '') return rabbitmqctlOn(brokerNode, ...args);
-  const node = process.env.RABBITMQ_NODENAME ?? 'rabbit@localhost';
-  const { stdout } = await promisify(execFile)('rabbitmqctl', ['-n', node, ...args]);
-  return stdout;
 }
 
 /** Ready and unacknowledged messages of `queue`, from `rabbitmqctl list_queues`. */

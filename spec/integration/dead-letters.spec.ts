@@ -6,8 +6,6 @@
  * broker's own dead letter; a copy that cannot be published leaves the original in the broker's
  * hands (requeued, or dead-lettered by the broker), never lost. Checked against the broker.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
 import {
@@ -30,11 +28,10 @@ import {
   useConnection,
   waitFor,
 } from '../support/amqp-helpers.js';
-import { rabbitmqctlOn } from '../support/broker.js';
 import { rejectionOf } from '../support/fault-helpers.js';
+import { rabbitmqctl } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
-const brokerNode = inject('brokerNode');
 let connection: Connection;
 const openChannel = useConnection(url, (opened) => {
   connection = opened;
@@ -49,13 +46,6 @@ beforeEach(() => {
 afterEach(() => {
   process.off('warning', onWarning);
 });
-
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  if (brokerNode !== '') return rabbitmqctlOn(brokerNode, ...args);
-  const node = process.env.RABBITMQ_NODENAME ?? 'rabbit@localhost';
-  const { stdout } = await promisify(execFile)('rabbitmqctl', ['-n', node, ...args]);
-  return stdout;
-}
 
 /**
  * An exchange and a queue bound to it, deleted after the test: direct with `key`, or fanout

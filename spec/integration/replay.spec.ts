@@ -11,8 +11,6 @@
  * TCP proxy's cut, or the broker's `close_connection`).
  * Dead-letter and work queues are classic and quorum.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -39,12 +37,11 @@ import {
   useConnection,
   waitFor,
 } from '../support/amqp-helpers.js';
-import { rabbitmqctlOn } from '../support/broker.js';
 import { connectionPid } from '../support/fault-helpers.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { rabbitmqctl } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
-const brokerNode = inject('brokerNode');
 let connection: Connection;
 const openChannel = useConnection(url, (opened) => {
   connection = opened;
@@ -370,14 +367,6 @@ describe.each<QueueType>(['classic', 'quorum'])('replay from a %s dead-letter qu
     expect(all.length - 100).toBeLessThanOrEqual(2 * WINDOW);
   });
 });
-
-/** Runs rabbitmqctl against the broker the tests use. */
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  if (brokerNode !== '') return rabbitmqctlOn(brokerNode, ...args);
-  const node = process.env.RABBITMQ_NODENAME ?? 'rabbit@localhost';
-  const { stdout } = await promisify(execFile)('rabbitmqctl', ['-n', node, ...args]);
-  return stdout;
-}
 
 /** A handle on `connection` for the queue `name`. */
 async function handleOn(on: Connection, name: string): Promise<Queue> {

@@ -7,8 +7,6 @@
  * reaches the broker. Every check is of what the broker did: what was delivered, with which
  * headers, and what is left in which queue.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -34,11 +32,10 @@ import {
   useConnection,
   waitFor,
 } from '../support/amqp-helpers.js';
-import { rabbitmqctlOn } from '../support/broker.js';
 import { connectionPid, rejectionOf } from '../support/fault-helpers.js';
+import { rabbitmqctl } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
-const brokerNode = inject('brokerNode');
 let connection: Connection;
 const openChannel = useConnection(url, (opened) => {
   connection = opened;
@@ -124,13 +121,6 @@ async function consumeFailingFirst(
   );
   consumer.on('error', () => {});
   return { attempts, consumer };
-}
-
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  if (brokerNode !== '') return rabbitmqctlOn(brokerNode, ...args);
-  const node = process.env.RABBITMQ_NODENAME ?? 'rabbit@localhost';
-  const { stdout } = await promisify(execFile)('rabbitmqctl', ['-n', node, ...args]);
-  return stdout;
 }
 
 describe.each(['classic', 'quorum'] as const)('retries on a %s queue', (kind) => {

@@ -2,7 +2,7 @@
  * Vitest global setup for the projects that need RabbitMQ (`integration`, `faults`): finds or
  * starts the broker the tests use ({@link findOrStartBroker}), and provides its URL
  * (`inject('amqpUrl')`) and, when it started the node itself, the node name
- * (`inject('brokerNode')`, for `rabbitmqctlOn()`).
+ * (`inject('brokerNode')`, for rabbitmqctl: spec/support/test-broker.ts).
  *
  * Each project runs its global setup, in the same process: they share one broker through a
  * process-wide lease, counted, so that the last project to finish stops it.
@@ -24,7 +24,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   entry.users++;
   const lease = await entry.lease;
   project.provide('amqpUrl', lease.url);
-  project.provide('brokerNode', lease.broker?.nodeName ?? '');
+  project.provide(
+    'brokerNode',
+    lease.broker.source === 'started' ? (lease.broker.nodeName ?? '') : '',
+  );
   if (entry.users === 1) process.stderr.write(`[warren] test broker: ${lease.description}\n`);
   return async () => {
     entry.users--;

@@ -6,7 +6,7 @@ declare module 'vitest' {
     /** AMQP URL of the broker integration tests run against. */
     amqpUrl: string;
     /**
-     * Erlang node name of the broker, for `rabbitmqctlOn()`, when the global setup started it;
+     * Erlang node name of the broker, for rabbitmqctl (spec/support/test-broker.ts), when the global setup started it;
      * an empty string when the broker came from AMQP_URL or was already listening on 5672.
      */
     brokerNode: string;

@@ -1,5 +1,6 @@
 /**
- * docs/errors.md against the code: every `code` an error class can carry (read from the types,
+ * docs/errors.md against the code: every `code` an error class of warren or warren/testing can
+ * carry (read from the types,
  * with the TypeScript compiler) is documented with that class, and nothing is documented that
  * the types do not allow. The reply code table matches the generated `ReplyCode`.
  */
@@ -48,9 +49,12 @@ function isUnknownReplyCode(type: ts.Type): boolean {
   return ofNumber && texts.join() === 'REPLY_,';
 }
 
+/** The modules that export public error classes: warren's, and warren/testing's own. */
+const ERROR_MODULES = [join(root, 'lib', 'errors.ts'), join(root, 'lib', 'testing', 'errors.ts')];
+
 /** Each public error class (by name) → the codes its `code` property can hold. */
 function codesByClass(): Map<string, Set<string>> {
-  const program = ts.createProgram([join(root, 'lib', 'errors.ts')], {
+  const program = ts.createProgram(ERROR_MODULES, {
     strict: true,
     exactOptionalPropertyTypes: true,
     module: ts.ModuleKind.NodeNext,
@@ -58,26 +62,31 @@ function codesByClass(): Map<string, Set<string>> {
     target: ts.ScriptTarget.ES2022,
     types: ['node'],
     noEmit: true,
+    // lib/testing imports the package by name, as tsconfig.json maps it.
+    paths: { warren: [join(root, 'lib', 'index.ts')] },
   });
   const checker = program.getTypeChecker();
-  const source = program.getSourceFile(join(root, 'lib', 'errors.ts'));
-  const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
-  if (module === undefined) throw new Error('lib/errors.ts did not load');
   const classes = new Map<string, Set<string>>();
-  for (const exported of checker.getExportsOfModule(module)) {
-    const symbol =
-      exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-    if (!(symbol.flags & ts.SymbolFlags.Class)) continue;
-    const code = checker.getDeclaredTypeOfSymbol(symbol).getProperty('code');
-    if (code === undefined) throw new Error(`${symbol.name} has no code`);
-    const type = checker.getTypeOfSymbol(code);
-    const codes = new Set<string>();
-    for (const member of type.isUnion() ? type.types : [type]) {
-      if (member.isStringLiteral()) codes.add(member.value);
-      else if (isUnknownReplyCode(member)) codes.add(UNKNOWN_REPLY);
-      else throw new Error(`${symbol.name}: unexpected code type ${checker.typeToString(member)}`);
+  for (const file of ERROR_MODULES) {
+    const source = program.getSourceFile(file);
+    const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+    if (module === undefined) throw new Error(`${file} did not load`);
+    for (const exported of checker.getExportsOfModule(module)) {
+      const symbol =
+        exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      if (!(symbol.flags & ts.SymbolFlags.Class)) continue;
+      const code = checker.getDeclaredTypeOfSymbol(symbol).getProperty('code');
+      if (code === undefined) throw new Error(`${symbol.name} has no code`);
+      const type = checker.getTypeOfSymbol(code);
+      const codes = new Set<string>();
+      for (const member of type.isUnion() ? type.types : [type]) {
+        if (member.isStringLiteral()) codes.add(member.value);
+        else if (isUnknownReplyCode(member)) codes.add(UNKNOWN_REPLY);
+        else
+          throw new Error(`${symbol.name}: unexpected code type ${checker.typeToString(member)}`);
+      }
+      classes.set(exported.name, codes);
     }
-    classes.set(exported.name, codes);
   }
   return classes;
 }
@@ -105,7 +114,9 @@ describe('docs/errors.md and the error codes', () => {
       'ProtocolError',
       'PublishNackedError',
       'PublishUnconfirmedError',
+      'RabbitmqctlError',
       'RemoteError',
+      'TestBrokerError',
       'TimeoutError',
       'UnknownMessageTypeError',
     ]);

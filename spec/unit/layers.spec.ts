@@ -3,7 +3,9 @@
  * above it, lib/engine nothing above lib/protocol, and the capabilities in
  * lib/<capability>/ only what lib/index.ts exports (as a user of the
  * package could), from the entities' modules, never lib/index.ts itself (it
- * re-exports them: a cycle) nor lib/engine or lib/protocol.
+ * re-exports them: a cycle) nor lib/engine or lib/protocol. A capability
+ * published as a subpath of its own (lib/testing: `warren/testing`) imports
+ * the package by its name, `warren`, and nothing of lib/ outside its folder.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -15,6 +17,8 @@ const LIB = resolve(dirname(fileURLToPath(import.meta.url)), '../../lib');
 
 /** The folders of lib/ that are layers of the client itself, not capabilities above it. */
 const CLIENT_LAYERS = new Set(['protocol', 'engine']);
+/** The capabilities published as a subpath of the package (`warren/testing`), not by lib/index.ts. */
+const SUBPATH_CAPABILITIES = new Set(['testing']);
 
 interface Import {
   /** The imported file, relative to lib/ (`protocol/spec.ts`), or the bare specifier. */
@@ -137,6 +141,35 @@ describe('the layers of DESIGN.md', { timeout: 60_000 }, () => {
             expect(exported.has(name), `${from} imports ${name} from ${target}`).toBe(true);
           }
         }
+      }
+    }
+  });
+
+  it('a capability on a subpath of its own imports warren by name, others never do', () => {
+    // warren/testing is built apart (tsup entry `testing`) and loads the package's main entry
+    // at run time: a relative import out of its folder would bundle a second copy of warren.
+    for (const capability of SUBPATH_CAPABILITIES) {
+      const files = sourceFiles(join(LIB, capability));
+      const imports = files.flatMap((file) =>
+        importsOf(file).map((found) => ({ ...found, from: relative(LIB, file) })),
+      );
+      for (const { target, from } of imports) {
+        if (!target.endsWith('.ts')) continue;
+        expect(target.startsWith(`${capability}/`), `${from} imports ${target}`).toBe(true);
+      }
+      expect(imports.some(({ target }) => target === 'warren')).toBe(true);
+    }
+    // A capability that lib/index.ts re-exports would import itself through `warren`.
+    const capabilities = readdirSync(LIB).filter(
+      (entry) =>
+        statSync(join(LIB, entry)).isDirectory() &&
+        !CLIENT_LAYERS.has(entry) &&
+        !SUBPATH_CAPABILITIES.has(entry),
+    );
+    for (const capability of capabilities) {
+      for (const file of sourceFiles(join(LIB, capability))) {
+        const targets = importsOf(file).map(({ target }) => target);
+        expect(targets, relative(LIB, file)).not.toContain('warren');
       }
     }
   });

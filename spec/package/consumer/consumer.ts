@@ -48,3 +48,16 @@ export function describe(error: unknown): string {
   if (error instanceof AmqpError) return error.code;
   return String(error);
 }
+
+// warren/testing: its types are warren's own (a TestBroker's connection is a warren Connection).
+import { type TestBroker, TestBrokerError, useBroker, waitUntilDrained } from 'warren/testing';
+
+export async function drained(connection: Connection): Promise<number> {
+  const broker: TestBroker = await useBroker({ reuseLocal: false });
+  const state = await waitUntilDrained(connection, 'orders', { broker });
+  // @ts-expect-error waitUntilDrained takes a Connection or a Channel, not a URL
+  await waitUntilDrained(broker.url, 'orders');
+  const error: AmqpError = new TestBrokerError('BROKER_STOPPED', 'stopped');
+  await broker.stop();
+  return state.ready + error.message.length;
+}

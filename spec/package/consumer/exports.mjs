@@ -31,6 +31,27 @@ for (const [how, module] of [
     if (typeof module[name] !== 'function') problems.push(`${how}: ${name} is not a function`);
   }
 }
+// warren/testing loads warren itself (its ESM build the ESM one, its CJS build the CJS one), not
+// a copy of its own: its error classes extend that very AmqpError.
+const esmTesting = await import('warren/testing');
+const cjsTesting = require('warren/testing');
+for (const [how, testing, warren] of [
+  ['import', esmTesting, esm],
+  ['require', cjsTesting, cjs],
+]) {
+  for (const name of [
+    'startBroker',
+    'useBroker',
+    'freshVhost',
+    'waitUntilDrained',
+    'deadLetters',
+  ]) {
+    if (typeof testing[name] !== 'function') problems.push(`${how} warren/testing: no ${name}`);
+  }
+  if (Object.getPrototypeOf(testing.TestBrokerError) !== warren.AmqpError) {
+    problems.push(`${how} warren/testing: TestBrokerError does not extend warren's AmqpError`);
+  }
+}
 if (problems.length > 0) {
   for (const problem of problems) console.error(`  ${problem}`);
   process.exit(1);
