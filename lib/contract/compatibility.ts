@@ -198,10 +198,14 @@ function read(
   receiverFidelity: SchemaFidelity,
 ): SchemaFinding[] {
   const words = WORDS[direction];
-  const findings: SchemaFinding[] = compareSchemas(sender, receiver, words).map((issue) => ({
-    ...issue,
-    direction,
-  }));
+  const overstated = senderFidelity.spots.filter((spot) => spot.overstates === true);
+  const findings: SchemaFinding[] = compareSchemas(sender, receiver, words).map((issue) => {
+    // The sender's JSON Schema says more than it sends here: the rejected value may never be sent.
+    const below = overstated.find((spot) => isWithin(issue.path, spot.path));
+    if (issue.verdict !== 'breaking' || below === undefined) return { ...issue, direction };
+    const detail = `${issue.detail} (unless ${below.reason} of ${words.sender} keeps them out)`;
+    return { ...issue, verdict: 'unknown', detail, direction };
+  });
   const unseen = (detail: string, path: string): SchemaFinding => ({
     path,
     change: 'unsupported',
@@ -220,6 +224,11 @@ function read(
     }
   }
   return findings;
+}
+
+/** Whether `path` is `at` or below it: `$.a.b` is within `$.a`, `$.ab` is not. */
+function isWithin(path: string, at: string): boolean {
+  return path === at || (path.startsWith(at) && /^[.[]/.test(path.slice(at.length)));
 }
 
 /**

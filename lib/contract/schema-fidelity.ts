@@ -25,6 +25,12 @@ export interface UnfaithfulSpot {
   /** The zod node, and the nodes above it, each with its path: one of them shared excuses it. */
   readonly chain: readonly { readonly path: string; readonly node: object }[];
   /**
+   * Whether JSON Schema says more than the sender sends here (a refinement,
+   * a type written as "any value"): a difference found below it may not be
+   * met by any real message, so it is not proven breaking.
+   */
+  readonly overstates?: true;
+  /**
    * A spot the other schema matches by having one of the same tag at the
    * same path: a coercion to the same type on both ends (`coerce:number`).
    */
@@ -74,6 +80,16 @@ const BOTH: readonly SchemaSide[] = ['sender', 'receiver'];
 
 type Definition = z.core.$ZodTypeDef & Record<string, unknown>;
 
+/** Records a spot at the node being inspected. */
+type Mark = (
+  reason: string,
+  sides?: readonly SchemaSide[],
+  extra?: Pick<UnfaithfulSpot, 'overstates' | 'tag'>,
+) => void;
+
+/** For a receiver it rejects more than JSON Schema says; for a sender, it sends less. */
+const NARROWS = { overstates: true } as const;
+
 /** Walks `schema` and gathers its unfaithful spots. */
 export function readFidelity(schema: z.ZodType): SchemaFidelity {
   const spots: UnfaithfulSpot[] = [];
@@ -90,11 +106,8 @@ export function readFidelity(schema: z.ZodType): SchemaFidelity {
     const atPath = nodesAt.get(path) ?? new Set<object>();
     nodesAt.set(path, atPath);
     atPath.add(node);
-    const mark = (reason: string, sides: readonly SchemaSide[] = BOTH, tag?: string): void => {
-      const chain = [...stack].reverse();
-      spots.push(
-        tag === undefined ? { path, reason, sides, chain } : { path, reason, sides, chain, tag },
-      );
+    const mark: Mark = (reason, sides = BOTH, extra = {}) => {
+      spots.push({ path, reason, sides, chain: [...stack].reverse(), ...extra });
     };
     const def = node._zod.def as Definition;
     if (def.type === 'union' || def.type === 'intersection') branching.add(path);
@@ -110,20 +123,23 @@ function inspect(
   def: Definition,
   path: string,
   visit: (node: z.core.$ZodType, path: string) => void,
-  mark: (reason: string, sides?: readonly SchemaSide[], tag?: string) => void,
+  mark: Mark,
 ): void {
   for (const check of (def.checks ?? []) as z.core.$ZodCheck[]) {
     const kind = check._zod.def.check;
-    if (kind === 'custom') mark('a refinement (.refine, .superRefine, .check)', ['receiver']);
-    else if (kind === 'overwrite')
+    if (kind === 'custom') {
+      mark('a refinement (.refine, .superRefine, .check)', ['receiver'], NARROWS);
+    } else if (kind === 'overwrite')
       mark('a value rewritten before its checks (.trim, .toLowerCase…)');
     // A check JSON Schema leaves out only narrows what a sender sends: it matters to receivers.
     else if (!FAITHFUL_CHECKS.has(kind))
-      mark(`a check JSON Schema cannot state (${kind})`, ['receiver']);
+      mark(`a check JSON Schema cannot state (${kind})`, ['receiver'], NARROWS);
   }
   if (def.coerce === true) {
     // Coerced the same way at both ends, the values compare as what they become.
-    mark('a coercion (z.coerce) that accepts other types', ['sender'], `coerce:${def.type}`);
+    mark('a coercion (z.coerce) that accepts other types', ['sender'], {
+      tag: `coerce:${def.type}`,
+    });
   }
   const child = (key: string): z.core.$ZodType => def[key] as z.core.$ZodType;
   switch (def.type) {
@@ -161,7 +177,7 @@ function inspect(
     }
     case 'literal':
       if (!(def.values as unknown[]).every(isJsonPrimitive)) {
-        mark('a literal JSON cannot hold', ['receiver']);
+        mark('a literal JSON cannot hold', ['receiver'], NARROWS);
       }
       return;
     case 'template_literal':
@@ -175,7 +191,7 @@ function inspect(
       visit(child('innerType'), path);
       return;
     case 'pipe': {
-      mark('a pipe or transform: what comes out is checked again', ['receiver']);
+      mark('a pipe or transform: what comes out is checked again', ['receiver'], NARROWS);
       const input = child('in');
       if ((input._zod.def as Definition).type === 'transform') {
         mark('a preprocess: it accepts what its function turns into a match', ['sender']);
@@ -186,7 +202,7 @@ function inspect(
     default:
       if (WRAPPERS.has(def.type)) visit(child('innerType'), path);
       // JSON Schema writes these as "any value": more than a sender sends, more than a receiver takes.
-      else if (!LEAVES.has(def.type)) mark(`a zod ${def.type}`, ['receiver']);
+      else if (!LEAVES.has(def.type)) mark(`a zod ${def.type}`, ['receiver'], NARROWS);
   }
 }
 
