@@ -9,12 +9,22 @@ import { z } from 'zod';
 
 /** A schema, described: what the property test generates and edits. */
 export type Shape =
-  | { readonly kind: 'string'; readonly min: number | undefined; readonly max: number | undefined }
+  | {
+      readonly kind: 'string';
+      readonly min: number | undefined;
+      readonly max: number | undefined;
+      /** A prefix the string must start with (a pattern), if any. */
+      readonly prefix: string | undefined;
+    }
   | {
       readonly kind: 'number';
       readonly int: boolean;
       readonly min: number | undefined;
       readonly max: number | undefined;
+      /** Bounds excluded (`gt`, `lt`) rather than included. */
+      readonly exclusive: boolean;
+      /** A `multipleOf` (integers only). */
+      readonly step: number | undefined;
     }
   | { readonly kind: 'boolean' }
   | { readonly kind: 'enum'; readonly values: readonly string[] }
@@ -30,8 +40,17 @@ export type Shape =
       readonly mode: 'strip' | 'strict' | 'loose';
       readonly fields: readonly Field[];
     }
+  | { readonly kind: 'tuple'; readonly items: readonly Shape[] }
+  | { readonly kind: 'record'; readonly value: Shape }
+  | { readonly kind: 'tagged'; readonly branches: readonly Branch[] }
   | { readonly kind: 'nullable'; readonly inner: Shape }
   | { readonly kind: 'union'; readonly options: readonly Shape[] };
+
+/** A branch of a discriminated union: its `kind` tag and its other fields. */
+export interface Branch {
+  readonly tag: string;
+  readonly fields: readonly Field[];
+}
 
 /** A property of an object shape. */
 export interface Field {
@@ -41,6 +60,8 @@ export interface Field {
 }
 
 const NAMES = ['a', 'b', 'c', 'd'];
+const TAGS = ['p', 'q', 'r'];
+const PREFIXES = ['a', 'b'];
 const WORDS = ['x', 'y', 'z', 'w'];
 
 /** The zod schema a shape stands for. */
@@ -50,14 +71,31 @@ export function toZod(shape: Shape): z.ZodType {
       let schema = z.string();
       if (shape.min !== undefined) schema = schema.min(shape.min);
       if (shape.max !== undefined) schema = schema.max(shape.max);
+      if (shape.prefix !== undefined) schema = schema.regex(new RegExp(`^${shape.prefix}`));
       return schema;
     }
     case 'number': {
       let schema = shape.int ? z.int() : z.number();
-      if (shape.min !== undefined) schema = schema.min(shape.min);
-      if (shape.max !== undefined) schema = schema.max(shape.max);
+      if (shape.min !== undefined) {
+        schema = shape.exclusive ? schema.gt(shape.min) : schema.min(shape.min);
+      }
+      if (shape.max !== undefined) {
+        schema = shape.exclusive ? schema.lt(shape.max) : schema.max(shape.max);
+      }
+      if (shape.step !== undefined) schema = schema.multipleOf(shape.step);
       return schema;
     }
+    case 'tuple':
+      return z.tuple(shape.items.map(toZod) as [z.ZodType, ...z.ZodType[]]);
+    case 'record':
+      return z.record(z.string(), toZod(shape.value));
+    case 'tagged':
+      return z.discriminatedUnion(
+        'kind',
+        shape.branches.map((branch) =>
+          z.object({ ...fieldsOf(branch.fields), kind: z.literal(branch.tag) }),
+        ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+      );
     case 'boolean':
       return z.boolean();
     case 'enum':
@@ -71,12 +109,7 @@ export function toZod(shape: Shape): z.ZodType {
       return schema;
     }
     case 'object': {
-      const fields = Object.fromEntries(
-        shape.fields.map((field) => {
-          const schema = toZod(field.shape);
-          return [field.name, field.optional ? schema.optional() : schema];
-        }),
-      );
+      const fields = fieldsOf(shape.fields);
       if (shape.mode === 'strict') return z.strictObject(fields);
       return shape.mode === 'loose' ? z.looseObject(fields) : z.object(fields);
     }
@@ -85,6 +118,15 @@ export function toZod(shape: Shape): z.ZodType {
     case 'union':
       return z.union(shape.options.map(toZod) as [z.ZodType, z.ZodType, ...z.ZodType[]]);
   }
+}
+
+function fieldsOf(fields: readonly Field[]): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    fields.map((field) => {
+      const schema = toZod(field.shape);
+      return [field.name, field.optional ? schema.optional() : schema];
+    }),
+  );
 }
 
 /** A JSON value of any kind: what a loose object may carry beside its fields. */
@@ -99,15 +141,38 @@ const anyJson: fc.Arbitrary<unknown> = fc.oneof(
 export function valuesOf(shape: Shape): fc.Arbitrary<unknown> {
   switch (shape.kind) {
     case 'string': {
-      const min = shape.min ?? 0;
-      return fc.string({ minLength: min, maxLength: shape.max ?? min + 6 });
+      const prefix = shape.prefix ?? '';
+      const min = Math.max(0, (shape.min ?? 0) - prefix.length);
+      const max = (shape.max ?? min + prefix.length + 6) - prefix.length;
+      return fc.string({ minLength: min, maxLength: max }).map((rest) => prefix + rest);
     }
     case 'number': {
       const min = shape.min ?? -1000;
       const max = shape.max ?? 1000;
-      if (shape.int) return fc.integer({ min: Math.ceil(min), max: Math.floor(max) });
-      return fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+      const { exclusive, step } = shape;
+      if (shape.int) {
+        const low = exclusive ? Math.floor(min) + 1 : Math.ceil(min);
+        const high = exclusive ? Math.ceil(max) - 1 : Math.floor(max);
+        if (step === undefined) return fc.integer({ min: low, max: high });
+        return fc
+          .integer({ min: Math.ceil(low / step), max: Math.floor(high / step) })
+          .map((times) => times * step);
+      }
+      return fc.double({ min, max, minExcluded: exclusive, maxExcluded: exclusive, noNaN: true });
     }
+    case 'tuple':
+      return fc.tuple(...shape.items.map(valuesOf));
+    case 'record':
+      return fc.dictionary(fc.constantFrom('k', 'l', 'a'), valuesOf(shape.value), { maxKeys: 2 });
+    case 'tagged':
+      return fc.oneof(
+        ...shape.branches.map((branch) =>
+          valuesOf({ kind: 'object', mode: 'strip', fields: branch.fields }).map((value) => ({
+            ...(value as object),
+            kind: branch.tag,
+          })),
+        ),
+      );
     case 'boolean':
       return fc.boolean();
     case 'enum':
@@ -149,11 +214,47 @@ const bounds = fc
     min !== undefined && max !== undefined && min > max ? { min: max, max: min } : { min, max },
   );
 
+const prefixOf = fc.option(fc.constantFrom(...PREFIXES), { nil: undefined });
+
+/** A string shape; a prefix only where the length bounds leave room for it. */
+const stringOf = (
+  min: number | undefined,
+  max: number | undefined,
+  prefix: string | undefined,
+): Shape => ({
+  kind: 'string',
+  min,
+  max,
+  prefix: max === 0 ? undefined : prefix,
+});
+
+/** A number shape: bounds that leave a value in, a step for integers only. */
+function numberOf(
+  int: boolean,
+  min: number | undefined,
+  max: number | undefined,
+  exclusive: boolean,
+  step: number | undefined,
+): Shape {
+  // Excluded bounds need a value between them: two apart for integers.
+  const room = min === undefined || max === undefined || max - min >= (int ? 2 : 1);
+  const withStep =
+    int && step !== undefined && (min === undefined || max === undefined || max - min >= 2 * step);
+  return {
+    kind: 'number',
+    int,
+    min,
+    max,
+    exclusive: exclusive && room,
+    step: withStep ? step : undefined,
+  };
+}
+
 const leaf: fc.Arbitrary<Shape> = fc.oneof(
-  bounds.map(({ min, max }): Shape => ({ kind: 'string', min, max })),
+  fc.tuple(bounds, prefixOf).map(([{ min, max }, prefix]) => stringOf(min, max, prefix)),
   fc
-    .tuple(fc.boolean(), bounds)
-    .map(([int, { min, max }]): Shape => ({ kind: 'number', int, min, max })),
+    .tuple(fc.boolean(), bounds, fc.boolean(), fc.option(fc.constantFrom(2, 3), { nil: undefined }))
+    .map(([int, { min, max }, exclusive, step]) => numberOf(int, min, max, exclusive, step)),
   fc.constant<Shape>({ kind: 'boolean' }),
   fc
     .uniqueArray(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 3 })
@@ -176,6 +277,14 @@ export function shapeOf(depth: number): fc.Arbitrary<Shape> {
         .map(([item, { min, max }]): Shape => ({ kind: 'array', item, min, max })),
     },
     { weight: 3, arbitrary: objectOf(inner) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(inner, { minLength: 1, maxLength: 3 })
+        .map((items): Shape => ({ kind: 'tuple', items })),
+    },
+    { weight: 1, arbitrary: inner.map((value): Shape => ({ kind: 'record', value })) },
+    { weight: 1, arbitrary: taggedOf(inner) },
     { weight: 1, arbitrary: inner.map((shape): Shape => ({ kind: 'nullable', inner: shape })) },
     {
       weight: 1,
@@ -184,6 +293,16 @@ export function shapeOf(depth: number): fc.Arbitrary<Shape> {
         .map((options): Shape => ({ kind: 'union', options })),
     },
   );
+}
+
+function taggedOf(inner: fc.Arbitrary<Shape>): fc.Arbitrary<Shape> {
+  const fields = objectOf(inner).map((shape) => (shape.kind === 'object' ? shape.fields : []));
+  return fc
+    .uniqueArray(fc.constantFrom(...TAGS), { minLength: 1, maxLength: 3 })
+    .chain((tags) =>
+      fc.tuple(...tags.map((tag) => fields.map((branch): Branch => ({ tag, fields: branch })))),
+    )
+    .map((branches): Shape => ({ kind: 'tagged', branches }));
 }
 
 function objectOf(inner: fc.Arbitrary<Shape>): fc.Arbitrary<Shape> {
@@ -225,13 +344,46 @@ function editHere(shape: Shape): fc.Arbitrary<Shape> {
   const specific: fc.Arbitrary<Shape>[] = [];
   switch (shape.kind) {
     case 'string':
+      specific.push(bounds.map(({ min, max }) => stringOf(min, max, shape.prefix)));
+      specific.push(prefixOf.map((prefix) => stringOf(shape.min, shape.max, prefix)));
+      break;
     case 'array':
       specific.push(bounds.map((moved): Shape => ({ ...shape, ...moved })));
       break;
-    case 'number':
-      specific.push(bounds.map((moved): Shape => ({ ...shape, ...moved })));
-      specific.push(fc.constant<Shape>({ ...shape, int: !shape.int }));
+    case 'number': {
+      const { int, min, max, exclusive, step } = shape;
+      specific.push(bounds.map((moved) => numberOf(int, moved.min, moved.max, exclusive, step)));
+      specific.push(fc.constant(numberOf(!int, min, max, exclusive, step)));
+      specific.push(fc.constant(numberOf(int, min, max, !exclusive, step)));
+      specific.push(
+        fc
+          .constantFrom(undefined, 2, 3, 6)
+          .map((other) => numberOf(int, min, max, exclusive, other)),
+      );
       break;
+    }
+    case 'tuple':
+      specific.push(leaf.map((item): Shape => ({ ...shape, items: [...shape.items, item] })));
+      if (shape.items.length > 1)
+        specific.push(fc.constant<Shape>({ ...shape, items: shape.items.slice(0, -1) }));
+      break;
+    case 'tagged': {
+      const used = shape.branches.map((branch) => branch.tag);
+      const free = TAGS.filter((tag) => !used.includes(tag));
+      if (free.length > 0) {
+        specific.push(
+          fc
+            .constantFrom(...free)
+            .map(
+              (tag): Shape => ({ ...shape, branches: [...shape.branches, { tag, fields: [] }] }),
+            ),
+        );
+      }
+      if (shape.branches.length > 1) {
+        specific.push(fc.constant<Shape>({ ...shape, branches: shape.branches.slice(1) }));
+      }
+      break;
+    }
     case 'enum':
       specific.push(
         fc
@@ -289,6 +441,33 @@ function editBelow(shape: Shape): fc.Arbitrary<Shape> | undefined {
       return editOnce(shape.item).map((item): Shape => ({ ...shape, item }));
     case 'nullable':
       return editOnce(shape.inner).map((inner): Shape => ({ ...shape, inner }));
+    case 'record':
+      return editOnce(shape.value).map((value): Shape => ({ ...shape, value }));
+    case 'tuple':
+      return fc
+        .nat(shape.items.length - 1)
+        .chain((index) =>
+          editOnce(shape.items[index] as Shape).map(
+            (edited): Shape => ({
+              ...shape,
+              items: shape.items.map((item, at) => (at === index ? edited : item)),
+            }),
+          ),
+        );
+    case 'tagged':
+      return fc.nat(shape.branches.length - 1).chain((index) => {
+        const branch = shape.branches[index] as Branch;
+        return editOnce({ kind: 'object', mode: 'strip', fields: branch.fields }).map(
+          (edited): Shape => ({
+            ...shape,
+            branches: shape.branches.map((other, at) =>
+              at === index && edited.kind === 'object'
+                ? { tag: other.tag, fields: edited.fields }
+                : other,
+            ),
+          }),
+        );
+      });
     case 'object': {
       if (shape.fields.length === 0) return undefined;
       return fc.nat(shape.fields.length - 1).chain((index) =>
