@@ -444,16 +444,14 @@ function editBelow(shape: Shape): fc.Arbitrary<Shape> | undefined {
     case 'record':
       return editOnce(shape.value).map((value): Shape => ({ ...shape, value }));
     case 'tuple':
-      return fc
-        .nat(shape.items.length - 1)
-        .chain((index) =>
-          editOnce(shape.items[index] as Shape).map(
-            (edited): Shape => ({
-              ...shape,
-              items: shape.items.map((item, at) => (at === index ? edited : item)),
-            }),
-          ),
-        );
+      return fc.nat(shape.items.length - 1).chain((index) =>
+        editOnce(shape.items[index] as Shape).map(
+          (edited): Shape => ({
+            ...shape,
+            items: shape.items.map((item, at) => (at === index ? edited : item)),
+          }),
+        ),
+      );
     case 'tagged':
       return fc.nat(shape.branches.length - 1).chain((index) => {
         const branch = shape.branches[index] as Branch;
