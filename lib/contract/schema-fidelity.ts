@@ -163,10 +163,17 @@ function inspect(
     case 'union':
       for (const option of def.options as z.core.$ZodType[]) visit(option, path);
       return;
-    case 'intersection':
+    case 'intersection': {
+      // zod writes an intersection of objects as one object, and loses an open part's openness.
+      const open = [child('left'), child('right')].some((part) => {
+        const inner = part._zod.def as Definition;
+        return inner.type === 'object' && inner.catchall !== undefined;
+      });
+      if (open) mark('an intersection with an open object (loose, catchall)', ['sender']);
       visit(child('left'), path);
       visit(child('right'), path);
       return;
+    }
     case 'record': {
       const key = child('keyType')._zod.def as Definition;
       if (key.type !== 'string' || (key.checks?.length ?? 0) > 0 || def.mode === 'loose') {

@@ -262,6 +262,13 @@ const ROWS: readonly Row[] = [
   ['a recursive schema narrowed inside', Tree, IntTree, 'compatible', 'breaking'],
   // What JSON Schema does not show
   [
+    'an intersection that opens an object',
+    z.intersection(z.looseObject({ a: z.string() }), z.object({ b: z.string() })),
+    z.strictObject({ a: z.string(), b: z.string() }),
+    'compatible',
+    'unknown',
+  ],
+  [
     'a refinement added',
     z.string(),
     z.string().refine((text) => text.length > 1),
