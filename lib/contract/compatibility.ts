@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { Contract } from './contract.js';
+import { isContract } from './is-contract.js';
 import type { JsonSchemaNode } from './json-schema-values.js';
 import type { MessageDefinition } from './model.js';
 import { compareRoutes } from './route-compatibility.js';
@@ -112,6 +113,7 @@ export interface CompatibilityReport {
  * directions of a rolling deploy; and which routes were removed or moved.
  * It never reports a breaking change as compatible: what it cannot prove
  * safe is `'unknown'` or `'breaking'`.
+ * @throws TypeError when either argument is not a contract
  *
  * ```ts
  * const report = compareContracts(released, current);
@@ -119,6 +121,14 @@ export interface CompatibilityReport {
  * ```
  */
 export function compareContracts(previous: Contract, next: Contract): CompatibilityReport {
+  for (const [what, value] of [
+    ['previous', previous],
+    ['next', next],
+  ] as const) {
+    if (!isContract(value)) {
+      throw new TypeError(`compareContracts: ${what} must be a contract from defineContract`);
+    }
+  }
   const before = byName(previous.messages);
   const after = byName(next.messages);
   const messages: MessageCompatibility[] = [];

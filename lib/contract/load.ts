@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Contract } from './contract.js';
+import { isContract } from './is-contract.js';
 
 /** A contract loaded from a module, and where it came from. */
 export interface LoadedContract {
@@ -80,23 +81,6 @@ function exportsOf(namespace: Record<string, unknown>): Map<string, unknown> {
     }
   }
   return exports;
-}
-
-/**
- * Whether `value` is a contract, by its shape: the module may have been
- * built against another copy of warren, whose `Contract` class is not ours.
- */
-export function isContract(value: unknown): value is Contract {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<Record<keyof Contract, unknown>>;
-  return (
-    typeof candidate.parts === 'object' &&
-    candidate.parts !== null &&
-    Array.isArray(candidate.messages) &&
-    Array.isArray(candidate.exchanges) &&
-    Array.isArray(candidate.queues) &&
-    Array.isArray(candidate.bindings)
-  );
 }
 
 function describeExports(exports: ReadonlyMap<string, unknown>): string {

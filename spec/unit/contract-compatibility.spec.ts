@@ -375,6 +375,12 @@ describe('compareContracts: schema rules, both directions', () => {
     expect(report.verdict).toBe('compatible');
   });
 
+  it('refuses what is not a contract, before comparing anything', () => {
+    expect(() => compareContracts({} as never, defineContract({}))).toThrow(
+      new TypeError('compareContracts: previous must be a contract from defineContract'),
+    );
+  });
+
   it('answers unknown when a contract has two messages of one name', () => {
     const one = defineMessage('m', z.string());
     const two = defineMessage('m', z.number());
