@@ -163,11 +163,14 @@ function compareMessage(
   }
   let before: JsonSchemaNode;
   let after: JsonSchemaNode;
+  let fidelity: { before: SchemaFidelity; after: SchemaFidelity };
   try {
+    // A schema from another copy of zod (or not zod 4) may not convert, nor walk.
     before = jsonSchemaOf(previous.schema);
     after = jsonSchemaOf(next.schema);
+    fidelity = { before: readFidelity(previous.schema), after: readFidelity(next.schema) };
   } catch (error) {
-    const detail = `its schema cannot be written as JSON Schema (${error instanceof Error ? error.message : String(error)})`;
+    const detail = `its schema cannot be read as a zod 4 schema (${error instanceof Error ? error.message : String(error)})`;
     const findings = DIRECTIONS.map(
       (direction): SchemaFinding => ({
         path: '$',
@@ -179,7 +182,6 @@ function compareMessage(
     );
     return { name, status: 'changed', verdict: 'unknown', findings };
   }
-  const fidelity = { before: readFidelity(previous.schema), after: readFidelity(next.schema) };
   const findings = [
     ...read('old-receivers', after, before, fidelity.after, fidelity.before),
     ...read('new-receivers', before, after, fidelity.before, fidelity.after),

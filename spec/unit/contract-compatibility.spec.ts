@@ -375,6 +375,15 @@ describe('compareContracts: schema rules, both directions', () => {
     expect(report.verdict).toBe('compatible');
   });
 
+  it('answers unknown for a schema it cannot read (not zod 4)', () => {
+    const foreign = { safeParse: () => ({ success: true }) } as unknown as z.ZodType;
+    const report = compareSchemas(z.string(), foreign);
+    expect(report.messages[0]?.verdict).toBe('unknown');
+    expect(report.messages[0]?.findings[0]?.detail).toMatch(
+      /^its schema cannot be read as a zod 4 schema/,
+    );
+  });
+
   it('refuses what is not a contract, before comparing anything', () => {
     expect(() => compareContracts({} as never, defineContract({}))).toThrow(
       new TypeError('compareContracts: previous must be a contract from defineContract'),
