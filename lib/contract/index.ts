@@ -13,6 +13,21 @@ export {
   type RpcHandles,
   type RpcName,
 } from './apply.js';
+export {
+  type CompatibilityDirection,
+  type CompatibilityReport,
+  type CompatibilityVerdict,
+  compareContracts,
+  type MessageCompatibility,
+  type RouteChange,
+  type RouteFinding,
+  type SchemaFinding,
+} from './compatibility.js';
+export {
+  type CompatibilityExitOptions,
+  compatibilityExitCode,
+  formatCompatibilityReport,
+} from './compatibility-report.js';
 export { Contract, type ContractInfo, type ContractParts, defineContract } from './contract.js';
 export {
   type ConsumedData,
@@ -28,3 +43,6 @@ export {
 } from './handles.js';
 export * from './model.js';
 export type { ContractWarning, ContractWarningCode } from './warnings.js';
+
+export {
+export type { SchemaChange } from './schema-compatibility.js';
