@@ -42,7 +42,5 @@ export {
   RpcHandle,
 } from './handles.js';
 export * from './model.js';
-export type { ContractWarning, ContractWarningCode } from './warnings.js';
-
-export {
 export type { SchemaChange } from './schema-compatibility.js';
+export type { ContractWarning, ContractWarningCode } from './warnings.js';

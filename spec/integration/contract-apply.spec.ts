@@ -17,8 +17,6 @@
  * Every check is of what the broker did: what arrived, what a passive
  * declare finds.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -48,22 +46,14 @@ import {
   useConnection,
   waitFor,
 } from '../support/amqp-helpers.js';
-import { rabbitmqctlOn } from '../support/broker.js';
 import { connectionPid } from '../support/fault-helpers.js';
+import { rabbitmqctl } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
-const brokerNode = inject('brokerNode');
 let connection: Connection;
 const openChannel = useConnection(url, (opened) => {
   connection = opened;
 });
-
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  if (brokerNode !== '') return rabbitmqctlOn(brokerNode, ...args);
-  const node = process.env.RABBITMQ_NODENAME ?? 'rabbit@localhost';
-  const { stdout } = await promisify(execFile)('rabbitmqctl', ['-n', node, ...args]);
-  return stdout;
-}
 
 const OrderCreated = defineMessage(
   'order.created',
