@@ -32,7 +32,7 @@ const LONGEST_IMPLICIT_KEY = 1000;
  * and writes non-finite numbers as `null`.
  * @throws TypeError for a value JSON cannot hold (a bigint, a function, a symbol)
  */
-export function toYaml(value: JsonValue): string {
+export function toYaml(value: unknown): string {
   const json = jsonSafe(value, '');
   if (isCollection(json)) return `${lines(json, 0).join('\n')}\n`;
   const text = scalar(json, 0);

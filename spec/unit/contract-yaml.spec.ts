@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { JsonValue } from '../../../lib/contract/json-value.js';
-import { toYaml } from '../../../lib/contract/yaml.js';
+import type { JsonValue } from '../../lib/contract/json-value.js';
+import { toYaml } from '../../lib/contract/yaml.js';
 
 /** What YAML reads back, as a 1.2 and as a 1.1 reader (older tools). */
 function readBack(text: string): { core: unknown; legacy: unknown } {
