@@ -14,8 +14,12 @@ export interface AsyncApiReference {
   readonly $ref: string;
 }
 
-/** An AsyncAPI 3.0 document, as {@link asyncApi} makes one from a contract. */
-export interface AsyncApiDocument {
+/**
+ * An AsyncAPI 3.0 document, as {@link asyncApi} makes one from a contract.
+ * (A type, not an interface, so that it is a `Record<string, unknown>`, as
+ * tools such as `@asyncapi/parser` take a document.)
+ */
+export type AsyncApiDocument = {
   /** The specification's version. */
   readonly asyncapi: '3.0.0';
   /** What the document describes: from the contract's `info`. */
@@ -33,7 +37,7 @@ export interface AsyncApiDocument {
     /** The kinds of message, each with the JSON Schema of its body. */
     readonly messages: Readonly<Record<string, AsyncApiMessage>>;
   };
-}
+};
 
 /** The document's `info`. */
 export interface AsyncApiInfo {

@@ -10,15 +10,13 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { Contract } from '../../lib/contract/contract.js';
 import {
   type AsyncApiDocument,
   type AsyncApiReference,
   asyncApi,
   asyncApiJson,
   asyncApiYaml,
-} from '../../lib/contract/asyncapi.js';
-import type { Contract } from '../../lib/contract/contract.js';
-import {
   defineBinding,
   defineConsumer,
   defineContract,
@@ -270,7 +268,7 @@ describe('asyncApi', () => {
 
   it('points a recursive schema at itself inside the document', async () => {
     const document = asyncApi(shop);
-    const payload = document.components.messages['order.created']?.payload as {
+    const payload = document.components.messages['order.created']?.payload as unknown as {
       properties: { category: AsyncApiReference };
     };
     const category = resolve(document, payload.properties.category) as {
@@ -397,7 +395,7 @@ describe('asyncApi', () => {
       .filter(({ queue, other }) => queue !== other)
       .map(({ exchange, queue, other, key, messages, routes, type }) => {
         const defined = messages.map((text) => defineMessage(text, z.object({ text: z.string() })));
-        const [first, second] = defined as [MessageDefinition, MessageDefinition];
+        const [first, second] = defined as unknown as [MessageDefinition, MessageDefinition];
         const ex = defineExchange(exchange, type);
         const q = defineQueue(queue);
         const o = defineQueue(other);
