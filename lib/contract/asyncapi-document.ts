@@ -74,13 +74,16 @@ export interface AsyncApiChannel {
   /** The kinds of message it carries, each a reference to `components.messages`. */
   readonly messages: Readonly<Record<string, AsyncApiReference>>;
   /** The exchange or queue it stands for; absent on a reply's channel. */
-  readonly bindings?: { readonly amqp: AmqpChannelBinding };
+  readonly bindings?: {
+    /** The AMQP channel binding. */
+    readonly amqp: AmqpChannelBinding;
+  };
 }
 
 /** A channel's AMQP binding: the exchange (with the routing key as address) or the queue. */
 export type AmqpChannelBinding =
   | {
-      /** The address is a routing key on {@link AmqpChannelBinding.exchange}. */
+      /** The address is a routing key on the exchange below. */
       readonly is: 'routingKey';
       /** The exchange messages are published to. */
       readonly exchange: AmqpExchangeBinding;
@@ -164,7 +167,10 @@ export interface AsyncApiOperation {
   /** The reply of a request/reply endpoint. */
   readonly reply?: AsyncApiOperationReply;
   /** How it uses AMQP: a receiver acknowledges each message. */
-  readonly bindings?: { readonly amqp: AmqpOperationBinding };
+  readonly bindings?: {
+    /** The AMQP operation binding. */
+    readonly amqp: AmqpOperationBinding;
+  };
 }
 
 /** The reply of a request/reply endpoint. */

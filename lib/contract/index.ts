@@ -1,6 +1,6 @@
 /** The contract capability: its public names, gathered for lib/index.ts. */
 
-export * from './asyncapi.js';
+export { type AsyncApiOptions, asyncApi, asyncApiJson, asyncApiYaml } from './asyncapi.js';
 export type * from './asyncapi-document.js';
 export { Contract, type ContractInfo, type ContractParts, defineContract } from './contract.js';
 export {
