@@ -79,21 +79,23 @@ function optionsOf(
   servers: readonly string[] | undefined,
   vhost: string | undefined,
 ): AsyncApiOptions {
-  const options: { servers?: Record<string, string>; vhost?: string } = {};
-  if (vhost !== undefined) options.vhost = vhost;
+  // A Map: a server named `__proto__` is a name like any other.
+  const named = new Map<string, string>();
   for (const value of servers ?? []) {
     // `name=url`, where the `=` comes before the URL's `://`.
     const equals = value.indexOf('=');
     const scheme = value.indexOf('://');
-    const named = equals > 0 && (scheme === -1 || equals < scheme);
-    const name = named ? value.slice(0, equals) : 'default';
-    options.servers ??= {};
-    if (Object.hasOwn(options.servers, name)) {
+    const hasName = equals > 0 && (scheme === -1 || equals < scheme);
+    const name = hasName ? value.slice(0, equals) : 'default';
+    if (named.has(name)) {
       throw new CommandLineError(`two --server options are named '${name}'`, 2);
     }
-    options.servers[name] = named ? value.slice(equals + 1) : value;
+    named.set(name, hasName ? value.slice(equals + 1) : value);
   }
-  return options;
+  return {
+    ...(named.size === 0 ? {} : { servers: Object.fromEntries(named) }),
+    ...(vhost === undefined ? {} : { vhost }),
+  };
 }
 
 /** Each part of a message's schema JSON Schema cannot express, on standard error. */

@@ -131,7 +131,8 @@ class DocumentBuilder {
   /** Channels by what they stand for: `e:<exchange>\0<routing key>`, `q:<queue>`, `r:<rpc>`. */
   readonly #channels = new Map<string, ChannelDraft>();
   readonly #channelIds = new Set<string>();
-  readonly #operations: Record<string, AsyncApiOperation> = {};
+  /** Operations by id (a Map: an id such as `__proto__` is an id like any other). */
+  readonly #operations = new Map<string, AsyncApiOperation>();
 
   constructor(contract: Contract, vhost: string | undefined) {
     this.#contract = contract;
@@ -171,7 +172,7 @@ class DocumentBuilder {
       defaultContentType: 'application/json',
       ...(servers === undefined ? {} : { servers }),
       channels: this.#channelEntries(),
-      operations: this.#operations,
+      operations: Object.fromEntries(this.#operations),
       components: { messages: this.#messageEntries() },
     };
   }
@@ -247,10 +248,10 @@ class DocumentBuilder {
     reply?: { readonly replies: ChannelDraft; readonly reply: MessageDefinition },
   ): void {
     // A name two kinds of route share (a publisher and a consumer `audit`) gets the kind too.
-    const taken = new Set(Object.keys(this.#operations));
+    const taken = new Set(this.#operations.keys());
     const kind = reply !== undefined ? 'rpc' : action === 'send' ? 'publisher' : 'consumer';
     const id = uniqueId(taken.has(validId(name)) ? `${name}.${kind}` : name, taken);
-    this.#operations[id] = {
+    this.#operations.set(id, {
       action,
       channel: ref('channels', channel.id),
       ...(description === undefined ? {} : { description }),
@@ -267,7 +268,7 @@ class DocumentBuilder {
       ...(action === 'receive'
         ? { bindings: { amqp: { ack: true, bindingVersion: BINDING_VERSION } } }
         : {}),
-    };
+    });
   }
 
   /** A reference to `message` in `channel`'s messages, which it joins. */
@@ -321,44 +322,50 @@ class DocumentBuilder {
   }
 
   #channelEntries(): Record<string, AsyncApiChannel> {
-    const channels: Record<string, AsyncApiChannel> = {};
+    const channels: [string, AsyncApiChannel][] = [];
     for (const channel of this.#channels.values()) {
-      channels[channel.id] = {
-        address: channel.address,
-        ...(channel.description === undefined ? {} : { description: channel.description }),
-        messages: Object.fromEntries(
-          [...channel.messages].map((id) => [id, ref('components', 'messages', id)]),
-        ),
-        ...(channel.bindings === undefined ? {} : { bindings: { amqp: channel.bindings } }),
-      };
+      channels.push([
+        channel.id,
+        {
+          address: channel.address,
+          ...(channel.description === undefined ? {} : { description: channel.description }),
+          messages: Object.fromEntries(
+            [...channel.messages].map((id) => [id, ref('components', 'messages', id)]),
+          ),
+          ...(channel.bindings === undefined ? {} : { bindings: { amqp: channel.bindings } }),
+        },
+      ]);
     }
-    return channels;
+    return Object.fromEntries(channels);
   }
 
   #messageEntries(): Record<string, AsyncApiMessage> {
-    const messages: Record<string, AsyncApiMessage> = {};
+    const messages: [string, AsyncApiMessage][] = [];
     for (const [message, id] of this.#messageIds) {
       const { schema, notes } = messageJsonSchema(message.schema, {
         base: ref('components', 'messages', id, 'payload').$ref,
       });
-      messages[id] = {
-        name: message.name,
-        title: message.name,
-        ...(message.summary === undefined ? {} : { summary: message.summary }),
-        ...(message.description === undefined ? {} : { description: message.description }),
-        contentType: 'application/json',
-        payload: schema,
-        bindings: { amqp: { messageType: message.name, bindingVersion: BINDING_VERSION } },
-        ...(notes.length === 0
-          ? {}
-          : {
-              'x-unrepresentable': notes.map(
-                ({ pointer, reason }) => `${pointer === '' ? '(the body)' : pointer}: ${reason}`,
-              ),
-            }),
-      };
+      messages.push([
+        id,
+        {
+          name: message.name,
+          title: message.name,
+          ...(message.summary === undefined ? {} : { summary: message.summary }),
+          ...(message.description === undefined ? {} : { description: message.description }),
+          contentType: 'application/json',
+          payload: schema,
+          bindings: { amqp: { messageType: message.name, bindingVersion: BINDING_VERSION } },
+          ...(notes.length === 0
+            ? {}
+            : {
+                'x-unrepresentable': notes.map(
+                  ({ pointer, reason }) => `${pointer === '' ? '(the body)' : pointer}: ${reason}`,
+                ),
+              }),
+        },
+      ]);
     }
-    return messages;
+    return Object.fromEntries(messages);
   }
 }
 
@@ -403,17 +410,14 @@ interface ParsedServer {
 }
 
 function serversOf(urls: Readonly<Record<string, string | URL>>): Record<string, ParsedServer> {
-  const servers: Record<string, ParsedServer> = {};
-  for (const [name, url] of Object.entries(urls)) servers[name] = serverOf(name, url);
-  return servers;
+  return Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, serverOf(name, url)]));
 }
 
 function serverEntries(servers: Record<string, ParsedServer>): Record<string, AsyncApiServer> {
-  const entries: Record<string, AsyncApiServer> = {};
-  for (const [name, { server }] of Object.entries(servers)) {
-    entries[uniqueId(name, new Set(Object.keys(entries)))] = server;
-  }
-  return entries;
+  const taken = new Set<string>();
+  return Object.fromEntries(
+    Object.entries(servers).map(([name, { server }]) => [uniqueId(name, taken), server]),
+  );
 }
 
 /** A server entry from an AMQP URL: host, protocol and vhost, never the credentials. */

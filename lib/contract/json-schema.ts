@@ -99,13 +99,15 @@ export function toPointer(path: readonly (string | number)[]): string {
 function rebase(value: unknown, base: string, names = false): JsonValue {
   if (Array.isArray(value)) return value.map((item) => rebase(item, base));
   if (typeof value !== 'object' || value === null) return value as JsonValue;
-  const out: Record<string, JsonValue> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (names) out[key] = rebase(item, base);
-    else if (key === '$ref' && typeof item === 'string' && item.startsWith('#')) {
-      out[key] = base + item.slice(1);
-    } else if (DATA_KEYWORDS.has(key)) out[key] = item as JsonValue;
-    else out[key] = rebase(item, base, NAMED_SCHEMAS.has(key));
-  }
-  return out;
+  // fromEntries, not assignment: a property named `__proto__` is a property like any other.
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]): [string, JsonValue] => {
+      if (names) return [key, rebase(item, base)];
+      if (key === '$ref' && typeof item === 'string' && item.startsWith('#')) {
+        return [key, base + item.slice(1)];
+      }
+      if (DATA_KEYWORDS.has(key)) return [key, item as JsonValue];
+      return [key, rebase(item, base, NAMED_SCHEMAS.has(key))];
+    }),
+  );
 }

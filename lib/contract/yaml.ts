@@ -20,8 +20,12 @@ const RESERVED = new Set(['null', '~', 'true', 'false', 'yes', 'no', 'on', 'off'
 const UNPRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|\p{Cs}/u;
 const UNPRINTABLE_GLOBAL = /[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]/g;
 
-/** A first character that means something to YAML (an indicator), or starts a number. */
-const SPECIAL_START = /^(?:[-?:,[\]{}#&*!|>'"%@`.<=~\s]|[+]?[0-9])/;
+/**
+ * A first character that means something to YAML (an indicator), or that
+ * may start a number (a sign, a dot, a digit), or a YAML 1.1 float without
+ * digits before its exponent (`e3`).
+ */
+const SPECIAL_START = /^(?:[-?:,[\]{}#&*!|>'"%@`.<=~+0-9\s]|[eE][-+]?[0-9]+$)/;
 
 /** The longest key YAML reads as an implicit (`key: value`) key is 1024 characters. */
 const LONGEST_IMPLICIT_KEY = 1000;
@@ -169,11 +173,12 @@ function jsonSafe(value: unknown, path: string): JsonValue {
           item === undefined ? null : jsonSafe(item, `${path}/${index}`),
         );
       }
-      const out: Record<string, JsonValue> = {};
-      for (const [key, item] of Object.entries(value)) {
-        if (item !== undefined) out[key] = jsonSafe(item, `${path}/${key}`);
-      }
-      return out;
+      // fromEntries, not assignment: a key `__proto__` is a key like any other.
+      return Object.fromEntries(
+        Object.entries(value)
+          .filter(([, item]) => item !== undefined)
+          .map(([key, item]) => [key, jsonSafe(item, `${path}/${key}`)]),
+      );
     }
     default:
       throw new TypeError(

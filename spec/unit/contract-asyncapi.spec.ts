@@ -297,6 +297,23 @@ describe('asyncApi', () => {
     expect(operations['price.serve']?.action).toBe('receive');
   });
 
+  it('keeps names that are special to JavaScript objects, such as __proto__', async () => {
+    const queue = defineQueue('__proto__');
+    const message = defineMessage('__proto__', z.object({ ['__proto__']: z.string() }));
+    const contract = defineContract({
+      queues: { queue },
+      consumers: { ['__proto__']: defineConsumer(queue, message) },
+    });
+    const document = asyncApi(contract);
+    expect(Object.keys(document.channels)).toEqual(['__proto__']);
+    expect(Object.keys(document.operations)).toEqual(['__proto__']);
+    expect(Object.keys(document.components.messages)).toEqual(['__proto__']);
+    const { payload } = Object.values(document.components.messages)[0] ?? {};
+    expect(Object.keys(payload?.properties ?? {})).toEqual(['__proto__']);
+    expectEveryRoute(contract, document);
+    expect(parseYaml(asyncApiYaml(contract))).toEqual(JSON.parse(asyncApiJson(contract)));
+  });
+
   it('gives the same document for the same contract, key for key', () => {
     expect(asyncApiJson(shop)).toBe(asyncApiJson(shop));
     expect(asyncApiYaml(shop)).toBe(asyncApiYaml(shop));

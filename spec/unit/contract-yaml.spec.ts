@@ -127,6 +127,13 @@ describe('toYaml', () => {
       'lone \ud800 surrogate',
       'emoji 🐇',
       'back\\slash',
+      '__proto__',
+      'e0',
+      'E+5',
+      '+.',
+      '+e3',
+      '+x',
+      'constructor',
     ];
     for (const text of tricky) expectRoundTrip({ [text]: text, list: [text] });
     expectRoundTrip('null');
@@ -188,14 +195,14 @@ describe('toYaml', () => {
       ),
       { numRuns: 500 },
     );
-    const multiLine = fc.array(fc.constantFrom('a', ' ', '\n', '\t', '#', ':', '-', '|'), {
-      maxLength: 12,
+    // Short strings of the characters YAML gives a meaning to, as keys and values.
+    const yamlish = fc.string({
+      maxLength: 6,
+      unit: fc.constantFrom(...'eE0178.+-_:xbnoy~ <=#truefalsNOY\n|>!&*?%@`,[{"\'\t\\'.split('')),
     });
     fc.assert(
-      fc.property(multiLine, (chars) =>
-        expectRoundTrip({ text: chars.join(''), list: [chars.join('')] }),
-      ),
-      { numRuns: 1000 },
+      fc.property(yamlish, yamlish, (key, text) => expectRoundTrip({ [key]: text, list: [text] })),
+      { numRuns: 3000 },
     );
   });
 });
