@@ -2,6 +2,7 @@
  * A contract: the pieces of lib/contract/model.ts gathered under names, as
  * one value a shared package can export. Defining it opens no connection.
  */
+import { checkContract } from './check.js';
 import type {
   BindingDefinition,
   ConsumerDefinition,
@@ -11,6 +12,7 @@ import type {
   QueueDefinition,
   RpcDefinition,
 } from './model.js';
+import type { ContractWarning } from './warnings.js';
 
 /** What the AsyncAPI document says of the system. */
 export interface ContractInfo {
@@ -59,9 +61,18 @@ export class Contract<P extends ContractParts = ContractParts> {
   readonly bindings: readonly BindingDefinition[];
   /** Every kind of message, listed or used by a route, once. */
   readonly messages: readonly MessageDefinition[];
+  /**
+   * What the checks found that may be right (another service may complete
+   * the topology) but usually is a mistake, such as a publisher whose
+   * routing key reaches no queue. Empty when there is nothing to say; a
+   * test can assert that it stays empty.
+   */
+  readonly warnings: readonly ContractWarning[];
 
   /** @internal Use {@link defineContract}. */
   constructor(parts: P) {
+    // Throws for a contract that does not hold together; pieces of one name then agree.
+    this.warnings = checkContract(parts);
     this.parts = parts;
     this.info = parts.info === undefined ? undefined : Object.freeze({ ...parts.info });
     this.exchanges = Object.freeze(unique(Object.values(parts.exchanges ?? {})));
@@ -78,6 +89,13 @@ export class Contract<P extends ContractParts = ContractParts> {
  * Defines a contract: the exchanges, queues, bindings and kinds of message
  * of a system, and the named routes that use them.
  *
+ * The contract is checked at once (docs/contracts.md, "Checks"): every
+ * exchange and queue a binding, route or dead-letter setting uses must be
+ * among `exchanges` and `queues`, two definitions of one name must agree,
+ * and no publisher may publish to an internal exchange, no headers binding
+ * have an `x-match` RabbitMQ refuses. What may be right but usually is a
+ * mistake lands in {@link Contract.warnings}.
+ *
  * ```ts
  * export const shop = defineContract({
  *   exchanges: { orders },
@@ -87,6 +105,8 @@ export class Contract<P extends ContractParts = ContractParts> {
  *   consumers: { processOrder: defineConsumer(work, orderCreated) },
  * });
  * ```
+ * @throws TypeError when `parts`, or a piece in it, is not what its place holds
+ * @throws RangeError listing every problem that makes the contract inconsistent
  */
 export function defineContract<const P extends ContractParts>(parts: P): Contract<P> {
   if (typeof parts !== 'object' || parts === null || Array.isArray(parts)) {
@@ -109,7 +129,9 @@ function routeMessages(parts: ContractParts): MessageDefinition[] {
   return found;
 }
 
-/** Each object once, in order of first appearance. */
-function unique<T>(items: readonly T[]): T[] {
-  return [...new Set(items)];
+/** Each piece once (the first of its name: the checks made sure others agree), in order. */
+function unique<T extends { readonly name: string }>(items: readonly T[]): T[] {
+  const byName = new Map<string, T>();
+  for (const item of items) if (!byName.has(item.name)) byName.set(item.name, item);
+  return [...byName.values()];
 }

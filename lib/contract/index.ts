@@ -11,3 +11,4 @@ export {
 } from './json-schema.js';
 export type { JsonObject, JsonValue } from './json-value.js';
 export * from './model.js';
+export type { ContractWarning, ContractWarningCode } from './warnings.js';
