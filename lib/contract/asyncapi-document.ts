@@ -117,8 +117,6 @@ export interface AmqpExchangeBinding {
   readonly durable: boolean;
   /** Deleted when its last binding is removed. */
   readonly autoDelete: boolean;
-  /** Only other exchanges can publish to it; written only when it is. */
-  readonly 'x-internal'?: true;
   /** Its declare arguments (`alternate-exchange`, …), as JSON; absent when there are none. */
   readonly 'x-arguments'?: JsonObject;
   /** Its vhost: from the `vhost` option, or the servers' vhost. */

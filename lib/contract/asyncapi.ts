@@ -288,7 +288,6 @@ class DocumentBuilder {
         : { 'x-type': exchange.type }),
       durable: exchange.durable,
       autoDelete: exchange.autoDelete,
-      ...(exchange.internal ? { 'x-internal': true as const } : {}),
       ...(args === undefined ? {} : { 'x-arguments': args }),
       ...(this.#vhost === undefined ? {} : { vhost: this.#vhost }),
     };

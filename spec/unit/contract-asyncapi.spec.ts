@@ -210,7 +210,7 @@ describe('asyncApi', () => {
       },
     });
     expect(channels.audit?.bindings?.amqp).toMatchObject({
-      exchange: { type: 'headers', autoDelete: true, 'x-internal': true },
+      exchange: { type: 'headers', autoDelete: true },
     });
     expect(channels['orders.work']).toMatchObject({
       address: 'orders.work',
