@@ -2,6 +2,16 @@
  * A contract: the pieces of lib/contract/model.ts gathered under names, as
  * one value a shared package can export. Defining it opens no connection.
  */
+import type { Channel, SignalOptions } from '../channel.js';
+import type { Connection } from '../connection.js';
+import {
+  type AppliedContract,
+  type ApplyOptions,
+  applyContract,
+  type ConsumerName,
+  type PublisherName,
+  type RpcName,
+} from './apply.js';
 import { checkContract } from './check.js';
 import type {
   BindingDefinition,
@@ -82,6 +92,47 @@ export class Contract<P extends ContractParts = ContractParts> {
       unique([...Object.values(parts.messages ?? {}), ...routeMessages(parts)]),
     );
     Object.freeze(this);
+  }
+
+  /**
+   * Applies the whole contract on `target`: declares its exchanges, the
+   * bindings between exchanges, its queues (with their dead-letter and
+   * other arguments), then the queue bindings, each unless it exists with
+   * the same settings; then returns the typed handles of every route.
+   * Idempotent. Declared through the entity API, so connection recovery
+   * declares it all again.
+   *
+   * Given a connection, it opens a channel for the handles, with publisher
+   * confirms (a publish resolves once the broker has the message) and
+   * `reopen: true`; given a channel, the handles use it as it is (open it
+   * with `{ confirm: true }` for confirms).
+   *
+   * ```ts
+   * const shop = await contract.apply(connection);
+   * await shop.publishers.orderCreated.publish({ id: 42 });
+   * ```
+   * @throws TypeError for a target that is neither a Connection nor a Channel, before anything is sent
+   * @throws ChannelError (code `PRECONDITION_FAILED` when an entity exists
+   *   with other settings) whose message names the contract entity; it closed
+   *   the channel, and the connection stays usable
+   */
+  apply(target: Connection | Channel, options?: SignalOptions): Promise<AppliedContract<P>>;
+  /**
+   * Applies the routes a service uses (`{ publishers: ['orderCreated'] }`):
+   * declares only what they need, and returns only their handles. See
+   * {@link ApplyOptions} for what each route needs.
+   * @throws TypeError for a route name the contract does not have, before anything is sent
+   */
+  apply<
+    const Pub extends PublisherName<P> = never,
+    const Con extends ConsumerName<P> = never,
+    const Rpc extends RpcName<P> = never,
+  >(
+    target: Connection | Channel,
+    options: ApplyOptions<P, Pub, Con, Rpc>,
+  ): Promise<AppliedContract<P, Pub, Con, Rpc>>;
+  apply(target: Connection | Channel, options?: unknown): Promise<AppliedContract<P>> {
+    return applyContract(this as Contract, target, options) as Promise<never>;
   }
 }
 
