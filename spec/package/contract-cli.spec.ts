@@ -1,7 +1,8 @@
 /**
  * The `warren` command as built (dist/bin.js), run as a user runs it: on a
- * contract module (spec/fixtures/shop-contract.ts, loaded through tsx's
- * loader, as a built .js would be loaded), with each way to name the
+ * plain .mjs module built against dist/index.js, and on the fixture contract
+ * module (spec/fixtures/shop-contract.ts, loaded through tsx's loader, so
+ * that its output can be compared with the sources'), with each way to name the
  * contract, each output, and each mistake's message and exit code. Needs
  * `npm run build` first; run it with `npx vitest run --project package`.
  */
@@ -121,6 +122,45 @@ describe('warren asyncapi', () => {
     const second = await warren(['asyncapi', 'default.mjs'], scratch);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toBe(asyncApiJson(shop));
+  });
+
+  it('loads a plain JavaScript module built against the package, without a loader', async () => {
+    const zod = pathToFileURL(createRequire(import.meta.url).resolve('zod')).href;
+    const warrenUrl = pathToFileURL(join(root, 'dist', 'index.js')).href;
+    const path = await module(
+      'built.mjs',
+      [
+        `import { z } from '${zod}';`,
+        `import { defineConsumer, defineContract, defineMessage, definePublisher, defineQueue } from '${warrenUrl}';`,
+        "const jobs = defineQueue('jobs');",
+        "const job = defineMessage('job', z.object({ id: z.int() }));",
+        'export default defineContract({',
+        "  info: { title: 'Jobs' },",
+        '  queues: { jobs },',
+        '  publishers: { submit: definePublisher(jobs, job) },',
+        '  consumers: { work: defineConsumer(jobs, job) },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const run = await new Promise<Run>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, 'asyncapi', path],
+        { encoding: 'utf8' },
+        (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+      );
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    const document = JSON.parse(run.stdout);
+    expect(document.info.title).toBe('Jobs');
+    expect(document.operations).toMatchObject({
+      submit: { action: 'send', channel: { $ref: '#/channels/jobs' } },
+      work: { action: 'receive', channel: { $ref: '#/channels/jobs' } },
+    });
+    expect(document.components.messages.job.payload).toMatchObject({ required: ['id'] });
   });
 
   it('loads a package by its name, resolved from the working directory', async () => {
