@@ -13,6 +13,8 @@ export {
   type RpcHandles,
   type RpcName,
 } from './apply.js';
+export { type AsyncApiOptions, asyncApi, asyncApiJson, asyncApiYaml } from './asyncapi.js';
+export type * from './asyncapi-document.js';
 export {
   type CompatibilityDirection,
   type CompatibilityReport,
@@ -41,6 +43,13 @@ export {
   PublisherHandle,
   RpcHandle,
 } from './handles.js';
+export {
+  type JsonSchemaNote,
+  type MessageJsonSchema,
+  type MessageJsonSchemaOptions,
+  messageJsonSchema,
+} from './json-schema.js';
+export type { JsonObject, JsonValue } from './json-value.js';
 export * from './model.js';
 export type { SchemaChange } from './schema-compatibility.js';
 export type { ContractWarning, ContractWarningCode } from './warnings.js';
