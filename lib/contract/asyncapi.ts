@@ -18,7 +18,7 @@ import type {
   AsyncApiReference,
   AsyncApiServer,
 } from './asyncapi-document.js';
-import type { Contract } from './contract.js';
+import { type Contract, isContract } from './contract.js';
 import { fieldTableJson } from './field-json.js';
 import { messageJsonSchema, toPointer } from './json-schema.js';
 import type { ExchangeDefinition, MessageDefinition, QueueDefinition } from './model.js';
@@ -89,24 +89,6 @@ export function asyncApiJson(contract: Contract, options?: AsyncApiOptions): str
  */
 export function asyncApiYaml(contract: Contract, options?: AsyncApiOptions): string {
   return toYaml(asyncApi(contract, options));
-}
-
-/**
- * Whether `value` is a contract. Checked by shape, not by class: a contract
- * module built against another copy of warren (as the `warren` command
- * loads one) holds another copy's `Contract`.
- */
-export function isContract(value: unknown): value is Contract {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<Record<keyof Contract, unknown>>;
-  return (
-    typeof candidate.parts === 'object' &&
-    candidate.parts !== null &&
-    Array.isArray(candidate.exchanges) &&
-    Array.isArray(candidate.queues) &&
-    Array.isArray(candidate.bindings) &&
-    Array.isArray(candidate.messages)
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { asyncApiCommand } from './asyncapi-command.js';
+import { checkCommand } from './check-command.js';
 import { CommandLineError } from './command-line-error.js';
 
 /** Where a command reads and writes: the process's, or a test's. */
@@ -48,6 +49,7 @@ export interface Command {
 /** The subcommands, by name. Another command is one more entry here. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   asyncapi: asyncApiCommand,
+  check: checkCommand,
 };
 
 /**

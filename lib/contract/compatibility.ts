@@ -8,8 +8,7 @@
  * refinement, a transform, a keyword it does not read).
  */
 import { z } from 'zod';
-import type { Contract } from './contract.js';
-import { isContract } from './is-contract.js';
+import { type Contract, isContract } from './contract.js';
 import type { JsonSchemaNode } from './json-schema-values.js';
 import type { MessageDefinition } from './model.js';
 import { compareRoutes } from './route-compatibility.js';

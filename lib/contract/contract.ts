@@ -186,3 +186,21 @@ function unique<T extends { readonly name: string }>(items: readonly T[]): T[] {
   for (const item of items) if (!byName.has(item.name)) byName.set(item.name, item);
   return [...byName.values()];
 }
+
+/**
+ * Whether `value` is a contract. Checked by shape, not by class: a contract
+ * module built against another copy of warren (as the `warren` command
+ * loads one) holds another copy's `Contract`.
+ */
+export function isContract(value: unknown): value is Contract {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof Contract, unknown>>;
+  return (
+    typeof candidate.parts === 'object' &&
+    candidate.parts !== null &&
+    Array.isArray(candidate.exchanges) &&
+    Array.isArray(candidate.queues) &&
+    Array.isArray(candidate.bindings) &&
+    Array.isArray(candidate.messages)
+  );
+}

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isContract } from './asyncapi.js';
 import { CommandLineError } from './command-line-error.js';
 import type { Contract } from './contract.js';
+import { isContract } from './contract.js';
 
 /** A contract found in a module, and the name of the export that holds it. */
 export interface LoadedContract {
