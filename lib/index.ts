@@ -61,6 +61,16 @@ export {
   type NackOptions,
   type RejectOptions,
 } from './incoming-message.js';
+export type {
+  DeliveryFields,
+  LogEvent,
+  LogFields,
+  LoggedError,
+  LoggedIssue,
+  Logger,
+  LogLevel,
+  LogRecord,
+} from './log.js';
 export { Message, type MessageProperties } from './message.js';
 export { MessageIterator, type MessagesOptions } from './message-iterator.js';
 export type { ConnectOptions } from './options.js';
