@@ -53,7 +53,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface LoggedError {
   /** The error's class name (`ConnectionError`, `TypeError`, …), or the type of a thrown non-error. */
   readonly type: string;
-  /** Its message, without credentials, at most 1024 characters. */
+  /** Its message, without credentials: at most 1024 characters (4096 for what the application threw). */
   readonly message: string;
   /** Its warren code (`CONNECTION_FORCED`, `NOT_FOUND`, …), for an `AmqpError`. */
   readonly code?: string;
@@ -140,7 +140,7 @@ export interface LogFields {
     readonly err: LoggedError;
   };
   /** `info`: the application closed the connection. */
-  'warren.connection.closed': Record<string, never>;
+  'warren.connection.closed': Record<never, never>;
   /**
    * `error`: the connection closed for good, not by the application: the
    * broker refused it or closed it with recovery off, or recovery gave up
@@ -155,7 +155,7 @@ export interface LogFields {
   /** `warn`: the broker blocked the connection (a memory or disk alarm); publishes wait. */
   'warren.connection.blocked': { readonly reason: string };
   /** `info`: the broker unblocked the connection. */
-  'warren.connection.unblocked': Record<string, never>;
+  'warren.connection.unblocked': Record<never, never>;
   /** `debug`: a channel opened. */
   'warren.channel.opened': { readonly channel: number };
   /** `debug`: the application closed a channel. */
@@ -468,13 +468,19 @@ export const WARNINGS_ONLY = new Log(undefined);
  * the application threw it (a handler, a listener), so its stack says where to look.
  */
 export function loggedError(error: unknown, thrown = false): LoggedError {
-  const message = scrubCredentials(describeMessage(error, MESSAGE_LIMIT));
-  if (!(error instanceof Error)) {
-    return { type: error === null ? 'null' : typeof error, message };
+  // A thrown value in full, as the process warnings have always shown it.
+  const message = scrubCredentials(describeMessage(error, thrown ? undefined : MESSAGE_LIMIT));
+  let isError: boolean;
+  try {
+    isError = error instanceof Error;
+  } catch {
+    // A Proxy whose traps throw.
+    isError = false;
   }
+  if (!isError) return { type: error === null ? 'null' : typeof error, message };
   const code = error instanceof AmqpError ? { code: error.code } : {};
   const stack = thrown ? { stack: scrubCredentials(describe(error)) } : {};
-  return { type: nameOf(error), message, ...code, ...stack };
+  return { type: nameOf(error as Error), message, ...code, ...stack };
 }
 
 /** @internal Which message a consumer's line is about. */
