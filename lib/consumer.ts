@@ -6,7 +6,7 @@ import { DELIVERY_OVERHEAD_BYTES, type DeliveryBacklog } from './engine/backlog.
 import type { ChannelEngine } from './engine/channel.js';
 import { ChannelError, TimeoutError } from './engine/errors.js';
 import type { IncomingMessage } from './incoming-message.js';
-import { deliveryFields, type Log, loggedError, loggedIssues } from './log.js';
+import { type ConsumerFields, deliveryFields, type Log, loggedError, loggedIssues } from './log.js';
 import type { Command } from './protocol/assembler.js';
 import { describe } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
@@ -282,7 +282,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
   }
 
   /** What its log lines say it is. */
-  get #names(): { channel: number; queue: string; consumerTag: string } {
+  get #names(): ConsumerFields {
     return { channel: this.channel.id, queue: this.queue.name, consumerTag: this.tag };
   }
 

@@ -62,7 +62,10 @@ export {
   type RejectOptions,
 } from './incoming-message.js';
 export type {
+  ChannelFields,
+  ConsumerFields,
   DeliveryFields,
+  ErrorFields,
   LogEvent,
   LogFields,
   LoggedError,
@@ -70,6 +73,7 @@ export type {
   Logger,
   LogLevel,
   LogRecord,
+  ReplyFields,
 } from './log.js';
 export { Message, type MessageProperties } from './message.js';
 export { MessageIterator, type MessagesOptions } from './message-iterator.js';

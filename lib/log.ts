@@ -89,164 +89,211 @@ export interface LoggedIssue {
   readonly message: string;
 }
 
+/** The field of a line about a channel. */
+export interface ChannelFields {
+  /** The channel's number on its connection. */
+  readonly channel: number;
+}
+
+/** The fields of a line about a consumer. */
+export interface ConsumerFields extends ChannelFields {
+  /** The queue it consumes from. */
+  readonly queue: string;
+  /** Its consumer tag. */
+  readonly consumerTag: string;
+}
+
+/** The field of a line about a failure. */
+export interface ErrorFields {
+  /** What went wrong. */
+  readonly err: LoggedError;
+}
+
+/** The fields of a line about something closed: warren's code, and the broker's reply if it sent one. */
+export interface ReplyFields {
+  /** The error's code: `CONNECTION_FORCED`, `NOT_FOUND`, `CONNECTION_LOST`, … */
+  readonly code: string;
+  /** The broker's reply code (320, 404, …), when the broker closed it. */
+  readonly replyCode: number | undefined;
+  /** The broker's reply text, when the broker closed it. */
+  readonly replyText: string | undefined;
+}
+
 /**
  * Every event warren logs, by name, with the fields of its record (besides
- * `event`). Names and fields are stable: add to them, never rename.
+ * `event`), and its level first in each description. Names and fields are
+ * stable: fields may be added, never renamed.
  */
 export interface LogFields {
-  /** `info`: the connection is open. `url` is without the password. */
+  /** `info`: the connection is open. */
   'warren.connection.opened': {
+    /** Where it is connected, as a URL without the password: `amqp://user@host:5672/%2F`. */
     readonly url: string;
+    /** The broker's host name (one of `hosts`, when it has several). */
     readonly host: string;
+    /** The broker's port. */
     readonly port: number;
+    /** The virtual host. */
     readonly vhost: string;
+    /** The `connectionName` option, if given. */
     readonly connectionName: string | undefined;
   };
   /**
-   * `warn`: `connect()` could not connect to `host` (`host:port`); it tries
-   * the next of its hosts, if any, else rejects.
+   * `warn`: `connect()` could not connect to one of its hosts; it tries the
+   * next, if any, else rejects.
    */
-  'warren.connection.connectFailed': {
+  'warren.connection.connectFailed': ErrorFields & {
+    /** The host tried, as `host:port`. */
     readonly host: string;
-    readonly err: LoggedError;
   };
   /**
    * `warn`: the connection was lost (the network, a missed heartbeat, the
    * broker closing it), and recovery begins. A loss recovery does not
    * answer is `warren.connection.failed`.
    */
-  'warren.connection.lost': {
-    readonly code: string;
-    readonly replyCode: number | undefined;
-    readonly replyText: string | undefined;
-    readonly err: LoggedError;
-  };
-  /** `info`: recovery tries to connect again, after `delay` ms, because of `cause`. */
+  'warren.connection.lost': ReplyFields & ErrorFields;
+  /** `info`: recovery tries to connect again. */
   'warren.connection.reconnecting': {
+    /** The attempt's number since the loss, from 1. */
     readonly attempt: number;
+    /** Where it goes, as `host:port`. */
     readonly host: string;
+    /** The pause before it, in ms. */
     readonly delay: number;
+    /** Why: the loss, or the failure of the previous attempt. */
     readonly cause: LoggedError;
   };
-  /** `info`: recovery is done; it took `duration` ms and `attempts` attempts since the loss. */
+  /** `info`: recovery is done: channels, topology and consumers are back. */
   'warren.connection.recovered': {
+    /** How many attempts it took. */
     readonly attempts: number;
+    /** Where it is connected now, as `host:port`. */
     readonly host: string;
+    /** How long the connection was down, in ms. */
     readonly duration: number;
   };
-  /** `warn`: recovery could not bring `entity` back (deleted elsewhere, locked); it went on. */
-  'warren.connection.recoveryFailure': {
+  /** `warn`: recovery could not bring something back (deleted elsewhere, locked); it went on. */
+  'warren.connection.recoveryFailure': ErrorFields & {
+    /** What: `queue 'q'`, `consumer … on queue 'q'`, `channel 3`, … (as the `recoveryFailure` event). */
     readonly entity: string;
-    readonly err: LoggedError;
   };
   /** `info`: the application closed the connection. */
   'warren.connection.closed': Record<never, never>;
   /**
    * `error`: the connection closed for good, not by the application: the
-   * broker refused it or closed it with recovery off, or recovery gave up
+   * broker refused or closed it with recovery off, or recovery gave up
    * (`code` `RECOVERY_FAILED`).
    */
-  'warren.connection.failed': {
-    readonly code: string;
-    readonly replyCode: number | undefined;
-    readonly replyText: string | undefined;
-    readonly err: LoggedError;
-  };
+  'warren.connection.failed': ReplyFields & ErrorFields;
   /** `warn`: the broker blocked the connection (a memory or disk alarm); publishes wait. */
-  'warren.connection.blocked': { readonly reason: string };
+  'warren.connection.blocked': {
+    /** The broker's reason. */
+    readonly reason: string;
+  };
   /** `info`: the broker unblocked the connection. */
   'warren.connection.unblocked': Record<never, never>;
   /** `debug`: a channel opened. */
-  'warren.channel.opened': { readonly channel: number };
+  'warren.channel.opened': ChannelFields;
   /** `debug`: the application closed a channel. */
-  'warren.channel.closed': { readonly channel: number };
-  /**
-   * `warn`: the broker closed a channel (a soft error such as NOT_FOUND);
-   * `reopening` says whether it comes back (the `reopen` option).
-   */
-  'warren.channel.error': {
-    readonly channel: number;
-    readonly code: string;
-    readonly replyCode: number | undefined;
-    readonly replyText: string | undefined;
-    readonly method: string | undefined;
-    readonly reopening: boolean;
-  };
+  'warren.channel.closed': ChannelFields;
+  /** `warn`: the broker closed a channel (a soft error such as NOT_FOUND). */
+  'warren.channel.error': ChannelFields &
+    ReplyFields & {
+      /** The method that caused it, such as `queue.declare`. */
+      readonly method: string | undefined;
+      /** Whether the channel reopens (its `reopen` option). */
+      readonly reopening: boolean;
+    };
   /**
    * `warn`: the broker returned a mandatory message and the channel has no
-   * return handler; once per exchange and routing key.
+   * return handler nor `return` listener; once per exchange and routing key.
    */
-  'warren.channel.returned': {
-    readonly channel: number;
+  'warren.channel.returned': ChannelFields & {
+    /** The exchange it was published to. */
     readonly exchange: string;
+    /** The routing key it was published with. */
     readonly routingKey: string;
+    /** The broker's reply code: 312 (NO_ROUTE) or 313 (NO_CONSUMERS). */
     readonly replyCode: number;
+    /** The broker's reply text. */
     readonly replyText: string;
+    /** The message's `messageId`, if it has one. */
     readonly messageId: string | undefined;
   };
-  /** `warn`: a message over `maxBodySize` was refused, and nothing listens for `refused`. */
-  'warren.message.tooLarge': {
+  /**
+   * `warn`: a message over `maxBodySize` was refused (its body skipped), and
+   * nothing listens for `refused`.
+   */
+  'warren.message.tooLarge': ErrorFields & {
+    /** Who refused it: `consumer <tag>` or `channel <number>`. */
     readonly where: string;
+    /** How it came: `basic.deliver`, `basic.get-ok` or `basic.return`. */
     readonly method: string;
+    /** The exchange it was published to. */
     readonly exchange: string;
+    /** The routing key it was published with. */
     readonly routingKey: string;
+    /** Its body size, in bytes. */
     readonly bodySize: number;
+    /** The limit: the connection's `maxBodySize`. */
     readonly maxBodySize: number;
+    /** Its delivery tag; undefined for a returned message. */
     readonly deliveryTag: number | undefined;
+    /** Whether warren rejected it without requeue (else it was dropped). */
     readonly rejected: boolean;
-    readonly err: LoggedError;
   };
   /** `debug`: a consumer started. */
-  'warren.consumer.started': {
-    readonly channel: number;
-    readonly queue: string;
-    readonly consumerTag: string;
-  };
+  'warren.consumer.started': ConsumerFields;
   /** `debug`: the application cancelled a consumer. */
-  'warren.consumer.cancelled': {
-    readonly channel: number;
-    readonly queue: string;
-    readonly consumerTag: string;
-  };
+  'warren.consumer.cancelled': ConsumerFields;
   /** `warn`: a consumer stopped without `cancel()`: the broker cancelled it, or its channel closed. */
-  'warren.consumer.stopped': {
-    readonly channel: number;
-    readonly queue: string;
-    readonly consumerTag: string;
-    readonly err: LoggedError;
-  };
-  /** `error`: a handler threw or rejected; the message went to the failure policy. */
-  'warren.consumer.failed': DeliveryFields & { readonly err: LoggedError };
+  'warren.consumer.stopped': ConsumerFields & ErrorFields;
   /**
-   * `warn`: a message did not match the queue's schema (or was not JSON); it
-   * was not retried. `issues` holds the first 10 of `issueCount`.
+   * `error`: a handler threw or rejected; the message went to the failure
+   * policy. `err.stack` says where.
    */
-  'warren.consumer.invalid': DeliveryFields & {
-    readonly issues: readonly LoggedIssue[];
-    readonly issueCount: number;
-    readonly err: LoggedError;
-  };
+  'warren.consumer.failed': DeliveryFields & ErrorFields;
+  /** `warn`: a message did not match the queue's schema (or was not JSON); it was not retried. */
+  'warren.consumer.invalid': DeliveryFields &
+    ErrorFields & {
+      /** The first 10 issues. */
+      readonly issues: readonly LoggedIssue[];
+      /** How many issues there are in all (none when the body was not JSON). */
+      readonly issueCount: number;
+    };
   /** `warn`: an `onFailure` handler threw or left the message unsettled; warren settled it. */
   'warren.consumer.failureHandlerFailed': {
+    /** The queue consumed from. */
     readonly queue: string;
+    /** The consumer's tag. */
     readonly consumerTag: string;
+    /** The message's delivery tag. */
     readonly deliveryTag: number;
+    /** What went wrong, and what warren did with the message instead. */
     readonly problem: string;
   };
   /** `warn`: a consumer could not settle a message on the handler's behalf. */
-  'warren.consumer.settleFailed': {
+  'warren.consumer.settleFailed': ErrorFields & {
+    /** The queue consumed from. */
     readonly queue: string;
+    /** The consumer's tag. */
     readonly consumerTag: string;
+    /** The message's delivery tag. */
     readonly deliveryTag: number;
-    readonly err: LoggedError;
   };
   /** `warn`: an application callback (an event listener, a return handler, …) threw. */
-  'warren.callback.threw': { readonly callback: string; readonly err: LoggedError };
+  'warren.callback.threw': ErrorFields & {
+    /** Which: `a close listener`, `the return handler`, … */
+    readonly callback: string;
+  };
   /**
    * `warn`: the dead-letter worker met a queue whose dead-letter exchange it
    * does not know; once per queue.
    */
-  'warren.deadLetter.unknownExchange': { readonly queue: string };
+  'warren.deadLetter.unknownExchange': {
+    /** The queue's name. */
+    readonly queue: string;
+  };
 }
 
 /** The name of an event warren logs: `warren.<what>.<happened>`. */
@@ -254,7 +301,10 @@ export type LogEvent = keyof LogFields;
 
 /** What a {@link Logger} receives first: the event's name and its fields. */
 export type LogRecord = {
-  [E in LogEvent]: { readonly event: E } & LogFields[E];
+  [E in LogEvent]: {
+    /** The event's name: which fields the record has. */
+    readonly event: E;
+  } & LogFields[E];
 }[LogEvent];
 
 /** How one event is logged, and what it was before the option (a process warning), if anything. */
