@@ -149,6 +149,7 @@ describe('the connection', () => {
       },
     ]);
     expect(logger.of('warren.connection.failed')).toEqual([]);
+    expect(logger.of('warren.channel.error')).toEqual([]);
   });
 
   it('logs a connect that fails, at warn, and rejects as without a logger', async () => {
