@@ -18,6 +18,7 @@ import {
   type ConnectCallOptions,
   type Connection,
   connect,
+  deadLetter,
   type LogEvent,
   type LogFields,
   type Logger,
@@ -295,6 +296,32 @@ describe('consumers', () => {
     });
     expect(invalid?.record.issues.map((issue) => issue.path)).toEqual(['id', 'sku']);
     expect(handled).toEqual([]);
+    expect(await warningCodes()).toEqual([]);
+  });
+});
+
+describe('the workers', () => {
+  it("log through the connection's logger: a dead-letter exchange the worker does not know", async () => {
+    const logger = new RecordingLogger();
+    const connection = await connectWith(logger);
+    const channel = await connection.openChannel();
+    // Without an x-dead-letter-exchange argument that the handle knows.
+    const queue = await channel.declareQueue(uniqueName('no-dlx'), { exclusive: true });
+    await queue.consume(
+      () => {
+        throw new Error('fails');
+      },
+      { onFailure: deadLetter() },
+    );
+    await channel.exchange('').publish('doomed', queue.name);
+
+    const [unknown] = await logger.until('warren.deadLetter.unknownExchange');
+    expect(unknown?.level).toBe('warn');
+    expect(unknown?.record).toEqual({
+      event: 'warren.deadLetter.unknownExchange',
+      queue: queue.name,
+    });
+    expect(unknown?.message).toContain('has no x-dead-letter-exchange argument');
     expect(await warningCodes()).toEqual([]);
   });
 });
