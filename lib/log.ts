@@ -435,13 +435,21 @@ const EVENTS: { readonly [E in EntityLogEvent]: EventSpec<E> } = {
   'warren.consumer.settleFailed': {
     level: 'warn',
     message: (f) =>
-      `warren: consumer ${f.consumerTag} could not settle message ${f.deliveryTag}: ${f.err.stack ?? f.err.message}`,
-    warning: { code: 'WARREN_SETTLE_FAILED' },
+      `warren: consumer ${f.consumerTag} could not settle message ${f.deliveryTag}: ${f.err.message}`,
+    warning: {
+      code: 'WARREN_SETTLE_FAILED',
+      text: (f) =>
+        `warren: consumer ${f.consumerTag} could not settle message ${f.deliveryTag}: ${f.err.stack ?? f.err.message}`,
+    },
   },
   'warren.callback.threw': {
     level: 'warn',
-    message: (f) => `warren: ${f.callback} threw: ${f.err.stack ?? f.err.message}`,
-    warning: { code: 'WARREN_CALLBACK_THREW' },
+    message: (f) => `warren: ${f.callback} threw: ${f.err.message}`,
+    // The warning has no fields to carry the stack: its text does.
+    warning: {
+      code: 'WARREN_CALLBACK_THREW',
+      text: (f) => `warren: ${f.callback} threw: ${f.err.stack ?? f.err.message}`,
+    },
   },
 };
 
