@@ -491,12 +491,12 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   #invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
     const hook = this.#hooks.invalid;
-    const fields = {
+    const fields = () => ({
       ...deliveryFields(this.queue.name, this.tag, message),
       issues: loggedIssues(error.issues),
       issueCount: error.issues.length,
       err: loggedError(error),
-    };
+    });
     const unheard = hook === undefined && this.listenerCount('invalid') === 0;
     this.#log.write('warren.consumer.invalid', fields, unheard);
     if (hook !== undefined) callSafely('the invalid hook', () => hook(error, message), this.#log);
@@ -634,12 +634,11 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   #reportError(error: unknown, message: IncomingMessage<T>): void {
     const unheard = this.listenerCount('error') === 0;
-    const delivery = deliveryFields(this.queue.name, this.tag, message);
-    this.#log.write(
-      'warren.consumer.failed',
-      { ...delivery, err: loggedError(error, true) },
-      unheard,
-    );
+    const fields = () => ({
+      ...deliveryFields(this.queue.name, this.tag, message),
+      err: loggedError(error, true),
+    });
+    this.#log.write('warren.consumer.failed', fields, unheard);
     if (unheard) return;
     callSafely('an error listener', () => this.emit('error', error, message), this.#log);
   }

@@ -489,19 +489,26 @@ export class Log {
   /**
    * Logs `event`. Without a logger, an event that used to be a process
    * warning still is one (unless `warnWithoutLogger` is false: the
-   * application listens for it), and any other is dropped.
+   * application listens for it), and any other is dropped. `fields` may be
+   * a function, for fields that cost something to make (an error's stack):
+   * it is called only when the line is written.
    */
-  write<E extends EntityLogEvent>(event: E, fields: LogFields[E], warnWithoutLogger = true): void {
+  write<E extends EntityLogEvent>(
+    event: E,
+    fields: LogFields[E] | (() => LogFields[E]),
+    warnWithoutLogger = true,
+  ): void {
     const spec = EVENTS[event] as EventSpec<E>;
-    if (this.#logger === undefined) {
-      const warning = spec.warning;
-      if (warning === undefined || !warnWithoutLogger) return;
-      const text = (warning.text ?? spec.message)(fields);
+    const warning = this.#logger === undefined ? spec.warning : undefined;
+    if (this.#logger === undefined && (warning === undefined || !warnWithoutLogger)) return;
+    const made = typeof fields === 'function' ? fields() : fields;
+    if (warning !== undefined) {
+      const text = (warning.text ?? spec.message)(made);
       process.emitWarning(scrubCredentials(text), { code: warning.code });
       return;
     }
-    const record = { event, ...fields } as LogRecord;
-    this.#call(spec.level, record, scrubCredentials(spec.message(fields)));
+    const record = { event, ...made } as LogRecord;
+    this.#call(spec.level, record, scrubCredentials(spec.message(made)));
   }
 
   #call(level: LogLevel, record: LogRecord, message: string): void {

@@ -63,6 +63,26 @@ describe('Log.write without a logger', () => {
   });
 });
 
+describe('Log.write with fields made on demand', () => {
+  it('makes them only when a line or a warning is written', () => {
+    const warn = spyWarnings();
+    const make = vi.fn(() => ({ callback: 'a listener', err: loggedError('x') }));
+
+    new Log(undefined).write('warren.callback.threw', make, false);
+    expect(make).not.toHaveBeenCalled();
+
+    new Log(undefined).write('warren.callback.threw', make);
+    const logger = recording();
+    new Log(logger).write('warren.callback.threw', make, false);
+
+    expect(make).toHaveBeenCalledTimes(2);
+    expect(warn).toHaveBeenCalledWith('warren: a listener threw: x', {
+      code: 'WARREN_CALLBACK_THREW',
+    });
+    expect(logger.calls.map(([level]) => level)).toEqual(['warn']);
+  });
+});
+
 describe('Log.write with a logger', () => {
   it('calls the level method with the event and its fields, then the message; no warning', () => {
     const warn = spyWarnings();
