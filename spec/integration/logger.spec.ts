@@ -270,7 +270,7 @@ describe('consumers', () => {
     expect(await warningCodes()).toEqual([]);
   });
 
-  it('logs an invalid message at warn with its first issues, instead of a warning', async () => {
+  it('logs an invalid message at warn with its first issues, listener or not', async () => {
     const logger = new RecordingLogger();
     const connection = await connectWith(logger);
     const channel = await connection.openChannel();
@@ -280,10 +280,13 @@ describe('consumers', () => {
       schema: Order,
     });
     const handled: unknown[] = [];
-    await queue.consume((message) => {
+    const consumer = await queue.consume((message) => {
       handled.push(message.body);
       message.ack();
     });
+    // The application's listener hears it, and the log has it all the same.
+    const heard: string[] = [];
+    consumer.on('invalid', (error) => heard.push(error.code));
     await channel.exchange('').publish({ id: 'seven' }, queue.name);
 
     const [invalid] = await logger.until('warren.consumer.invalid');
@@ -296,6 +299,7 @@ describe('consumers', () => {
     });
     expect(invalid?.record.issues.map((issue) => issue.path)).toEqual(['id', 'sku']);
     expect(handled).toEqual([]);
+    expect(heard).toEqual(['MESSAGE_INVALID']);
     expect(await warningCodes()).toEqual([]);
   });
 });
