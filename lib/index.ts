@@ -32,6 +32,7 @@ export {
   type FailureHandler,
   type FailurePolicy,
 } from './consumer.js';
+export * from './contract/index.js';
 export type { BufferedBytes, Tuning } from './engine/engine.js';
 export type { SaslMechanism } from './engine/sasl.js';
 export * from './errors.js';
