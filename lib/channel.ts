@@ -208,6 +208,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#resolveClosed = resolve;
     });
     this.#attach(engine);
+    connection.log.write('warren.channel.opened', { channel: engine.id });
   }
 
   /** @internal The channel's engine now (a new one after each recovery). */
@@ -281,13 +282,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   #attach(engine: ChannelEngine): void {
     engine.once('close', (error) => this.#onEngineClose(engine, error));
-    engine.on('flow', (active) => callSafely('a flow listener', () => this.emit('flow', active)));
+    engine.on('flow', (active) =>
+      callSafely('a flow listener', () => this.emit('flow', active), this.connection.log),
+    );
     engine.on('return', (returned) => this.#onReturn(ReturnedMessage.create(returned)));
     engine.on('oversizedReturn', (args, oversized) => {
       const origin = { method: 'basic.return' as const, ...args, rejected: false };
       const error = new MessageTooLargeError(origin, oversized);
-      if (this.listenerCount('refused') === 0) warnTooLarge(error, `channel ${this.id}`);
-      callSafely('a refused listener', () => this.emit('refused', error));
+      if (this.listenerCount('refused') === 0) {
+        warnTooLarge(error, `channel ${this.id}`, this.connection.log);
+      }
+      callSafely('a refused listener', () => this.emit('refused', error), this.connection.log);
     });
   }
 
@@ -297,13 +302,27 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#deliveries.clear();
     // Mid-recovery, the recovery decides (a refused consumer, the connection lost again).
     if (this.#state === 'recovering') return;
+    if (error.replyCode !== undefined && !(error.cause instanceof ConnectionError)) {
+      this.connection.log.write('warren.channel.error', {
+        channel: engine.id,
+        code: error.code,
+        replyCode: error.replyCode,
+        replyText: error.replyText,
+        method: error.method,
+        reopening: this.#reopensAfter(error),
+      });
+    }
     if (this.#reopensAfter(error)) {
       void this.#reopenAfter(error);
       return;
     }
     if (this.survives(error)) {
       this.#state = 'recovering';
-      callSafely('a disconnected listener', () => this.emit('disconnected', error));
+      callSafely(
+        'a disconnected listener',
+        () => this.emit('disconnected', error),
+        this.connection.log,
+      );
       return;
     }
     this.finish(error);
@@ -349,7 +368,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // The broker rolled the transaction back with the channel: the reopened one is not transactional.
     this.#deliveries.endTransaction();
     this.#gate.shut(error);
-    callSafely('a disconnected listener', () => this.emit('disconnected', error));
+    callSafely(
+      'a disconnected listener',
+      () => this.emit('disconnected', error),
+      this.connection.log,
+    );
     const open = () => this.connection.openEngineChannel();
     try {
       await this.reopen(open);
@@ -380,7 +403,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#gate.close(error);
     for (const consumer of [...this.#consumers]) consumer.end(error);
     this.#resolveClosed(error);
-    callSafely('a close listener', () => this.emit('close', error));
+    if (this.#closingByApplication) {
+      this.connection.log.write('warren.channel.closed', { channel: this.id });
+    }
+    callSafely('a close listener', () => this.emit('close', error), this.connection.log);
   }
 
   /**
@@ -449,7 +475,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#state !== 'recovering') return;
     this.#state = 'open';
     this.#gate.reopen();
-    callSafely('a recovered listener', () => this.emit('recovered'));
+    callSafely('a recovered listener', () => this.emit('recovered'), this.connection.log);
   }
 
   /**
@@ -779,8 +805,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #onReturn(message: ReturnedMessage): void {
     const handled = this.#returnHandler !== null || this.listenerCount('return') > 0;
     const handler = this.#returnHandler;
-    if (handler !== null) callSafely('the return handler', () => handler(message));
-    callSafely('a return listener', () => this.emit('return', message));
+    if (handler !== null)
+      callSafely('the return handler', () => handler(message), this.connection.log);
+    callSafely('a return listener', () => this.emit('return', message), this.connection.log);
     if (!handled) this.#warnReturned(message);
   }
 
@@ -795,9 +822,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#warnedReturns.has(key)) return;
     if (this.#warnedReturns.size >= WARNED_RETURNS_MAX) this.#warnedReturns.clear();
     this.#warnedReturns.add(key);
-    process.emitWarning(
-      `warren: the broker returned a mandatory message (exchange '${message.exchange}', routing key '${message.routingKey}': ${message.replyCode} ${message.replyText}) and channel ${this.id} has no return handler; further returns for this exchange and routing key are not reported`,
-      { code: 'WARREN_UNHANDLED_RETURN' },
-    );
+    this.connection.log.write('warren.channel.returned', {
+      channel: this.id,
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+      replyCode: message.replyCode,
+      replyText: message.replyText,
+      messageId: message.properties.messageId,
+    });
   }
 }

@@ -6,6 +6,7 @@ import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
 import type { BufferedBytes, Engine, Tuning } from './engine/engine.js';
 import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
+import { Log, type Logger, loggedError } from './log.js';
 import {
   type ConnectCallOptions,
   describeEndpoint,
@@ -117,19 +118,31 @@ export async function connect(
     recovery,
     credentials,
     signal,
+    logger,
   } = resolveConnectOptions(url, options);
+  const log = new Log(logger);
   const connector = new Connector(resolved, hosts, clientProperties(resolved), credentials);
   let engine: Engine | undefined;
   for (let tried = 0; engine === undefined; tried++) {
+    const host = connector.nextHost;
     try {
       engine = await connector.connect(signal);
     } catch (error) {
+      log.write('warren.connection.connectFailed', { host, err: loggedError(error) });
       // Each host once; a refusal of these credentials or vhost would be the same everywhere.
       const permanent = !(error instanceof ConnectionError) || !isRecoverable(error);
       if (permanent || tried + 1 >= hosts.length) throw error;
     }
   }
-  return Connection.create(engine, resolved, connector, recovery);
+  const { hostname, port } = connector.nextAddress;
+  log.write('warren.connection.opened', {
+    url: describeEndpoint({ ...resolved, hostname, port }),
+    host: hostname,
+    port,
+    vhost: resolved.vhost,
+    connectionName: resolved.connectionName,
+  });
+  return Connection.create(engine, resolved, connector, recovery, log);
 }
 
 /** Connects and opens one channel: `const { connection, channel } = await connectAndOpenChannel()`. */
@@ -193,6 +206,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #channels = new Set<Channel>();
   /** @internal What recovery declares again. */
   readonly topology = new Topology();
+  /** @internal Where the connection, its channels and consumers log. */
+  readonly log: Log;
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link connect}. */
@@ -201,8 +216,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     options: ResolvedOptions,
     connector: Connector,
     recovery: ResolvedRecovery | null,
+    log: Log,
   ): Connection {
-    return new Connection(engine, options, connector, recovery);
+    return new Connection(engine, options, connector, recovery, log);
   }
 
   private constructor(
@@ -210,8 +226,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     options: ResolvedOptions,
     connector: Connector,
     recovery: ResolvedRecovery | null,
+    log: Log,
   ) {
     super();
+    this.log = log;
     this.#engine = engine;
     this.#description = describeEndpoint(options);
     this.#connector = connector;
@@ -270,12 +288,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     engine.on('blocked', (reason) => {
       this.#blocked = true;
       this.#gate.shut(new AmqpError('BLOCKED', `the broker blocked the connection: ${reason}`));
-      callSafely('a blocked listener', () => this.emit('blocked', reason));
+      this.log.write('warren.connection.blocked', { reason });
+      callSafely('a blocked listener', () => this.emit('blocked', reason), this.log);
     });
     engine.on('unblocked', () => {
       this.#blocked = false;
       if (!this.#recovering) this.#gate.reopen();
-      callSafely('an unblocked listener', () => this.emit('unblocked'));
+      this.log.write('warren.connection.unblocked', {});
+      callSafely('an unblocked listener', () => this.emit('unblocked'), this.log);
     });
   }
 
@@ -303,7 +323,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     this.#recovering = true;
     this.#gate.shut(error);
-    callSafely('a disconnected listener', () => this.emit('disconnected', error));
+    this.log.write('warren.connection.lost', { ...replyOf(error), err: loggedError(error) });
+    callSafely('a disconnected listener', () => this.emit('disconnected', error), this.log);
     this.#recover(error).catch((failure: unknown) => {
       // Never expected: recovery catches what its steps throw. Close rather than hang.
       this.#finish(giveUp(0, failure));
@@ -314,6 +335,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   async #recover(lost: ConnectionError): Promise<void> {
     const recovery = this.#recovery as ResolvedRecovery;
     const stop = this.#stopRecovery.signal;
+    const began = Date.now();
     let lastError: unknown = lost;
     // A connection lost again soon after recovering (a broker that drops it after the handshake)
     // goes on with the longer pauses, rather than hammering at initialDelay forever.
@@ -331,7 +353,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         host: this.#connector.nextHost,
         delay: backoffDelay(carried + attempt, recovery),
       };
-      callSafely('a reconnecting listener', () => this.emit('reconnecting', info));
+      this.log.write('warren.connection.reconnecting', { ...info, cause: loggedError(lastError) });
+      callSafely('a reconnecting listener', () => this.emit('reconnecting', info), this.log);
       let connected = false;
       try {
         await pause(info.delay, stop);
@@ -364,7 +387,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#recovering = false;
       this.#lastRecovery = { at: Date.now(), step: carried + attempt + 1 };
       if (!this.#blocked) this.#gate.reopen();
-      callSafely('a recovered listener', () => this.emit('recovered', info));
+      const { attempt: attempts, host } = info;
+      this.log.write('warren.connection.recovered', {
+        attempts,
+        host,
+        duration: Date.now() - began,
+      });
+      callSafely('a recovered listener', () => this.emit('recovered', info), this.log);
       return;
     }
   }
@@ -394,7 +423,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
     }
     await this.topology.recover(open, report, (queue, from, to) =>
-      callSafely('a queueRenamed listener', () => this.emit('queueRenamed', queue, from, to)),
+      callSafely(
+        'a queueRenamed listener',
+        () => this.emit('queueRenamed', queue, from, to),
+        this.log,
+      ),
     );
     for (const channel of this.#channels) await channel.resumeConsumers(open, report);
     if (!engine.isOpen)
@@ -411,7 +444,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   #report(error: unknown, entity: string): void {
-    callSafely('a recoveryFailure listener', () => this.emit('recoveryFailure', { entity, error }));
+    this.log.write('warren.connection.recoveryFailure', { entity, err: loggedError(error) });
+    callSafely(
+      'a recoveryFailure listener',
+      () => this.emit('recoveryFailure', { entity, error }),
+      this.log,
+    );
   }
 
   /** @internal A channel reopening after a soft error could not bring `entity` back. */
@@ -435,7 +473,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     for (const channel of [...this.#channels]) channel.finish(channelError);
     this.#channels.clear();
     this.#resolveClosed(error);
-    callSafely('a close listener', () => this.emit('close', error));
+    if (this.#closing !== undefined) this.log.write('warren.connection.closed', {});
+    else this.log.write('warren.connection.failed', { ...replyOf(error), err: loggedError(error) });
+    callSafely('a close listener', () => this.emit('close', error), this.log);
+  }
+
+  /**
+   * The `logger` given to {@link connect}, for code built on warren to log
+   * to the same place: calls to it never throw (a throw is reported once as
+   * a process warning). `undefined` without one.
+   */
+  get logger(): Logger | undefined {
+    return this.log.guarded;
   }
 
   /** What the broker announced about itself: product, version, capabilities, cluster name. */
@@ -554,6 +603,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   [inspect.custom](): string {
     return this.toString();
   }
+}
+
+/** A connection error's code and the broker's reply, for a log line. */
+function replyOf(error: ConnectionError) {
+  return { code: error.code, replyCode: error.replyCode, replyText: error.replyText };
 }
 
 /** Waiting limits when recovery is off: a blocked connection still holds publishes within them. */

@@ -33,7 +33,12 @@ export class Connector {
 
   /** The host the next attempt goes to, as `host:port` (`[::1]:5672` for IPv6). */
   get nextHost(): string {
-    return hostPortText(this.hosts[this.next % this.hosts.length] as HostAddress);
+    return hostPortText(this.nextAddress);
+  }
+
+  /** The host the next attempt goes to: after a success, the one connected to. */
+  get nextAddress(): HostAddress {
+    return this.hosts[this.next % this.hosts.length] as HostAddress;
   }
 
   /** Connects to the next host, and moves on to the one after for the next attempt. */

@@ -6,6 +6,7 @@ import { DELIVERY_OVERHEAD_BYTES, type DeliveryBacklog } from './engine/backlog.
 import type { ChannelEngine } from './engine/channel.js';
 import { ChannelError, TimeoutError } from './engine/errors.js';
 import type { IncomingMessage } from './incoming-message.js';
+import { type ConsumerFields, deliveryFields, type Log, loggedError, loggedIssues } from './log.js';
 import type { Command } from './protocol/assembler.js';
 import { describe } from './protocol/describe.js';
 import { AmqpError } from './protocol/errors.js';
@@ -275,6 +276,16 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     this.#hooks = hooks;
   }
 
+  /** Where it logs: its connection's log. */
+  get #log(): Log {
+    return this.queue.channel.connection.log;
+  }
+
+  /** What its log lines say it is. */
+  get #names(): ConsumerFields {
+    return { channel: this.channel.id, queue: this.queue.name, consumerTag: this.tag };
+  }
+
   /** Whether the consumer has stopped, by {@link Consumer.cancel}, the broker, or its channel closing. */
   get cancelled(): boolean {
     return this.#state === 'stopping' || this.#state === 'cancelled';
@@ -348,6 +359,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     if (this.#state === 'starting' || this.#state === 'running') {
       this.#state = 'stopping';
       this.channel.forget(this as Consumer);
+      this.#log.write('warren.consumer.cancelled', this.#names);
       this.#requeueWaiting();
       // A channel that closes meanwhile cancels the consumer all the same; a broker that does not
       // answer (a blocked connection reads nothing) must not hold the stop forever: deliveries
@@ -362,7 +374,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
           })
         : Promise.resolve();
       const stopping = this.#hooks.stopping;
-      if (stopping !== undefined) callSafely('the stopping hook', stopping);
+      if (stopping !== undefined) callSafely('the stopping hook', stopping, this.#log);
     }
     await this.#cancelling;
     if (this.#state === 'stopping') this.#state = 'cancelled';
@@ -386,7 +398,10 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
    * `consume()` has had its turn to add listeners; then they flow.
    */
   start(): void {
-    if (this.#state === 'starting') this.channel.track(this as Consumer);
+    if (this.#state === 'starting') {
+      this.channel.track(this as Consumer);
+      this.#log.write('warren.consumer.started', this.#names);
+    }
     setImmediate(() => {
       if (this.#state === 'starting') this.#state = 'running';
       this.#handedOver = true;
@@ -462,7 +477,10 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
         `the broker cancelled consumer ${this.tag} (was its queue deleted?)`,
       );
     // A cancel that came with consume-ok is heard by listeners added once consume() resolved.
-    this.#whenHandedOver(() => callSafely('a cancel listener', () => this.emit('cancel', error)));
+    this.#log.write('warren.consumer.stopped', { ...this.#names, err: loggedError(error) });
+    this.#whenHandedOver(() =>
+      callSafely('a cancel listener', () => this.emit('cancel', error), this.#log),
+    );
   }
 
   /** Runs `report` once the caller of `consume()` has had its turn to add listeners. */
@@ -473,20 +491,21 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   #invalid(error: MessageValidationError, message: IncomingMessage<T>): void {
     const hook = this.#hooks.invalid;
-    if (hook !== undefined) {
-      callSafely('the invalid hook', () => hook(error, message));
-    } else if (this.listenerCount('invalid') === 0) {
-      process.emitWarning(
-        `warren: consumer ${this.tag} rejected an invalid message and has no 'invalid' listener: ${error.message}`,
-        { code: 'WARREN_INVALID_MESSAGE' },
-      );
-    }
-    callSafely('an invalid listener', () => this.emit('invalid', error, message));
+    const fields = () => ({
+      ...deliveryFields(this.queue.name, this.tag, message),
+      issues: loggedIssues(error.issues),
+      issueCount: error.issues.length,
+      err: loggedError(error),
+    });
+    const unheard = hook === undefined && this.listenerCount('invalid') === 0;
+    this.#log.write('warren.consumer.invalid', fields, unheard);
+    if (hook !== undefined) callSafely('the invalid hook', () => hook(error, message), this.#log);
+    callSafely('an invalid listener', () => this.emit('invalid', error, message), this.#log);
   }
 
   #refused(error: MessageTooLargeError): void {
-    if (this.listenerCount('refused') === 0) warnTooLarge(error, `consumer ${this.tag}`);
-    callSafely('a refused listener', () => this.emit('refused', error));
+    if (this.listenerCount('refused') === 0) warnTooLarge(error, `consumer ${this.tag}`, this.#log);
+    callSafely('a refused listener', () => this.emit('refused', error), this.#log);
   }
 
   /** Hands waiting messages to the handler while fewer than `concurrency` run. */
@@ -605,21 +624,23 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       this.#settleSafely(message, () => message.reject({ requeue }));
       fallback = `; message ${message.deliveryTag} was ${requeue ? 'requeued' : 'rejected without requeue'} instead`;
     }
-    process.emitWarning(
-      `warren: the onFailure handler of consumer ${this.tag} ${problem}${fallback}`,
-      { code: 'WARREN_FAILURE_HANDLER_FAILED' },
-    );
+    this.#log.write('warren.consumer.failureHandlerFailed', {
+      queue: this.queue.name,
+      consumerTag: this.tag,
+      deliveryTag: message.deliveryTag,
+      problem: `${problem}${fallback}`,
+    });
   }
 
   #reportError(error: unknown, message: IncomingMessage<T>): void {
-    if (this.listenerCount('error') === 0) {
-      process.emitWarning(
-        `warren: the handler of consumer ${this.tag} failed and the consumer has no 'error' listener: ${describe(error)}`,
-        { code: 'WARREN_CONSUMER_ERROR' },
-      );
-      return;
-    }
-    callSafely('an error listener', () => this.emit('error', error, message));
+    const unheard = this.listenerCount('error') === 0;
+    const fields = () => ({
+      ...deliveryFields(this.queue.name, this.tag, message),
+      err: loggedError(error, true),
+    });
+    this.#log.write('warren.consumer.failed', fields, unheard);
+    if (unheard) return;
+    callSafely('an error listener', () => this.emit('error', error, message), this.#log);
   }
 
   #requeueAfter(error: unknown, message: IncomingMessage<T>): boolean {
@@ -634,9 +655,13 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       default: {
         // A policy that throws falls back to the default, so a poison message cannot loop.
         let requeue = !message.redelivered;
-        callSafely('the onFailure policy', () => {
-          requeue = policy(error, message) === 'requeue';
-        });
+        callSafely(
+          'the onFailure policy',
+          () => {
+            requeue = policy(error, message) === 'requeue';
+          },
+          this.#log,
+        );
         return requeue;
       }
     }
@@ -648,10 +673,12 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       settle();
     } catch (error) {
       if (!this.channel.isOpen) return;
-      process.emitWarning(
-        `warren: consumer ${this.tag} could not settle message ${message.deliveryTag}: ${describe(error)}`,
-        { code: 'WARREN_SETTLE_FAILED' },
-      );
+      this.#log.write('warren.consumer.settleFailed', {
+        queue: this.queue.name,
+        consumerTag: this.tag,
+        deliveryTag: message.deliveryTag,
+        err: loggedError(error, true),
+      });
     }
   }
 

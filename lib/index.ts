@@ -62,6 +62,20 @@ export {
   type NackOptions,
   type RejectOptions,
 } from './incoming-message.js';
+export type {
+  ChannelFields,
+  ConsumerFields,
+  DeliveryFields,
+  ErrorFields,
+  LogEvent,
+  LogFields,
+  LoggedError,
+  LoggedIssue,
+  Logger,
+  LogLevel,
+  LogRecord,
+  ReplyFields,
+} from './log.js';
 export { Message, type MessageProperties } from './message.js';
 export { MessageIterator, type MessagesOptions } from './message-iterator.js';
 export type { ConnectOptions } from './options.js';

@@ -18,6 +18,7 @@ import {
 } from './engine/engine.js';
 import type { SaslMechanism } from './engine/sasl.js';
 import { checkHostname, formatHost, type HostAddress, MAX_PORT, parseHostPort } from './host.js';
+import { checkLogger, type Logger } from './log.js';
 import { DEFAULT_MAX_BODY_SIZE } from './protocol/assembler.js';
 import { writeTable } from './protocol/field-table.js';
 import type { FieldTable } from './protocol/field-types.js';
@@ -175,6 +176,18 @@ export interface ConnectCallOptions extends ConnectOptions {
    * `username`, when given) replace the configured ones.
    */
   credentials?: CredentialsProvider;
+  /**
+   * Where warren logs what happens to the connection, its channels and its
+   * consumers: any object with `debug`, `info`, `warn` and `error` methods,
+   * such as a pino logger or `console` (winston through a one-line adapter:
+   * see {@link Logger}). Each line is `logger[level]({ event, ...fields }, message)`;
+   * {@link LogFields} lists the events. With a logger, the process warnings
+   * warren emits otherwise (an unhandled returned message, a listener that
+   * threw, …) go to it instead, and every handler failure and invalid message
+   * is logged. No line holds a password.
+   * @default undefined (no logging; process warnings as before)
+   */
+  logger?: Logger;
 }
 
 /**
@@ -399,6 +412,8 @@ export interface ResolvedConnectOptions {
   readonly credentials: CredentialsProvider | undefined;
   /** The signal that aborts connecting, if any. */
   readonly signal: AbortSignal | undefined;
+  /** Where to log, if anywhere. */
+  readonly logger: Logger | undefined;
 }
 
 /**
@@ -438,7 +453,7 @@ export function resolveConnectOptions(
 ): ResolvedConnectOptions {
   const { url, given } = splitArguments(urlOrOptions, options);
   const resolved = resolveFrom(url, given);
-  const { hosts, recovery, credentials, signal } = given;
+  const { hosts, recovery, credentials, signal, logger } = given;
   const checkedRecovery = resolveRecovery(recovery as RecoveryOptions | false | undefined);
   const checkedHosts = resolveHosts(hosts, { hostname: resolved.hostname, port: resolved.port });
   if (credentials !== undefined && typeof credentials !== 'function') {
@@ -453,6 +468,7 @@ export function resolveConnectOptions(
     recovery: checkedRecovery,
     credentials: credentials as CredentialsProvider | undefined,
     signal,
+    logger: checkLogger(logger),
   });
 }
 

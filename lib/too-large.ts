@@ -3,6 +3,7 @@
  * body is skipped, never buffered) rather than fail the connection, which
  * would only have the broker redeliver them after recovery, forever.
  */
+import { type Log, loggedError } from './log.js';
 import type { MessageProperties } from './message.js';
 import type { OversizedContent } from './protocol/assembler.js';
 import { AmqpError, brandError } from './protocol/errors.js';
@@ -80,9 +81,17 @@ export class MessageTooLargeError extends AmqpError {
   }
 }
 
-/** @internal Reports a refusal nobody listens for, as a process warning. */
-export function warnTooLarge(error: MessageTooLargeError, where: string): void {
-  process.emitWarning(`warren: ${where} has no 'refused' listener: ${error.message}`, {
-    code: 'WARREN_MESSAGE_TOO_LARGE',
+/** @internal Reports a refusal nobody listens for: to the logger, else as a process warning. */
+export function warnTooLarge(error: MessageTooLargeError, where: string, log: Log): void {
+  log.write('warren.message.tooLarge', {
+    where,
+    method: error.method,
+    exchange: error.exchange,
+    routingKey: error.routingKey,
+    bodySize: error.bodySize,
+    maxBodySize: error.maxBodySize,
+    deliveryTag: error.deliveryTag,
+    rejected: error.rejected,
+    err: loggedError(error),
   });
 }

@@ -3,6 +3,7 @@
  * socket, and the guard that keeps application callbacks from throwing into
  * socket handlers.
  */
+import { loggedError, WARNINGS_ONLY } from './log.js';
 import { describe } from './protocol/describe.js';
 import { checkWellFormed } from './protocol/writer.js';
 
@@ -83,16 +84,15 @@ export function checkChoice(
 
 /**
  * Runs application code called from a socket handler (an event listener, a
- * return handler). What it throws is reported as a process warning instead
- * of reaching the socket handler, where it would end the connection.
+ * return handler). What it throws is logged to `log` (without a logger, a
+ * process warning) instead of reaching the socket handler, where it would
+ * end the connection.
  */
-export function callSafely(what: string, callback: () => void): void {
+export function callSafely(what: string, callback: () => void, log = WARNINGS_ONLY): void {
   try {
     callback();
   } catch (error) {
-    process.emitWarning(`warren: ${what} threw: ${describe(error)}`, {
-      code: 'WARREN_CALLBACK_THREW',
-    });
+    log.write('warren.callback.threw', { callback: what, err: loggedError(error, true) });
   }
 }
 

@@ -113,7 +113,7 @@ export async function sendToDeadLetters(
   let key: string;
   if (destination === 'queue') {
     if (own === undefined) {
-      warnUnknown(queue.name);
+      warnUnknown(queue);
       try {
         message.reject({ requeue: false });
       } catch {
@@ -153,14 +153,19 @@ export function ownDeadLetterExchange(
   return { exchange, routingKey: typeof routingKey === 'string' ? routingKey : undefined };
 }
 
-function warnUnknown(queue: string): void {
-  if (warnedQueues.has(queue)) return;
+/** Says once per queue that its dead-letter exchange is unknown: to the connection's logger, else as a process warning. */
+function warnUnknown(queue: Queue<unknown>): void {
+  const { name } = queue;
+  if (warnedQueues.has(name)) return;
   if (warnedQueues.size >= WARNED_QUEUES_MAX) warnedQueues.clear();
-  warnedQueues.add(queue);
-  process.emitWarning(
-    `warren: queue '${queue}' has no x-dead-letter-exchange argument that warren knows of: its failed messages are rejected without requeue, and dead-lettered by the broker (by a policy, if one applies) without x-warren-* headers; give the queue's handle its arguments, or name the exchange (deadLetter: { exchange }), to have them`,
-    { code: 'WARREN_DEAD_LETTER_UNKNOWN' },
-  );
+  warnedQueues.add(name);
+  const message = `warren: queue '${name}' has no x-dead-letter-exchange argument that warren knows of: its failed messages are rejected without requeue, and dead-lettered by the broker (by a policy, if one applies) without x-warren-* headers; give the queue's handle its arguments, or name the exchange (deadLetter: { exchange }), to have them`;
+  const logger = queue.channel.connection.logger;
+  if (logger === undefined) {
+    process.emitWarning(message, { code: 'WARREN_DEAD_LETTER_UNKNOWN' });
+  } else {
+    logger.warn({ event: 'warren.deadLetter.unknownExchange', queue: name }, message);
+  }
 }
 
 /** Checks a {@link DeadLetterDestination}, before anything is sent. */

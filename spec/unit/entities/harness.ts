@@ -8,8 +8,8 @@
 import { expect, vi } from 'vitest';
 import {
   type Channel,
+  type ConnectCallOptions,
   type Connection,
-  type ConnectOptions,
   type ConsumeCallback,
   type ConsumeOptions,
   type Consumer,
@@ -44,7 +44,7 @@ const connections = new Set<Connection>();
  */
 export async function scriptedConnection(
   recovery: RecoveryOptions | false = false,
-  options: Pick<ConnectOptions, 'maxBodySize'> = {},
+  options: Pick<ConnectCallOptions, 'maxBodySize' | 'logger'> = {},
 ): Promise<Scripted> {
   const server = await ScriptedServer.listen();
   const connecting = connect({
