@@ -2,10 +2,21 @@ import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import { Channel, type ChannelOptions, type CloseOptions, type SignalOptions } from './channel.js';
 import { Connector } from './connector.js';
+import {
+  blockedChannel,
+  type ConnectDiagnostic,
+  connectChannel,
+  isTraced,
+  lostChannel,
+  recoveredChannel,
+  traceAsync,
+  unblockedChannel,
+} from './diagnostics.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
 import type { BufferedBytes, Engine, Tuning } from './engine/engine.js';
 import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
+import type { HostAddress } from './host.js';
 import {
   type ConnectCallOptions,
   describeEndpoint,
@@ -111,13 +122,32 @@ export async function connect(
   url?: string | URL | ConnectCallOptions,
   options?: ConnectCallOptions,
 ): Promise<Connection> {
-  const {
-    options: resolved,
-    hosts,
-    recovery,
-    credentials,
-    signal,
-  } = resolveConnectOptions(url, options);
+  const given = resolveConnectOptions(url, options);
+  if (!isTraced(connectChannel)) return open(given);
+  const first = given.hosts[0] as HostAddress;
+  const diagnostic: ConnectDiagnostic = {
+    serverAddress: first.hostname,
+    serverPort: first.port,
+    vhost: given.options.vhost,
+    connectionName: given.options.connectionName,
+  };
+  return traceAsync(connectChannel, diagnostic, () => open(given), onConnected);
+}
+
+/** The connect diagnostic says, once connected, which host it reached. */
+function onConnected(diagnostic: ConnectDiagnostic, connection: Connection): void {
+  diagnostic.serverAddress = connection.serverAddress;
+  diagnostic.serverPort = connection.serverPort;
+}
+
+/** Connects to the hosts in turn, each once, until one takes the connection. */
+async function open({
+  options: resolved,
+  hosts,
+  recovery,
+  credentials,
+  signal,
+}: ReturnType<typeof resolveConnectOptions>): Promise<Connection> {
   const connector = new Connector(resolved, hosts, clientProperties(resolved), credentials);
   let engine: Engine | undefined;
   for (let tried = 0; engine === undefined; tried++) {
@@ -181,6 +211,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #gate: ReadyGate;
   #blocked = false;
   #recovering = false;
+  /** When the connection was last lost, for the recovered diagnostic's downtime. */
+  #lostAt = 0;
   /** When the last recovery ended, and how far its backoff had gone. */
   #lastRecovery: { at: number; step: number } | undefined;
   /** The same failure met again and again: recovery stops rather than loop (maxRepeatedFailures). */
@@ -270,11 +302,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     engine.on('blocked', (reason) => {
       this.#blocked = true;
       this.#gate.shut(new AmqpError('BLOCKED', `the broker blocked the connection: ${reason}`));
+      if (blockedChannel.hasSubscribers) blockedChannel.publish({ ...this.#endpoint(), reason });
       callSafely('a blocked listener', () => this.emit('blocked', reason));
     });
     engine.on('unblocked', () => {
       this.#blocked = false;
       if (!this.#recovering) this.#gate.reopen();
+      if (unblockedChannel.hasSubscribers) unblockedChannel.publish(this.#endpoint());
       callSafely('an unblocked listener', () => this.emit('unblocked'));
     });
   }
@@ -285,6 +319,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // A loss during recovery: the running recovery loop notices and tries again.
     if (this.#recovering) return;
     if (!this.willRecover(error)) {
+      this.#publishLost(error, false);
       this.#finish(error);
       return;
     }
@@ -298,9 +333,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     ) {
       this.#repeated.reset();
     } else if (this.#repeated.add(error)) {
+      this.#publishLost(error, false);
       this.#finish(this.#repeated.giveUp(error));
       return;
     }
+    this.#publishLost(error, true);
+    this.#lostAt = Date.now();
     this.#recovering = true;
     this.#gate.shut(error);
     callSafely('a disconnected listener', () => this.emit('disconnected', error));
@@ -364,6 +402,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#recovering = false;
       this.#lastRecovery = { at: Date.now(), step: carried + attempt + 1 };
       if (!this.#blocked) this.#gate.reopen();
+      if (recoveredChannel.hasSubscribers) {
+        const downtime = Date.now() - this.#lostAt;
+        recoveredChannel.publish({ ...this.#endpoint(), attempt: info.attempt, downtime });
+      }
       callSafely('a recovered listener', () => this.emit('recovered', info));
       return;
     }
@@ -408,6 +450,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   consumerStopped(name: string): void {
     for (const channel of this.#channels) if (channel.consumes(name)) return;
     this.topology.lastConsumerGone(name);
+  }
+
+  #publishLost(error: ConnectionError, recovering: boolean): void {
+    if (lostChannel.hasSubscribers) lostChannel.publish({ ...this.#endpoint(), error, recovering });
+  }
+
+  /** The broker's address and port, for diagnostics. */
+  #endpoint(): { serverAddress: string; serverPort: number } {
+    const host = this.#connector.current;
+    return { serverAddress: host.hostname, serverPort: host.port };
+  }
+
+  /** @internal The broker's host name or address, as connected to (for diagnostics). */
+  get serverAddress(): string {
+    return this.#connector.current.hostname;
+  }
+
+  /** @internal The broker's port, as connected to (for diagnostics). */
+  get serverPort(): number {
+    return this.#connector.current.port;
   }
 
   #report(error: unknown, entity: string): void {
