@@ -198,6 +198,8 @@ export interface ConsumerHooks {
   stopping?(): void;
   /** The consumer serves RPC requests (`serve()`), as its process diagnostics say. */
   serving?: boolean;
+  /** Its handling belongs to another trace (an RPC client's replies, in `warren:rpc`): no `warren:process`. */
+  untraced?: boolean;
 }
 
 /** Told when a handled message is settled: `failed` when its handler failed with `error`. */
@@ -517,7 +519,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   #run(message: IncomingMessage<T>): void {
     this.#running++;
-    if (isTraced(processChannel)) this.#runTraced(message);
+    if (isTraced(processChannel) && this.#hooks.untraced !== true) this.#runTraced(message);
     else this.#handle(message, undefined);
   }
 

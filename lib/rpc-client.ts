@@ -94,9 +94,10 @@ export class RpcClient<Req = unknown, Res = unknown> {
     try {
       const client = new RpcClient<Req, Res>(channel, options);
       // RabbitMQ requires the reply consumer before the first request, with no-ack.
+      // A reply ends its call's `warren:rpc` trace: it is not processed apart.
       await channel
         .queue(DIRECT_REPLY_TO)
-        .consume((reply) => client.#onReply(reply), { noAck: true });
+        .subscribe((reply) => client.#onReply(reply), { noAck: true }, { untraced: true });
       return client;
     } catch (error) {
       await channel.close();

@@ -347,13 +347,17 @@ describe('warren:rpc and a served request', () => {
       DIAGNOSTICS_CHANNELS.process,
       (message) => message.queue === queue.name,
     );
-    const server = await queue.serve((request) => {
+    // The client's replies end its calls' traces: they are not processed apart.
+    const replies = recordTrace<ProcessDiagnostic>(DIAGNOSTICS_CHANNELS.process, (message) =>
+      message.queue.startsWith('amq.rabbitmq.reply-to'),
+    );
+    const serving = await queue.serve((request) => {
       const { n } = request.data as { n: number };
       if (n < 0) throw new RangeError('negative');
       return n * 2;
     });
     // The handler's failure is the trace's; the consumer reports it too.
-    server.on('error', () => {});
+    serving.on('error', () => {});
     const rpc = await connection.rpcClient();
     try {
       expect(await rpc.call(queue.name, { n: 21 }, { timeout: 5_000 })).toBe(42);
@@ -387,6 +391,7 @@ describe('warren:rpc and a served request', () => {
     expect(failed[2]?.message.error).toBeInstanceOf(RangeError);
     const succeeded = served.filter((event) => event.message.correlationId === first.correlationId);
     expect(phases(succeeded)).toEqual(SUCCEEDED);
+    expect(replies).toEqual([]);
   });
 });
 
