@@ -5,6 +5,7 @@ import { Connector } from './connector.js';
 import {
   blockedChannel,
   type ConnectDiagnostic,
+  type ConnectionDiagnostic,
   connectChannel,
   isTraced,
   lostChannel,
@@ -456,10 +457,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (lostChannel.hasSubscribers) lostChannel.publish({ ...this.#endpoint(), error, recovering });
   }
 
-  /** The broker's address and port, for diagnostics. */
-  #endpoint(): { serverAddress: string; serverPort: number } {
+  /** The connection and the broker's address and port, for a diagnostics message. */
+  #endpoint(): ConnectionDiagnostic {
     const host = this.#connector.current;
-    return { serverAddress: host.hostname, serverPort: host.port };
+    return { connection: this, serverAddress: host.hostname, serverPort: host.port };
   }
 
   /** @internal The broker's host name or address, as connected to (for diagnostics). */

@@ -13,6 +13,7 @@
  * @packageDocumentation
  */
 import * as dc from 'node:diagnostics_channel';
+import type { Connection } from './connection.js';
 import type { IncomingMessage } from './incoming-message.js';
 import type { FieldTable } from './protocol/field-types.js';
 import type { BasicProperties } from './protocol/spec.js';
@@ -225,8 +226,14 @@ export interface OperationDiagnostic extends EndpointDiagnostic, TracedDiagnosti
   reply?: Readonly<Record<string, unknown>>;
 }
 
+/** What the messages of the connection's channels (`warren:connection:…`) have in common. */
+export interface ConnectionDiagnostic extends EndpointDiagnostic {
+  /** The connection it happened to (its `toString()` names it, without the password). */
+  readonly connection: Connection;
+}
+
 /** The message of the `warren:connection:lost` channel. */
-export interface ConnectionLostDiagnostic extends EndpointDiagnostic {
+export interface ConnectionLostDiagnostic extends ConnectionDiagnostic {
   /** How it was lost (`CONNECTION_LOST`, `CONNECTION_FORCED`, `HEARTBEAT_TIMEOUT`, …). */
   readonly error: Error;
   /** Whether recovery begins; false when the connection ends here. */
@@ -234,7 +241,7 @@ export interface ConnectionLostDiagnostic extends EndpointDiagnostic {
 }
 
 /** The message of the `warren:connection:recovered` channel. */
-export interface ConnectionRecoveredDiagnostic extends EndpointDiagnostic {
+export interface ConnectionRecoveredDiagnostic extends ConnectionDiagnostic {
   /** Which attempt succeeded, from 1. */
   readonly attempt: number;
   /** How long the connection was down, in ms, from its loss to the end of recovery. */
@@ -242,13 +249,13 @@ export interface ConnectionRecoveredDiagnostic extends EndpointDiagnostic {
 }
 
 /** The message of the `warren:connection:blocked` channel. */
-export interface ConnectionBlockedDiagnostic extends EndpointDiagnostic {
+export interface ConnectionBlockedDiagnostic extends ConnectionDiagnostic {
   /** The broker's reason, such as `low on memory`. */
   readonly reason: string;
 }
 
 /** The message of the `warren:connection:unblocked` channel. */
-export type ConnectionUnblockedDiagnostic = EndpointDiagnostic;
+export type ConnectionUnblockedDiagnostic = ConnectionDiagnostic;
 
 /** The part of a `diagnostics_channel` Channel warren uses. */
 interface Publisher {

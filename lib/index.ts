@@ -35,6 +35,7 @@ export {
 export {
   type ConnectDiagnostic,
   type ConnectionBlockedDiagnostic,
+  type ConnectionDiagnostic,
   type ConnectionLostDiagnostic,
   type ConnectionRecoveredDiagnostic,
   type ConnectionUnblockedDiagnostic,

@@ -523,10 +523,10 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
       await within(back, 30_000, 'the recovery');
 
       expect(lost).toHaveLength(1);
-      expect(lost[0]).toMatchObject({ serverPort: port, recovering: true });
+      expect(lost[0]).toMatchObject({ serverPort: port, recovering: true, connection: own });
       expect(lost[0]?.error).toMatchObject({ code: 'CONNECTION_FORCED' });
       expect(recovered).toHaveLength(1);
-      expect(recovered[0]).toMatchObject({ serverPort: port, attempt: 1 });
+      expect(recovered[0]).toMatchObject({ serverPort: port, attempt: 1, connection: own });
       expect(recovered[0]?.downtime).toBeGreaterThanOrEqual(0);
     } finally {
       await own.close();
@@ -567,7 +567,10 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
 
       expect(blocked).toHaveLength(1);
       expect(blocked[0]?.reason).toMatch(/memory/);
-      expect(unblocked).toEqual([{ serverAddress: '127.0.0.1', serverPort: port }]);
+      expect(blocked[0]?.connection).toBe(own);
+      expect(unblocked).toEqual([
+        { connection: own, serverAddress: '127.0.0.1', serverPort: port },
+      ]);
     } finally {
       await own.close();
     }
