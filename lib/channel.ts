@@ -32,7 +32,7 @@ import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import { ReadyGate, type ResolvedRecovery } from './recovery.js';
 import { ReopenBound, type ReopenOptions } from './reopen.js';
-import { ReturnedMessage, rejectReturned } from './returned-message.js';
+import { MessageReturnedError, ReturnedMessage } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { MessageTooLargeError, type TooLargeMethod, warnTooLarge } from './too-large.js';
 import {
@@ -314,12 +314,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** @internal Turns on publisher confirms (right after opening). */
   async selectConfirms(signal?: AbortSignal): Promise<void> {
-    await this.#current.selectConfirms(
-      (returned) => rejectReturned(this.#returned(returned, true)),
-      signal,
-    );
+    await this.#current.selectConfirms(this.#rejectReturned, signal);
     this.#settings.confirm = true;
   }
+
+  /** What a confirmed publish the broker returned rejects with (and `warren:return` hears of). */
+  readonly #rejectReturned = (returned: ReturnedContent): MessageReturnedError =>
+    new MessageReturnedError(this.#returned(returned, true));
 
   /** A returned message, as the application sees it, published on `warren:return` when listened to. */
   #returned(content: ReturnedContent, confirmed: boolean): ReturnedMessage {
@@ -457,7 +458,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     this.#current = engine;
     this.#attach(engine);
-    if (this.#settings.confirm) await engine.selectConfirms(rejectReturned);
+    if (this.#settings.confirm) await engine.selectConfirms(this.#rejectReturned);
     if (this.#deliveries.inTransaction) {
       await engine.call('tx.select', {});
       // What the lost transaction settled went back to the queues with it: nothing to roll back.

@@ -196,6 +196,7 @@ export class Exchange<T = unknown> {
     }
   }
 
+  /** Sends at once on a live channel, else once it is (recovered, unblocked), within the limits. */
   #send(
     args: MethodArgs<'basic.publish'>,
     properties: MessageProperties,

@@ -500,7 +500,7 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
     await broker?.stop();
   });
 
-  it('lost and recovered, when the broker closes the connection', async () => {
+  it('lost and recovered, when the broker closes the connection; returns heard after', async () => {
     const name = uniqueName('diag-lost');
     const own = await connect(broker.url, {
       connectionName: name,
@@ -517,6 +517,7 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
         DIAGNOSTICS_CHANNELS.connectionRecovered,
         mine,
       );
+      const confirming = await own.openChannel({ confirm: true });
       const back = new Promise((resolve) => own.once('recovered', resolve));
 
       await broker.rabbitmqctl('close_connection', await connectionPid(broker, name), 'diag');
@@ -528,6 +529,17 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
       expect(recovered).toHaveLength(1);
       expect(recovered[0]).toMatchObject({ serverPort: port, attempt: 1, connection: own });
       expect(recovered[0]?.downtime).toBeGreaterThanOrEqual(0);
+
+      // The recovered channel's confirms still tell warren:return of a returned message.
+      const nowhere = uniqueName('nowhere');
+      const returns = recordChannel<ReturnDiagnostic>(
+        DIAGNOSTICS_CHANNELS.return,
+        (message) => message.routingKey === nowhere,
+      );
+      await expect(confirming.exchange('').publish('lost', nowhere)).rejects.toBeInstanceOf(
+        MessageReturnedError,
+      );
+      expect(returns).toMatchObject([{ confirmed: true, serverPort: port }]);
     } finally {
       await own.close();
     }
