@@ -32,6 +32,7 @@ export {
   type FailureHandler,
   type FailurePolicy,
 } from './consumer.js';
+export * from './contract/index.js';
 export {
   type ConnectDiagnostic,
   type ConnectionBlockedDiagnostic,

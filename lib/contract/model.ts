@@ -26,14 +26,21 @@ export interface ExchangeDefinitionOptions {
 
 /** An exchange of a contract, made by {@link defineExchange}. */
 export interface ExchangeDefinition {
+  /** What the definition is: `'exchange'`. */
   readonly kind: 'exchange';
   /** Its name on the broker; never `''` (the default exchange needs no definition). */
   readonly name: string;
+  /** Its type: `direct`, `fanout`, `topic`, `headers`, or a plugin's. */
   readonly type: ExchangeType;
+  /** Whether it survives a broker restart. */
   readonly durable: boolean;
+  /** Whether it is deleted when its last binding is removed. */
   readonly autoDelete: boolean;
+  /** Whether only other exchanges can publish to it. */
   readonly internal: boolean;
+  /** Its extra arguments (`alternate-exchange`, …). */
   readonly arguments: Readonly<FieldTable>;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -74,16 +81,23 @@ export interface QueueDefinitionOptions {
 
 /** A queue of a contract, made by {@link defineQueue}. */
 export interface QueueDefinition {
+  /** What the definition is: `'queue'`. */
   readonly kind: 'queue';
   /** Its name on the broker; never `''` (a contract names its queues). */
   readonly name: string;
+  /** Whether it survives a broker restart. */
   readonly durable: boolean;
+  /** Whether one connection only uses it (and it is deleted when that closes). */
   readonly exclusive: boolean;
+  /** Whether it is deleted when its last consumer is cancelled. */
   readonly autoDelete: boolean;
   /** All its arguments, `x-queue-type` and the dead-letter ones included. */
   readonly arguments: Readonly<FieldTable>;
+  /** Where its dead letters go, if it says. */
   readonly deadLetter: DeadLetterDefinition | undefined;
+  /** The retries its consumers make (the workers' `retry()`), if any. */
   readonly retry: Readonly<RetryOptions> | undefined;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -100,11 +114,15 @@ export interface MessageDefinitionOptions {
  * `schema`, published with its `name` as the `type` property.
  */
 export interface MessageDefinition<N extends string = string, S extends Schema = Schema> {
+  /** What the definition is: `'message'`. */
   readonly kind: 'message';
   /** The `type` property it travels with; how a consumer of several kinds tells them apart. */
   readonly name: N;
+  /** The zod schema of its JSON body: publishers take its input type, consumers get its output. */
   readonly schema: S;
+  /** A one-line summary, in the AsyncAPI document. */
   readonly summary: string | undefined;
+  /** What it means, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -116,21 +134,29 @@ export interface BindingDefinitionOptions {
 
 /** A queue bound to an exchange, made by {@link defineBinding}. */
 export interface QueueBindingDefinition {
+  /** What the definition is: `'queueBinding'`. */
   readonly kind: 'queueBinding';
+  /** The queue that receives. */
   readonly queue: QueueDefinition;
+  /** The exchange it receives from. */
   readonly exchange: ExchangeDefinition;
+  /** The routing key (a pattern, for a topic exchange). */
   readonly routingKey: string;
+  /** The binding's arguments (a headers exchange's `x-match` and headers). */
   readonly arguments: Readonly<FieldTable>;
 }
 
 /** An exchange bound to another, made by {@link defineExchangeBinding}. */
 export interface ExchangeBindingDefinition {
+  /** What the definition is: `'exchangeBinding'`. */
   readonly kind: 'exchangeBinding';
   /** The exchange that receives. */
   readonly destination: ExchangeDefinition;
   /** The exchange that forwards what matches. */
   readonly source: ExchangeDefinition;
+  /** The routing key (a pattern, for a topic source). */
   readonly routingKey: string;
+  /** The binding's arguments (a headers source's `x-match` and headers). */
   readonly arguments: Readonly<FieldTable>;
 }
 
@@ -149,6 +175,7 @@ export interface RouteDefinitionOptions {
  * exchange, whose `exchange` is then `undefined`).
  */
 export interface PublisherDefinition<M extends MessageDefinition = MessageDefinition> {
+  /** What the definition is: `'publisher'`. */
   readonly kind: 'publisher';
   /** The exchange; `undefined` for the default exchange (to {@link PublisherDefinition.queue}). */
   readonly exchange: ExchangeDefinition | undefined;
@@ -156,7 +183,9 @@ export interface PublisherDefinition<M extends MessageDefinition = MessageDefini
   readonly queue: QueueDefinition | undefined;
   /** The routing key (the queue's name, through the default exchange). */
   readonly routingKey: string;
+  /** The kind of message it publishes. */
   readonly message: M;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -169,9 +198,13 @@ export interface ConsumerDefinition<
     | MessageDefinition
     | readonly MessageDefinition[],
 > {
+  /** What the definition is: `'consumer'`. */
   readonly kind: 'consumer';
+  /** The queue it consumes. */
   readonly queue: QueueDefinition;
+  /** The kind of message it receives, or the kinds (an array), told apart by `type`. */
   readonly messages: M;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -180,11 +213,15 @@ export interface RpcDefinition<
   Req extends MessageDefinition = MessageDefinition,
   Res extends MessageDefinition = MessageDefinition,
 > {
+  /** What the definition is: `'rpc'`. */
   readonly kind: 'rpc';
   /** The queue requests go to, and the server consumes. */
   readonly queue: QueueDefinition;
+  /** The kind of message a request is. */
   readonly request: Req;
+  /** The kind of message a reply is. */
   readonly reply: Res;
+  /** What it is for, in the AsyncAPI document. */
   readonly description: string | undefined;
 }
 
@@ -266,11 +303,7 @@ export function defineQueue(name: string, options: QueueDefinitionOptions = {}):
   if (type !== undefined && type !== 'classic') args['x-queue-type'] = type;
   if (deadLetter !== undefined) {
     checkKeys(deadLetter, 'defineQueue: deadLetter', ['exchange', 'routingKey']);
-    if (!isDefinition(deadLetter.exchange, 'exchange')) {
-      throw new TypeError(
-        'defineQueue: deadLetter.exchange must be an exchange from defineExchange',
-      );
-    }
+    requireDefinition(deadLetter.exchange, 'exchange', 'defineQueue: deadLetter.exchange');
     args['x-dead-letter-exchange'] = deadLetter.exchange.name;
     if (deadLetter.routingKey !== undefined) {
       checkName(deadLetter.routingKey, 'defineQueue: deadLetter.routingKey');
@@ -334,12 +367,8 @@ export function defineBinding(
   routingKey = '',
   options: BindingDefinitionOptions = {},
 ): QueueBindingDefinition {
-  if (!isDefinition(queue, 'queue')) {
-    throw new TypeError('defineBinding: queue must be a queue from defineQueue');
-  }
-  if (!isDefinition(exchange, 'exchange')) {
-    throw new TypeError('defineBinding: exchange must be an exchange from defineExchange');
-  }
+  requireDefinition(queue, 'queue', 'defineBinding: queue');
+  requireDefinition(exchange, 'exchange', 'defineBinding: exchange');
   checkName(routingKey, 'defineBinding: routingKey');
   checkKeys(options, 'defineBinding', ['arguments']);
   return Object.freeze({
@@ -363,14 +392,8 @@ export function defineExchangeBinding(
   routingKey = '',
   options: BindingDefinitionOptions = {},
 ): ExchangeBindingDefinition {
-  for (const [what, value] of [
-    ['destination', destination],
-    ['source', source],
-  ] as const) {
-    if (!isDefinition(value, 'exchange')) {
-      throw new TypeError(`defineExchangeBinding: ${what} must be an exchange from defineExchange`);
-    }
-  }
+  requireDefinition(destination, 'exchange', 'defineExchangeBinding: destination');
+  requireDefinition(source, 'exchange', 'defineExchangeBinding: source');
   checkName(routingKey, 'defineExchangeBinding: routingKey');
   checkKeys(options, 'defineExchangeBinding', ['arguments']);
   return Object.freeze({
@@ -430,9 +453,7 @@ export function definePublisher<M extends MessageDefinition>(
       'definePublisher: the first argument must be an exchange (defineExchange) or a queue (defineQueue)',
     );
   }
-  if (!isDefinition(message, 'message')) {
-    throw new TypeError('definePublisher: message must be a message from defineMessage');
-  }
+  requireDefinition(message, 'message', 'definePublisher: message');
   return Object.freeze({
     kind: 'publisher',
     exchange,
@@ -459,18 +480,16 @@ export function defineConsumer<const M extends MessageDefinition | readonly Mess
   messages: M,
   options?: RouteDefinitionOptions,
 ): ConsumerDefinition<M> {
-  if (!isDefinition(queue, 'queue')) {
-    throw new TypeError('defineConsumer: queue must be a queue from defineQueue');
-  }
+  requireDefinition(queue, 'queue', 'defineConsumer: queue');
   const kinds: readonly unknown[] = Array.isArray(messages) ? messages : [messages];
   if (kinds.length === 0) throw new RangeError('defineConsumer: the array of messages is empty');
   const names = new Set<string>();
   for (const [index, kind] of kinds.entries()) {
-    if (!isDefinition(kind, 'message')) {
-      throw new TypeError(
-        `defineConsumer: messages${Array.isArray(messages) ? `[${index}]` : ''} must be a message from defineMessage`,
-      );
-    }
+    requireDefinition(
+      kind,
+      'message',
+      `defineConsumer: messages${Array.isArray(messages) ? `[${index}]` : ''}`,
+    );
     if (names.has(kind.name)) {
       throw new RangeError(`defineConsumer: two messages are named '${kind.name}'`);
     }
@@ -495,17 +514,9 @@ export function defineRpc<Req extends MessageDefinition, Res extends MessageDefi
   reply: Res,
   options?: RouteDefinitionOptions,
 ): RpcDefinition<Req, Res> {
-  if (!isDefinition(queue, 'queue')) {
-    throw new TypeError('defineRpc: queue must be a queue from defineQueue');
-  }
-  for (const [what, value] of [
-    ['request', request],
-    ['reply', reply],
-  ] as const) {
-    if (!isDefinition(value, 'message')) {
-      throw new TypeError(`defineRpc: ${what} must be a message from defineMessage`);
-    }
-  }
+  requireDefinition(queue, 'queue', 'defineRpc: queue');
+  requireDefinition(request, 'message', 'defineRpc: request');
+  requireDefinition(reply, 'message', 'defineRpc: reply');
   return Object.freeze({
     kind: 'rpc',
     queue,
@@ -519,8 +530,28 @@ export function defineRpc<Req extends MessageDefinition, Res extends MessageDefi
 export function isDefinition<K extends Definition['kind']>(
   value: unknown,
   kind: K,
-): value is Extract<Definition, { kind: K }> {
+): value is Extract<Definition, Record<'kind', K>> {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind;
+}
+
+/** What each kind of definition {@link requireDefinition} checks is, and what makes one. */
+const MADE_BY = {
+  exchange: 'an exchange from defineExchange',
+  queue: 'a queue from defineQueue',
+  message: 'a message from defineMessage',
+} as const;
+
+/**
+ * Checks that `value` is a definition of `kind`; `what` names the argument
+ * in the error (`'defineBinding: queue'`).
+ * @throws TypeError when it is not
+ */
+function requireDefinition<K extends keyof typeof MADE_BY>(
+  value: unknown,
+  kind: K,
+  what: string,
+): asserts value is Extract<Definition, Record<'kind', K>> {
+  if (!isDefinition(value, kind)) throw new TypeError(`${what} must be ${MADE_BY[kind]}`);
 }
 
 /** Every piece a contract is made of. */
