@@ -2,8 +2,20 @@ import { EventEmitter } from 'eventemitter3';
 import type { Connection } from './connection.js';
 import type { Consumer } from './consumer.js';
 import { DeliveryLedger, type Settlement } from './deliveries.js';
+import {
+  deliveryDiagnostic,
+  isTraced,
+  type OperationDiagnostic,
+  operationChannel,
+  receiveChannel,
+  returnChannel,
+  settleChannel,
+  settleDiagnostic,
+  traceAsync,
+} from './diagnostics.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
+import type { ReturnedContent } from './engine/confirms.js';
 import { ChannelError, ConnectionError } from './engine/errors.js';
 import type { CallOptions } from './engine/rpc.js';
 import {
@@ -20,7 +32,7 @@ import type { MethodArgs, MethodName } from './protocol/spec.js';
 import { Queue, type QueueHandleOptions, type QueueOptions } from './queue.js';
 import { ReadyGate, type ResolvedRecovery } from './recovery.js';
 import { ReopenBound, type ReopenOptions } from './reopen.js';
-import { ReturnedMessage, rejectReturned } from './returned-message.js';
+import { MessageReturnedError, ReturnedMessage } from './returned-message.js';
 import type { Schema, SchemaInput, SchemaOutput } from './schema.js';
 import { MessageTooLargeError, type TooLargeMethod, warnTooLarge } from './too-large.js';
 import {
@@ -270,14 +282,62 @@ export class Channel extends EventEmitter<ChannelEvents> {
     args: MethodArgs<N>,
     options: CallOptions = {},
   ): Promise<Command> {
+    if (!isTraced(operationChannel)) return this.#call(name, args, options);
+    const diagnostic: OperationDiagnostic = {
+      ...this.diagnosticEndpoint(),
+      method: name,
+      arguments: args as Readonly<Record<string, unknown>>,
+    };
+    return traceAsync(operationChannel, diagnostic, () => this.#call(name, args, options), onReply);
+  }
+
+  async #call<N extends MethodName>(
+    name: N,
+    args: MethodArgs<N>,
+    options: CallOptions,
+  ): Promise<Command> {
     const engine = this.isLive ? this.#current : await this.live(0, false, options.signal);
     return engine.call(name, args, options);
   }
 
+  /**
+   * @internal Where this channel is, for a diagnostics message: the broker's
+   * address and port, and the channel number.
+   */
+  diagnosticEndpoint(): { serverAddress: string; serverPort: number; channelId: number } {
+    const { connection } = this;
+    return {
+      serverAddress: connection.serverAddress,
+      serverPort: connection.serverPort,
+      channelId: this.id,
+    };
+  }
+
   /** @internal Turns on publisher confirms (right after opening). */
   async selectConfirms(signal?: AbortSignal): Promise<void> {
-    await this.#current.selectConfirms(rejectReturned, signal);
+    await this.#current.selectConfirms(this.#rejectReturned, signal);
     this.#settings.confirm = true;
+  }
+
+  /** What a confirmed publish the broker returned rejects with (and `warren:return` hears of). */
+  readonly #rejectReturned = (returned: ReturnedContent): MessageReturnedError =>
+    new MessageReturnedError(this.#returned(returned, true));
+
+  /** A returned message, as the application sees it, published on `warren:return` when listened to. */
+  #returned(content: ReturnedContent, confirmed: boolean): ReturnedMessage {
+    const message = ReturnedMessage.create(content);
+    if (returnChannel.hasSubscribers) {
+      returnChannel.publish({
+        ...this.diagnosticEndpoint(),
+        message,
+        exchange: message.exchange,
+        routingKey: message.routingKey,
+        replyCode: message.replyCode,
+        replyText: message.replyText,
+        confirmed,
+      });
+    }
+    return message;
   }
 
   #attach(engine: ChannelEngine): void {
@@ -285,7 +345,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     engine.on('flow', (active) =>
       callSafely('a flow listener', () => this.emit('flow', active), this.connection.log),
     );
-    engine.on('return', (returned) => this.#onReturn(ReturnedMessage.create(returned)));
+    engine.on('return', (returned) => this.#onReturn(this.#returned(returned, false)));
     engine.on('oversizedReturn', (args, oversized) => {
       const origin = { method: 'basic.return' as const, ...args, rejected: false };
       const error = new MessageTooLargeError(origin, oversized);
@@ -424,7 +484,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     this.#current = engine;
     this.#attach(engine);
-    if (this.#settings.confirm) await engine.selectConfirms(rejectReturned);
+    if (this.#settings.confirm) await engine.selectConfirms(this.#rejectReturned);
     if (this.#deliveries.inTransaction) {
       await engine.call('tx.select', {});
       // What the lost transaction settled went back to the queues with it: nothing to roll back.
@@ -739,11 +799,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** @internal Wraps a delivered or fetched message. */
-  incoming<T>(command: Command, info: DeliveryInfo): IncomingMessage<T> {
+  incoming<T>(command: Command, info: DeliveryInfo, queue: Queue<T>): IncomingMessage<T> {
     const content = command.content;
     const body = content?.body ?? Buffer.alloc(0);
     const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
     if (!info.noAck) this.#deliveries.track(message as IncomingMessage<unknown>);
+    if (receiveChannel.hasSubscribers) {
+      receiveChannel.publish(deliveryDiagnostic(message as IncomingMessage, queue.name, this));
+    }
     return message;
   }
 
@@ -772,7 +835,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** @internal */
   settle(message: IncomingMessage<unknown>, settlement: Settlement): void {
     const tag = message.deliveryTag;
-    switch (this.#deliveries.settle(message, settlement)) {
+    const outcome = this.#deliveries.settle(message, settlement);
+    if (outcome !== 'stale' && settleChannel.hasSubscribers) {
+      settleChannel.publish(settleDiagnostic(message, settlement, this));
+    }
+    switch (outcome) {
       case 'stale':
         // The channel closed or recovered since: the broker has requeued it already.
         return;
@@ -831,4 +898,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
       messageId: message.properties.messageId,
     });
   }
+}
+
+/** The reply's arguments, on an operation's diagnostics message. */
+function onReply(diagnostic: OperationDiagnostic, reply: Command): void {
+  diagnostic.reply = reply.method.args as Readonly<Record<string, unknown>>;
 }

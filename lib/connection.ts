@@ -2,10 +2,22 @@ import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
 import { Channel, type ChannelOptions, type CloseOptions, type SignalOptions } from './channel.js';
 import { Connector } from './connector.js';
+import {
+  blockedChannel,
+  type ConnectDiagnostic,
+  type ConnectionDiagnostic,
+  connectChannel,
+  isTraced,
+  lostChannel,
+  recoveredChannel,
+  traceAsync,
+  unblockedChannel,
+} from './diagnostics.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
 import type { BufferedBytes, Engine, Tuning } from './engine/engine.js';
 import { ChannelError, ConnectionError, TimeoutError } from './engine/errors.js';
+import type { HostAddress } from './host.js';
 import { Log, type Logger, loggedError } from './log.js';
 import {
   type ConnectCallOptions,
@@ -112,14 +124,33 @@ export async function connect(
   url?: string | URL | ConnectCallOptions,
   options?: ConnectCallOptions,
 ): Promise<Connection> {
-  const {
-    options: resolved,
-    hosts,
-    recovery,
-    credentials,
-    signal,
-    logger,
-  } = resolveConnectOptions(url, options);
+  const given = resolveConnectOptions(url, options);
+  if (!isTraced(connectChannel)) return open(given);
+  const first = given.hosts[0] as HostAddress;
+  const diagnostic: ConnectDiagnostic = {
+    serverAddress: first.hostname,
+    serverPort: first.port,
+    vhost: given.options.vhost,
+    connectionName: given.options.connectionName,
+  };
+  return traceAsync(connectChannel, diagnostic, () => open(given), onConnected);
+}
+
+/** The connect diagnostic says, once connected, which host it reached. */
+function onConnected(diagnostic: ConnectDiagnostic, connection: Connection): void {
+  diagnostic.serverAddress = connection.serverAddress;
+  diagnostic.serverPort = connection.serverPort;
+}
+
+/** Connects to the hosts in turn, each once, until one takes the connection. */
+async function open({
+  options: resolved,
+  hosts,
+  recovery,
+  credentials,
+  signal,
+  logger,
+}: ReturnType<typeof resolveConnectOptions>): Promise<Connection> {
   const log = new Log(logger);
   const connector = new Connector(resolved, hosts, clientProperties(resolved), credentials);
   let engine: Engine | undefined;
@@ -194,6 +225,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #gate: ReadyGate;
   #blocked = false;
   #recovering = false;
+  /** When the connection was last lost, for the recovered diagnostic's downtime. */
+  #lostAt = 0;
   /** When the last recovery ended, and how far its backoff had gone. */
   #lastRecovery: { at: number; step: number } | undefined;
   /** The same failure met again and again: recovery stops rather than loop (maxRepeatedFailures). */
@@ -289,12 +322,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#blocked = true;
       this.#gate.shut(new AmqpError('BLOCKED', `the broker blocked the connection: ${reason}`));
       this.log.write('warren.connection.blocked', { reason });
+      if (blockedChannel.hasSubscribers) blockedChannel.publish({ ...this.#endpoint(), reason });
       callSafely('a blocked listener', () => this.emit('blocked', reason), this.log);
     });
     engine.on('unblocked', () => {
       this.#blocked = false;
       if (!this.#recovering) this.#gate.reopen();
       this.log.write('warren.connection.unblocked', {});
+      if (unblockedChannel.hasSubscribers) unblockedChannel.publish(this.#endpoint());
       callSafely('an unblocked listener', () => this.emit('unblocked'), this.log);
     });
   }
@@ -305,6 +340,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // A loss during recovery: the running recovery loop notices and tries again.
     if (this.#recovering) return;
     if (!this.willRecover(error)) {
+      this.#publishLost(error, false);
       this.#finish(error);
       return;
     }
@@ -318,9 +354,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     ) {
       this.#repeated.reset();
     } else if (this.#repeated.add(error)) {
+      this.#publishLost(error, false);
       this.#finish(this.#repeated.giveUp(error));
       return;
     }
+    this.#publishLost(error, true);
+    this.#lostAt = Date.now();
     this.#recovering = true;
     this.#gate.shut(error);
     this.log.write('warren.connection.lost', { ...replyOf(error), err: loggedError(error) });
@@ -393,6 +432,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         host,
         duration: Date.now() - began,
       });
+      if (recoveredChannel.hasSubscribers) {
+        const downtime = Date.now() - this.#lostAt;
+        recoveredChannel.publish({ ...this.#endpoint(), attempt: info.attempt, downtime });
+      }
       callSafely('a recovered listener', () => this.emit('recovered', info), this.log);
       return;
     }
@@ -441,6 +484,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   consumerStopped(name: string): void {
     for (const channel of this.#channels) if (channel.consumes(name)) return;
     this.topology.lastConsumerGone(name);
+  }
+
+  #publishLost(error: ConnectionError, recovering: boolean): void {
+    if (lostChannel.hasSubscribers) lostChannel.publish({ ...this.#endpoint(), error, recovering });
+  }
+
+  /** The connection and the broker's address and port, for a diagnostics message. */
+  #endpoint(): ConnectionDiagnostic {
+    const host = this.#connector.current;
+    return { connection: this, serverAddress: host.hostname, serverPort: host.port };
+  }
+
+  /** @internal The broker's host name or address, as connected to (for diagnostics). */
+  get serverAddress(): string {
+    return this.#connector.current.hostname;
+  }
+
+  /** @internal The broker's port, as connected to (for diagnostics). */
+  get serverPort(): number {
+    return this.#connector.current.port;
   }
 
   #report(error: unknown, entity: string): void {

@@ -23,6 +23,8 @@ export type CredentialsProvider = () => Credentials | Promise<Credentials>;
 export class Connector {
   /** The index of the host the next attempt goes to. */
   private next = 0;
+  /** The host of the last attempt that worked. */
+  private connected: HostAddress | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -39,6 +41,11 @@ export class Connector {
   /** The host the next attempt goes to: after a success, the one connected to. */
   get nextAddress(): HostAddress {
     return this.hosts[this.next % this.hosts.length] as HostAddress;
+  }
+
+  /** The host the engine now open reached (the first host before any connected). */
+  get current(): HostAddress {
+    return this.connected ?? (this.hosts[0] as HostAddress);
   }
 
   /** Connects to the next host, and moves on to the one after for the next attempt. */
@@ -67,6 +74,7 @@ export class Connector {
     );
     // The host that worked is tried first next time.
     this.next--;
+    this.connected = host;
     return engine;
   }
 }

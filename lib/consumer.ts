@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Channel, SignalOptions } from './channel.js';
+import { isTraced, processChannel, processDiagnostic, traceAsync } from './diagnostics.js';
 import { waitWithin } from './engine/abort.js';
 import { DELIVERY_OVERHEAD_BYTES, type DeliveryBacklog } from './engine/backlog.js';
 import type { ChannelEngine } from './engine/channel.js';
@@ -196,7 +197,14 @@ export interface ConsumerHooks {
   invalid?(error: MessageValidationError, message: IncomingMessage<unknown>): void;
   /** The application is stopping the consumer: `cancel()`, or its channel or connection closing. */
   stopping?(): void;
+  /** The consumer serves RPC requests (`serve()`), as its process diagnostics say. */
+  serving?: boolean;
+  /** Its handling belongs to another trace (an RPC client's replies, in `warren:rpc`): no `warren:process`. */
+  untraced?: boolean;
 }
+
+/** Told when a handled message is settled: `failed` when its handler failed with `error`. */
+type Processed = (error: unknown, failed: boolean) => void;
 
 /**
  * A subscription to a queue, made by {@link Queue.consume}. It hands each
@@ -426,7 +434,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       this.#whenHandedOver(() => this.#refused(error));
       return;
     }
-    const message = this.channel.incoming<T>(command, info);
+    const message = this.channel.incoming<T>(command, info, this.queue);
     if ((this.#state === 'stopping' || this.#state === 'cancelled') && !this.#noAck) {
       // Cancelled, and the broker's cancel-ok has not arrived yet (or never came, and the stop
       // went on without it): give it back unseen.
@@ -530,6 +538,30 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   #run(message: IncomingMessage<T>): void {
     this.#running++;
+    if (isTraced(processChannel) && this.#hooks.untraced !== true) this.#runTraced(message);
+    else this.#handle(message, undefined);
+  }
+
+  /**
+   * Runs the handler traced on `warren:process`: inside the stores bound to
+   * its `start` (each message its own context), until the message is settled.
+   */
+  #runTraced(message: IncomingMessage<T>): void {
+    const diagnostic = processDiagnostic(
+      message as IncomingMessage<unknown>,
+      this.queue.name,
+      this.#hooks.serving === true,
+      this.channel,
+    );
+    const processed = () =>
+      new Promise<void>((resolve, reject) => {
+        this.#handle(message, (error, failed) => (failed ? reject(error) : resolve()));
+      });
+    // The failure was reported (`error`, `invalid`) and the message settled: nothing to add.
+    traceAsync(processChannel, diagnostic, processed).catch(() => {});
+  }
+
+  #handle(message: IncomingMessage<T>, processed: Processed | undefined): void {
     let result: void | Promise<void>;
     try {
       // Checked here rather than on delivery, so that an invalid message a FailureHandler
@@ -537,25 +569,31 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       this.queue.parse(message);
       result = this.callback(message);
     } catch (error) {
-      this.#finished(message, error, true);
+      this.#finished(message, error, true, processed);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        () => this.#finished(message, undefined, false),
-        (error: unknown) => this.#finished(message, error, true),
+        () => this.#finished(message, undefined, false, processed),
+        (error: unknown) => this.#finished(message, error, true, processed),
       );
     } else {
-      this.#finished(message, undefined, false);
+      this.#finished(message, undefined, false, processed);
     }
   }
 
-  #finished(message: IncomingMessage<T>, error: unknown, failed: boolean): void {
+  #finished(
+    message: IncomingMessage<T>,
+    error: unknown,
+    failed: boolean,
+    processed: Processed | undefined,
+  ): void {
     if (failed) {
       const settling = this.#failed(error, message, true);
       if (settling !== undefined) {
         // The slot stays taken until the FailureHandler has settled the message.
         void settling.then(() => {
+          processed?.(error, true);
           this.#running--;
           this.#pump();
         });
@@ -564,6 +602,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
     } else if (this.#autoSettle && !message.settled && !this.#withPolicy.has(message)) {
       this.#settleSafely(message, () => message.ack());
     }
+    processed?.(error, failed);
     this.#running--;
     this.#pump();
   }

@@ -1,4 +1,5 @@
 import type { Channel, SignalOptions } from './channel.js';
+import { isTraced, type PublishDiagnostic, publishChannel, traceAsync } from './diagnostics.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import { Message, type MessageProperties } from './message.js';
 import type { FieldTable } from './protocol/field-types.js';
@@ -188,14 +189,59 @@ export class Exchange<T = unknown> {
         ({ body, properties } = this.#outgoing(message));
       }
       const args = this.#publishArgs(routingKey, options?.mandatory ?? true);
-      const { channel } = this;
-      if (channel.isLive && signal === undefined) {
-        return channel.engine.publish(args, properties, body);
-      }
-      return this.#publishWhenLive(args, properties, body, signal);
+      if (isTraced(publishChannel)) return this.#publishTraced(args, properties, body, signal);
+      return this.#send(args, properties, body, signal);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Sends at once on a live channel, else once it is (recovered, unblocked), within the limits. */
+  #send(
+    args: MethodArgs<'basic.publish'>,
+    properties: MessageProperties,
+    body: Buffer,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const { channel } = this;
+    if (channel.isLive && signal === undefined) {
+      return channel.engine.publish(args, properties, body);
+    }
+    return this.#publishWhenLive(args, properties, body, signal);
+  }
+
+  /**
+   * A publish someone traces (`warren:publish`): the message goes out with
+   * the headers as the `start` subscribers left them, a copy of its own.
+   */
+  #publishTraced(
+    args: MethodArgs<'basic.publish'>,
+    properties: MessageProperties,
+    body: Buffer,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const headers: FieldTable = { ...properties.headers };
+    const diagnostic: PublishDiagnostic = {
+      ...this.channel.diagnosticEndpoint(),
+      exchange: args.exchange,
+      routingKey: args.routingKey,
+      mandatory: args.mandatory,
+      confirm: this.channel.confirmMode,
+      bodySize: body.length,
+      properties,
+      headers,
+      messageId: properties.messageId,
+      correlationId: properties.correlationId,
+    };
+    // Runs after `start`: the subscribers have added what they add.
+    const send = () => {
+      const sent =
+        properties.headers === undefined && Object.keys(headers).length === 0
+          ? properties
+          : { ...properties, headers };
+      return this.#send(args, sent, body, signal);
+    };
+    return traceAsync(publishChannel, diagnostic, send);
   }
 
   /** The `basic.publish` arguments, the same object again while the routing key and flag repeat. */

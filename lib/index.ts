@@ -33,6 +33,25 @@ export {
   type FailurePolicy,
 } from './consumer.js';
 export * from './contract/index.js';
+export {
+  type ConnectDiagnostic,
+  type ConnectionBlockedDiagnostic,
+  type ConnectionDiagnostic,
+  type ConnectionLostDiagnostic,
+  type ConnectionRecoveredDiagnostic,
+  type ConnectionUnblockedDiagnostic,
+  type DeliveryDiagnostic,
+  DIAGNOSTICS_CHANNELS,
+  type EndpointDiagnostic,
+  type OperationDiagnostic,
+  type ProcessDiagnostic,
+  type PublishDiagnostic,
+  type ReceiveDiagnostic,
+  type ReturnDiagnostic,
+  type RpcDiagnostic,
+  type SettleDiagnostic,
+  type TracedDiagnostic,
+} from './diagnostics.js';
 export type { BufferedBytes, Tuning } from './engine/engine.js';
 export type { SaslMechanism } from './engine/sasl.js';
 export * from './errors.js';

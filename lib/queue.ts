@@ -352,7 +352,7 @@ export class Queue<T = unknown> {
             }
             return;
           }
-          message = this.channel.incoming<T>(reply, info);
+          message = this.channel.incoming<T>(reply, info, this);
         },
       },
     );

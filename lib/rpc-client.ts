@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelOptions, CloseOptions, SignalOptions } from './channel.js';
 import type { Connection } from './connection.js';
+import { isTraced, type RpcDiagnostic, rpcChannel, traceAsync } from './diagnostics.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import type { Exchange } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
@@ -93,9 +94,10 @@ export class RpcClient<Req = unknown, Res = unknown> {
     try {
       const client = new RpcClient<Req, Res>(channel, options);
       // RabbitMQ requires the reply consumer before the first request, with no-ack.
+      // A reply ends its call's `warren:rpc` trace: it is not processed apart.
       await channel
         .queue(DIRECT_REPLY_TO)
-        .consume((reply) => client.#onReply(reply), { noAck: true });
+        .subscribe((reply) => client.#onReply(reply), { noAck: true }, { untraced: true });
       return client;
     } catch (error) {
       await channel.close();
@@ -128,7 +130,7 @@ export class RpcClient<Req = unknown, Res = unknown> {
     const exchange: Exchange = this.channel.exchange(options.exchange ?? '');
     throwIfAborted(options.signal, 'the call');
     const outgoing = request instanceof Message ? request : undefined;
-    const { requestSchema, replySchema } = this.#options;
+    const { requestSchema } = this.#options;
     if (requestSchema !== undefined) {
       const value = outgoing === undefined ? request : outgoing.data;
       validate(requestSchema, value, 'the request does not match its schema');
@@ -144,7 +146,30 @@ export class RpcClient<Req = unknown, Res = unknown> {
       // RabbitMQ takes whole milliseconds only (406 closes the channel otherwise).
       expiration: String(Math.ceil(timeout)),
     });
+    if (!isTraced(rpcChannel)) {
+      return this.#roundTrip(exchange, routingKey, message, correlationId, timeout, options.signal);
+    }
+    const diagnostic: RpcDiagnostic = {
+      ...this.channel.diagnosticEndpoint(),
+      exchange: exchange.name,
+      routingKey,
+      correlationId,
+      timeout,
+    };
+    return traceAsync(rpcChannel, diagnostic, () =>
+      this.#roundTrip(exchange, routingKey, message, correlationId, timeout, options.signal),
+    );
+  }
 
+  /** Publishes the request and waits for its reply, parsed. */
+  async #roundTrip(
+    exchange: Exchange,
+    routingKey: string,
+    message: Message,
+    correlationId: string,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Res> {
     const replied = new Promise<IncomingMessage>((resolve, reject) => {
       this.#pending.set(correlationId, { resolve, reject });
     });
@@ -152,12 +177,8 @@ export class RpcClient<Req = unknown, Res = unknown> {
       this.#pending.get(correlationId)?.reject(error);
     });
     try {
-      const reply = await waitWithin(
-        replied,
-        { timeout, signal: options.signal },
-        `the call to '${routingKey}'`,
-      );
-      return parseBody(reply.text(), replySchema, 'the reply is invalid') as Res;
+      const reply = await waitWithin(replied, { timeout, signal }, `the call to '${routingKey}'`);
+      return parseBody(reply.text(), this.#options.replySchema, 'the reply is invalid') as Res;
     } finally {
       this.#pending.delete(correlationId);
     }

@@ -84,6 +84,7 @@ export async function serve<T, S extends Schema | undefined>(
     },
     { ...options, settle: 'manual', onFailure: 'dead-letter' },
     {
+      serving: true,
       // The schema refused the request, which is dead-lettered: tell the caller at once.
       invalid: (error, request) => {
         send(request, errorReply(error, request.properties.correlationId)).catch(() => {});

@@ -7,11 +7,10 @@
  * as a logger, and that a logger without its four methods is refused
  * before anything connects.
  */
-import { execFile } from 'node:child_process';
 import { Console } from 'node:console';
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { inspect, promisify } from 'node:util';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { z } from 'zod';
 import {
@@ -27,11 +26,10 @@ import {
   Message,
 } from '../../lib/index.js';
 import { channelError, uniqueName, waitFor } from '../support/amqp-helpers.js';
-import { rabbitmqctlOn } from '../support/broker.js';
 import { connectionPid, rejectionOf } from '../support/fault-helpers.js';
+import { rabbitmqctl } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
-const brokerNode = inject('brokerNode');
 
 /** One call warren made to the logger. */
 interface Line {
@@ -96,13 +94,6 @@ async function connectWith(
 }
 
 /** Runs rabbitmqctl against the broker the tests use. */
-async function rabbitmqctl(...args: string[]): Promise<string> {
-  if (brokerNode !== '') return rabbitmqctlOn(brokerNode, ...args);
-  const node = process.env.RABBITMQ_NODENAME ?? 'rabbit@localhost';
-  const { stdout } = await promisify(execFile)('rabbitmqctl', ['-n', node, ...args]);
-  return stdout;
-}
-
 /** The broker's URL with another user and password. */
 function urlAs(username: string, password: string): string {
   const changed = new URL(url);
