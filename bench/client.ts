@@ -56,6 +56,17 @@ export interface BenchClient {
    * before the handler sees it. Only a client with schemas of its own has it.
    */
   typedConsume?(input: ScenarioInput): Promise<ScenarioOutput>;
+  /**
+   * As typedPublish, but through a contract's publisher handle (the queue and the
+   * {@link BenchOrder} message defined once, applied on the connection). Only a client with
+   * contracts of its own has it.
+   */
+  contractPublish?(input: ScenarioInput): Promise<ScenarioOutput>;
+  /**
+   * As typedConsume, but through a contract's consumer handle. Only a client with contracts of
+   * its own has it.
+   */
+  contractConsume?(input: ScenarioInput): Promise<ScenarioOutput>;
 }
 
 /** The typed scenarios' message: an order, as the examples have one, padded to the scenario's size. */

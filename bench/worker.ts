@@ -28,6 +28,8 @@ export const SCENARIOS = [
   'consume',
   'typedPublish',
   'typedConsume',
+  'contractPublish',
+  'contractConsume',
   'retry',
   'rpc',
   'large',

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: finds a RabbitMQ the way the tests do (AMQP_URL, else
- * localhost:5672, else a throwaway node it starts and stops), then:
+ * localhost:5672, else a throwaway node it starts and stops), prints the
+ * shop's contract (examples/orders.ts) as an AsyncAPI summary, then:
  *
  * 1. runs the typed worker and the typed publisher side by side
  *    (examples/worker.ts, examples/publisher.ts), plus one malformed order
@@ -12,9 +13,9 @@
  * Run: `npm run demo`, or `AMQP_URL=amqp://guest:guest@localhost:5672/ npm run demo`
  */
 import { fileURLToPath } from 'node:url';
-import { connect } from '../lib/index.js';
+import { asyncApi, connect } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
-import { CREATED, DEAD_LETTER_QUEUE, ORDERS_EXCHANGE } from './orders.js';
+import { CREATED, DEAD_LETTER_QUEUE, ORDERS_EXCHANGE, shop } from './orders.js';
 import { type PaymentsReport, runPayments } from './payments.js';
 import { publishOrders } from './publisher.js';
 import { type RpcDemoResult, runRpcDemo } from './rpc.js';
@@ -28,6 +29,27 @@ export interface DemoResult {
   deadLettered: unknown;
   rpc: RpcDemoResult;
   payments: PaymentsReport;
+}
+
+/**
+ * The shop's contract as its AsyncAPI document tells it: a line per
+ * operation (what a service sends or receives, on which channel, which
+ * messages). `npx warren asyncapi` writes the whole document.
+ */
+export function contractSummary(): string[] {
+  const document = asyncApi(shop);
+  const last = (ref: string): string => ref.slice(ref.lastIndexOf('/') + 1);
+  const lines = [
+    `${document.info.title} ${document.info.version}, as AsyncAPI ${document.asyncapi}:`,
+  ];
+  for (const [name, operation] of Object.entries(document.operations)) {
+    const messages = operation.messages?.map(({ $ref }) => last($ref)).join(', ');
+    const reply = operation.reply?.messages?.map(({ $ref }) => last($ref)).join(', ');
+    lines.push(
+      `  ${operation.action.padEnd(7)} ${name.padEnd(12)} ${last(operation.channel.$ref)}: ${messages}${reply === undefined ? '' : `, replied to with ${reply}`}`,
+    );
+  }
+  return lines;
 }
 
 /** Publishes an order that does not match the schema, as a publisher without it could. */
@@ -60,6 +82,7 @@ async function takeDeadLetter(url: string): Promise<unknown> {
 }
 
 export async function runDemo(url: string, orders = 5): Promise<DemoResult> {
+  for (const line of contractSummary()) console.log(`demo: ${line}`);
   // The limit counts the malformed order too: the worker stops once it has seen them all.
   const worker = runWorker(url, { limit: orders + 1 });
   const published = await publishOrders(url, orders);

@@ -1,12 +1,26 @@
 /**
- * What the publisher and the worker agree on: the shape of an order, as a zod
- * schema, and the exchange and queues orders travel through. Both sides
- * declare the same topology, so either may start first.
+ * The shop's contract: what the publisher, the worker and the pricing
+ * service agree on, written down once. It holds the kinds of message (zod
+ * schemas with names), the exchanges, queues and bindings they travel
+ * through, and the named routes each service uses. Defining it opens no
+ * connection; each service applies the part it needs
+ * (`shop.apply(connection, { publishers: ['orderCreated'] })`), which
+ * declares that part and hands back typed handles.
  *
- * Used by `examples/publisher.ts` and `examples/worker.ts`; see `examples/demo.ts`.
+ * `npx warren asyncapi <built module>` writes it as an AsyncAPI document;
+ * the demo prints a summary of it (examples/demo.ts).
  */
 import { z } from 'zod';
-import type { Channel } from '../lib/index.js';
+import {
+  defineBinding,
+  defineConsumer,
+  defineContract,
+  defineExchange,
+  defineMessage,
+  definePublisher,
+  defineQueue,
+  defineRpc,
+} from '../lib/index.js';
 
 /** An order, as published and as handled. */
 export const Order = z.object({
@@ -16,31 +30,61 @@ export const Order = z.object({
 });
 export type Order = z.infer<typeof Order>;
 
-/** The exchange orders are published to, with the routing key `created`. */
-export const ORDERS_EXCHANGE = 'demo.orders';
+/** What the pricing client asks: a price for `quantity` of `item`. */
+export const QuoteRequest = z.object({
+  item: z.string().min(1),
+  quantity: z.number().int().positive(),
+});
+export type QuoteRequest = z.infer<typeof QuoteRequest>;
+
+/** What the pricing server answers. */
+export const Quote = z.object({
+  item: z.string(),
+  quantity: z.number().int(),
+  total: z.number().nonnegative(),
+});
+export type Quote = z.infer<typeof Quote>;
+
+/** The exchange orders are published to, with the routing key {@link CREATED}. */
+export const ORDERS_EXCHANGE = 'demo.shop.orders';
 /** The queue the worker consumes. */
-export const ORDERS_QUEUE = 'demo.orders.work';
-/** Where orders the worker refused end up: invalid ones, and ones that failed twice. */
-export const DEAD_LETTER_QUEUE = 'demo.orders.dead-letters';
+export const ORDERS_QUEUE = 'demo.shop.orders.work';
+/** Where the orders the worker refused end up: invalid ones, and ones that failed twice. */
+export const DEAD_LETTER_QUEUE = 'demo.shop.orders.dead-letters';
+/** The queue the pricing server serves. */
+export const PRICING_QUEUE = 'demo.shop.pricing';
 export const CREATED = 'created';
 
-/**
- * Declares the orders exchange, the work queue bound to it with a dead-letter
- * queue, and returns both, typed by the {@link Order} schema: `publish` takes
- * only orders, and handlers receive checked orders in `message.data`.
- */
-export async function declareOrders(channel: Channel) {
-  // Durable, as warren declares exchanges and named queues unless told otherwise.
-  const exchange = await channel.declareExchange(ORDERS_EXCHANGE, 'direct', { schema: Order });
-  await channel.declareQueue(DEAD_LETTER_QUEUE);
-  const queue = await channel.declareQueue(ORDERS_QUEUE, {
-    schema: Order,
-    arguments: {
-      // A rejected message goes through the default exchange to the dead-letter queue.
-      'x-dead-letter-exchange': '',
-      'x-dead-letter-routing-key': DEAD_LETTER_QUEUE,
-    },
-  });
-  await queue.bind(exchange, CREATED);
-  return { exchange, queue };
-}
+const orderCreated = defineMessage('order.created', Order, {
+  summary: 'A customer placed an order.',
+});
+const quoteRequest = defineMessage('quote.request', QuoteRequest);
+const quote = defineMessage('quote', Quote);
+
+const orders = defineExchange(ORDERS_EXCHANGE, 'direct', {
+  description: 'Orders, as customers place them.',
+});
+const ordersDead = defineExchange(`${ORDERS_EXCHANGE}.dead`, 'fanout');
+const work = defineQueue(ORDERS_QUEUE, {
+  // A rejected order goes through this exchange to the dead-letter queue.
+  deadLetter: { exchange: ordersDead },
+  description: 'Orders waiting to be shipped.',
+});
+const deadLetters = defineQueue(DEAD_LETTER_QUEUE);
+// autoDelete: the queue goes away when its last pricing server stops.
+const pricing = defineQueue(PRICING_QUEUE, { autoDelete: true });
+
+/** The shop: orders to ship, and prices on request. */
+export const shop = defineContract({
+  info: {
+    title: 'warren demo shop',
+    version: '1.0.0',
+    description: 'Orders are shipped by a worker; prices are quoted on request.',
+  },
+  exchanges: { orders, ordersDead },
+  queues: { work, deadLetters, pricing },
+  bindings: [defineBinding(work, orders, CREATED), defineBinding(deadLetters, ordersDead)],
+  publishers: { orderCreated: definePublisher(orders, CREATED, orderCreated) },
+  consumers: { shipOrders: defineConsumer(work, orderCreated) },
+  rpc: { quote: defineRpc(pricing, quoteRequest, quote) },
+});

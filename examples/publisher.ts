@@ -1,26 +1,27 @@
 /**
- * A typed publisher: declares the orders exchange with the {@link Order}
- * schema and publishes orders on a confirm channel. `publish` accepts only
- * orders (the compiler checks it, and the schema checks it again before
- * anything is sent), and each `await` means the broker has the message.
+ * A typed publisher: applies its part of the shop's contract (the
+ * `orderCreated` route, which declares the orders exchange) and publishes
+ * orders. `publish` accepts only orders (the compiler checks it, and the
+ * schema checks it again before anything is sent), and each `await` means
+ * the broker has the message: the channel `apply` opens confirms every
+ * publish.
  *
  * Run alone: `AMQP_URL=amqp://guest:guest@localhost:5672/ npx tsx examples/publisher.ts`
  */
 import { fileURLToPath } from 'node:url';
-import { connect, Message } from '../lib/index.js';
-import { CREATED, declareOrders, type Order } from './orders.js';
+import { connect } from '../lib/index.js';
+import { type Order, shop } from './orders.js';
 
 /** Publishes `count` orders, persistent; resolves with the orders once the broker confirmed them all. */
 export async function publishOrders(url: string, count: number): Promise<Order[]> {
   await using connection = await connect(url, { connectionName: 'demo publisher' });
-  const channel = await connection.openChannel({ confirm: true });
-  const { exchange } = await declareOrders(channel);
+  const { publishers } = await shop.apply(connection, { publishers: ['orderCreated'] });
 
   const published: Order[] = [];
   for (let id = 1; id <= count; id++) {
     const order: Order = { id, item: id % 2 === 0 ? 'book' : 'lamp', quantity: id };
     // deliveryMode 2: the broker writes it to disk, in a durable queue it survives a restart.
-    await exchange.publish(new Message(order, { deliveryMode: 2 }), CREATED);
+    await publishers.orderCreated.publish(order, { properties: { deliveryMode: 2 } });
     published.push(order);
     console.log(`publisher: order ${id} confirmed by the broker`);
   }

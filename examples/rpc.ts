@@ -1,38 +1,20 @@
 /**
  * Request/reply: a pricing server quotes orders, and a client asks it for a
- * few quotes.
+ * few quotes, both through the shop contract's `quote` endpoint.
  *
- * The server serves a queue with `queue.serve`: each request is checked
- * against the queue's schema, and what the handler returns is the reply,
- * checked against `replySchema`. The client (`connection.rpcClient`) checks
- * its requests and the replies against the same schemas; `call` resolves
- * with the reply, or rejects with a `RemoteError` when the handler threw, a
+ * The server serves it with `rpc.quote.serve`: each request is checked
+ * against the request's schema, and what the handler returns is the reply,
+ * checked against the reply's schema. The client's `rpc.quote.call` checks
+ * its requests and the replies against the same schemas; it resolves with
+ * the reply, or rejects with a `RemoteError` when the handler threw, a
  * `TimeoutError` when no reply came in time, a `MessageReturnedError` when
  * no server's queue exists.
  *
  * Run alone: `AMQP_URL=amqp://guest:guest@localhost:5672/ npx tsx examples/rpc.ts`
  */
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { type Connection, type Consumer, connect, RemoteError } from '../lib/index.js';
-
-/** What the client asks: a price for `quantity` of `item`. */
-export const QuoteRequest = z.object({
-  item: z.string().min(1),
-  quantity: z.number().int().positive(),
-});
-export type QuoteRequest = z.infer<typeof QuoteRequest>;
-
-/** What the server answers. */
-export const Quote = z.object({
-  item: z.string(),
-  quantity: z.number().int(),
-  total: z.number().nonnegative(),
-});
-export type Quote = z.infer<typeof Quote>;
-
-/** The queue the pricing server serves. */
-export const PRICING_QUEUE = 'demo.pricing';
+import { type Quote, type QuoteRequest, shop } from './orders.js';
 
 const PRICES = new Map([
   ['book', 12.5],
@@ -40,17 +22,12 @@ const PRICES = new Map([
 ]);
 
 /**
- * Serves quotes on {@link PRICING_QUEUE} until the consumer is cancelled or
+ * Serves quotes on the `quote` endpoint's queue until the consumer is cancelled or
  * the connection closes. Several servers may serve the same queue.
  */
 export async function servePricing(connection: Connection): Promise<Consumer<QuoteRequest>> {
-  const channel = await connection.openChannel();
-  // autoDelete: the queue goes away when its last server stops.
-  const queue = await channel.declareQueue(PRICING_QUEUE, {
-    autoDelete: true,
-    schema: QuoteRequest,
-  });
-  const server = await queue.serve(
+  const { rpc } = await shop.apply(connection, { rpc: ['quote'] });
+  const server = await rpc.quote.serve(
     (request) => {
       const { item, quantity } = request.data;
       const price = PRICES.get(item);
@@ -60,7 +37,7 @@ export async function servePricing(connection: Connection): Promise<Consumer<Quo
       }
       return { item, quantity, total: price * quantity };
     },
-    { replySchema: Quote, concurrency: 4, prefetch: 8 },
+    { concurrency: 4, prefetch: 8 },
   );
   server.on('error', (error) =>
     console.warn(`pricing:   answered with an error: ${String(error)}`),
@@ -83,11 +60,8 @@ export async function runRpcDemo(url: string): Promise<RpcDemoResult> {
   await servePricing(serverConnection);
 
   await using clientConnection = await connect(url, { connectionName: 'demo pricing client' });
-  const pricing = await clientConnection.rpcClient({
-    requestSchema: QuoteRequest,
-    replySchema: Quote,
-    timeout: 5_000,
-  });
+  await using client = await shop.apply(clientConnection, { rpc: ['quote'] });
+  const pricing = client.rpc.quote;
 
   // Calls share the client: send them all at once, each gets its own reply.
   const asked: QuoteRequest[] = [
@@ -95,14 +69,16 @@ export async function runRpcDemo(url: string): Promise<RpcDemoResult> {
     { item: 'lamp', quantity: 1 },
     { item: 'book', quantity: 10 },
   ];
-  const quotes = await Promise.all(asked.map((request) => pricing.call(PRICING_QUEUE, request)));
+  const quotes = await Promise.all(
+    asked.map((request) => pricing.call(request, { timeout: 5_000 })),
+  );
   for (const quote of quotes) {
     console.log(`client:    ${quote.quantity} × ${quote.item} costs ${quote.total}`);
   }
 
   const refused: RemoteError[] = [];
   try {
-    await pricing.call(PRICING_QUEUE, { item: 'unicorn', quantity: 1 });
+    await pricing.call({ item: 'unicorn', quantity: 1 }, { timeout: 5_000 });
   } catch (error) {
     if (!(error instanceof RemoteError)) throw error;
     console.log(`client:    no quote for a unicorn: ${error.remoteMessage} (${error.remoteCode})`);

@@ -1,7 +1,8 @@
 /**
- * A typed worker: consumes the orders queue, whose {@link Order} schema
- * checks every message before the handler sees it, so `message.data` is an
- * `Order`. warren acks each order when its handler resolves
+ * A typed worker: applies its part of the shop's contract (the
+ * `shipOrders` route, which declares the work queue, its binding and its
+ * dead letters) and consumes it. The order's schema checks every message
+ * before the handler sees it, so `message.data` is an `Order`. warren acks each order when its handler resolves
  * (`settle: 'auto'`), runs up to four handlers at once and lets the broker
  * send at most twenty unacknowledged orders.
  *
@@ -19,7 +20,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../lib/index.js';
-import { declareOrders, type Order } from './orders.js';
+import { type Order, shop } from './orders.js';
 
 export interface WorkerOptions {
   /** Stop after this many orders (handled or dead-lettered as invalid). @default no limit */
@@ -54,16 +55,15 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
 
   const connection = await connect(url, { connectionName: 'demo worker' });
   try {
-    const channel = await connection.openChannel();
-    const { queue } = await declareOrders(channel);
+    const { consumers } = await shop.apply(connection, { consumers: ['shipOrders'] });
     const report: WorkerReport = { handled: [], invalid: 0, failed: 0 };
     const countOne = (): void => {
       if (report.handled.length + report.invalid >= limit) stop.abort();
     };
 
-    const consumer = await queue.consume(
+    const consumer = await consumers.shipOrders.consume(
       async (message) => {
-        const order = message.data; // an Order, checked by the queue's schema
+        const order = message.data; // an Order, checked by the contract's schema
         await ship(order);
         console.log(`worker:    order ${order.id}: ${order.quantity} × ${order.item} shipped`);
         report.handled.push(order);

@@ -1,5 +1,16 @@
 /** warren, used as its guides show. */
-import { connect, type IncomingMessage, retry } from '../../lib/index.js';
+import {
+  type ConsumeOptions,
+  type Consumer,
+  connect,
+  defineConsumer,
+  defineContract,
+  defineMessage,
+  definePublisher,
+  defineQueue,
+  type IncomingMessage,
+  retry,
+} from '../../lib/index.js';
 import {
   type BenchClient,
   BenchOrder,
@@ -9,6 +20,8 @@ import {
   order,
   publishWindowed,
   RETRY_DELAY_MS,
+  type ScenarioInput,
+  type ScenarioOutput,
   waitUntilQueued,
 } from '../client.js';
 
@@ -21,6 +34,46 @@ function finish(): { done: Promise<void>; resolve(): void; reject(error: Error):
     reject = fail;
   });
   return { done, resolve, reject };
+}
+
+/**
+ * Consumes the run's orders through the consumer `start` makes, acking each and checking it
+ * arrived intact; resolves once all have come.
+ */
+async function consumeOrders(
+  input: ScenarioInput,
+  start: (
+    handler: (message: IncomingMessage<BenchOrder>) => void,
+    options: ConsumeOptions<BenchOrder>,
+  ) => Promise<Consumer<BenchOrder>>,
+): Promise<ScenarioOutput> {
+  let received = 0;
+  const { done, resolve, reject } = finish();
+  const consumer = await start(
+    (message) => {
+      if (message.data.quantity !== 2) reject(new Error(`order ${message.data.id} changed`));
+      message.ack();
+      if (++received === input.count) resolve();
+    },
+    { prefetch: input.window },
+  );
+  consumer.on('invalid', (error) => reject(error));
+  await done;
+  return { messages: received };
+}
+
+/**
+ * The contract scenarios' contract: the run's queue (as the orchestrator declares it) and the
+ * bench's order, with a route to publish it and one to consume it.
+ */
+function benchContract(queue: string) {
+  const order = defineMessage('bench.order', BenchOrder);
+  const orders = defineQueue(queue, { durable: false });
+  return defineContract({
+    queues: { orders },
+    publishers: { order: definePublisher(orders, order) },
+    consumers: { orders: defineConsumer(orders, order) },
+  });
 }
 
 /** The other clients publish without `mandatory`: warren sends the same frames. */
@@ -114,20 +167,32 @@ export const client: BenchClient = {
 
   async typedConsume(input) {
     await using connection = await connect(input.url, { recovery: false });
-    const channel = await connection.openChannel();
-    let received = 0;
-    const { done, resolve, reject } = finish();
-    const consumer = await channel.queue(input.queue, { schema: BenchOrder }).consume(
-      (message) => {
-        if (message.data.quantity !== 2) reject(new Error(`order ${message.data.id} changed`));
-        message.ack();
-        if (++received === input.count) resolve();
-      },
-      { prefetch: input.window },
+    const queue = (await connection.openChannel()).queue(input.queue, { schema: BenchOrder });
+    // Awaited here: the connection closes when this function returns.
+    return await consumeOrders(input, (handler, options) => queue.consume(handler, options));
+  },
+
+  async contractPublish(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    // A publisher's part: the queue, and a confirm channel for the handle.
+    await using applied = await benchContract(input.queue).apply(connection, {
+      publishers: ['order'],
+    });
+    const publisher = applied.publishers.order;
+    await publishWindowed(input.count, input.window, (i) =>
+      publisher.publish(order(i, input.size), NOT_MANDATORY),
     );
-    consumer.on('invalid', (error) => reject(error));
-    await done;
-    return { messages: received };
+    return { messages: input.count };
+  },
+
+  async contractConsume(input) {
+    await using connection = await connect(input.url, { recovery: false });
+    await using applied = await benchContract(input.queue).apply(connection, {
+      consumers: ['orders'],
+    });
+    const route = applied.consumers.orders;
+    // Awaited here: the connection closes when this function returns.
+    return await consumeOrders(input, (handler, options) => route.consume(handler, options));
   },
 
   async rpc(input) {

@@ -7,19 +7,19 @@
  * The demo's queues are durable and shared with `npm run demo`: each test starts from empty.
  */
 import { afterEach, beforeEach, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
-import { runDemo } from '../../examples/demo.js';
+import { contractSummary, runDemo } from '../../examples/demo.js';
 import { runOrderEvents } from '../../examples/order-events.js';
 import {
   CREATED,
   DEAD_LETTER_QUEUE,
-  declareOrders,
   ORDERS_EXCHANGE,
-  ORDERS_QUEUE,
   type Order,
+  PRICING_QUEUE,
+  shop,
 } from '../../examples/orders.js';
 import { PAYMENTS_DEAD, PAYMENTS_QUEUE, runPayments } from '../../examples/payments.js';
 import { publishOrders } from '../../examples/publisher.js';
-import { PRICING_QUEUE, runRpcDemo } from '../../examples/rpc.js';
+import { runRpcDemo } from '../../examples/rpc.js';
 import { runWorker, type WorkerReport } from '../../examples/worker.js';
 import { type Connection, connect, RemoteError } from '../../lib/index.js';
 import { drain, queueCounts, queueExists, waitFor } from '../support/amqp-helpers.js';
@@ -48,13 +48,11 @@ afterEach(async () => {
   await connection.close();
 });
 
-/** Declares the demo's topology as the examples do, and empties its queues. */
+/** Declares the worker's part of the shop contract, as the worker does, and empties its queues. */
 async function emptyOrderQueues(): Promise<void> {
-  const channel = await connection.openChannel();
-  await declareOrders(channel);
-  await channel.queue(ORDERS_QUEUE).purge();
-  await channel.queue(DEAD_LETTER_QUEUE).purge();
-  await channel.close();
+  await using worker = await shop.apply(connection, { consumers: ['shipOrders'] });
+  await worker.queues.work.purge();
+  await worker.queues.deadLetters.purge();
 }
 
 /** Publishes `body` to the orders exchange without the schema, as a careless publisher would. */
@@ -101,7 +99,7 @@ describe('the typed publisher and worker', () => {
     expect([...report.handled].sort(byId)).toEqual(published);
     expect(report).toMatchObject({ invalid: 0, failed: 0 });
     // The worker closed its connection: nothing left, nobody consuming, nothing dead-lettered.
-    expect(await queueCounts(connection, ORDERS_QUEUE)).toEqual({
+    expect(await queueCounts(connection, shop.parts.queues.work.name)).toEqual({
       messageCount: 0,
       consumerCount: 0,
     });
@@ -127,7 +125,7 @@ describe('the typed publisher and worker', () => {
       'the invalid order in the dead-letter queue',
     );
     expect(await bodiesIn(DEAD_LETTER_QUEUE)).toEqual([{ id: 3, item: '', quantity: 'lots' }]);
-    expect(await queueCounts(connection, ORDERS_QUEUE)).toEqual({
+    expect(await queueCounts(connection, shop.parts.queues.work.name)).toEqual({
       messageCount: 0,
       consumerCount: 0,
     });
@@ -141,14 +139,15 @@ describe('the typed publisher and worker', () => {
     const worker = startWorker();
     // The worker has its prefetch window of 20 orders; stop it in the middle of them.
     await waitFor(
-      async () => ((await queueCounts(connection, ORDERS_QUEUE))?.messageCount ?? 30) <= 10,
+      async () =>
+        ((await queueCounts(connection, shop.parts.queues.work.name))?.messageCount ?? 30) <= 10,
       10_000,
       'the worker taking its first orders',
     );
     worker.stop();
     const report = await within(worker.report, 10_000, 'the worker stopping');
 
-    const left = (await bodiesIn(ORDERS_QUEUE)) as Order[];
+    const left = (await bodiesIn(shop.parts.queues.work.name)) as Order[];
     expect([...report.handled, ...left].sort(byId)).toEqual(published);
     expect(report).toMatchObject({ invalid: 0, failed: 0 });
   });
@@ -214,6 +213,19 @@ describe('the payments example', () => {
   });
 });
 
+describe('the shop contract', () => {
+  it('holds together without a warning, and the demo summarizes every route', () => {
+    expect(shop.warnings).toEqual([]);
+    expect(contractSummary()).toEqual([
+      'warren demo shop 1.0.0, as AsyncAPI 3.0.0:',
+      '  send    orderCreated demo.shop.orders.created: order.created',
+      '  receive shipOrders   demo.shop.orders.work: order.created',
+      '  send    quote        demo.shop.pricing: quote.request, replied to with quote',
+      '  receive quote.serve  demo.shop.pricing: quote.request, replied to with quote',
+    ]);
+  });
+});
+
 describe('the demo', () => {
   it('runs the worker, the publisher and RPC, and prints what it did', async () => {
     const result = await within(runDemo(url, 5), 30_000, 'the demo');
@@ -228,6 +240,9 @@ describe('the demo', () => {
       'demo: the worker shipped and acked 5 of 5 orders, and dead-lettered 1 invalid one',
     );
     expect(printed).toContain('demo: the pricing server sent 3 quotes and refused 1 request');
+    expect(printed).toContain(
+      'demo:   send    orderCreated demo.shop.orders.created: order.created',
+    );
     expect(result.payments.charged).toHaveLength(3);
     expect(result.payments.replayed).toBe(1);
     expect(await queueCounts(connection, DEAD_LETTER_QUEUE)).toEqual({
