@@ -30,7 +30,7 @@ import { AmqpError } from './protocol/errors.js';
  *
  * winston reads an object first argument as the message itself: adapt it
  * with `(record, message) => winstonLogger.info(message, record)` per level
- * (see docs/logging.md).
+ * (see the Logger section of docs/observability.md).
  */
 export interface Logger {
   /** Channels and consumers opening and closing. */
