@@ -4,10 +4,16 @@
  * environment names ({@link useBroker}); a virtual host per test
  * ({@link freshVhost}); waiting until a worker has drained its queue
  * ({@link waitUntilDrained}); reading what was dead-lettered and why
- * ({@link deadLetters}). It imports warren itself (the package, not a copy),
+ * ({@link deadLetters}); a contract applied in a vhost of its own
+ * ({@link applyContract}). It imports warren itself (the package, not a copy),
  * so its errors and the objects it takes are warren's own. See docs/testing.md.
  * @packageDocumentation
  */
+export {
+  type AppliedTestContract,
+  type ApplyContractOptions,
+  applyContract,
+} from './apply-contract.js';
 export type {
   Broker,
   BrokerSource,

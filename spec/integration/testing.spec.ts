@@ -11,22 +11,33 @@
  *   too (the worker still holds one: not drained); it times out with the last counts.
  * - deadLetters says why each message was dead-lettered (by warren's failure policy, by the
  *   broker after a reject) and puts them all back, unless told to remove them.
+ * - applyContract declares a contract in a vhost of its own: its publisher's message reaches its
+ *   consumer's queue there, nothing of it is in the tests' own vhost, close() removes the vhost.
  * - Bad arguments are TypeErrors and RangeErrors, before anything is sent.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import {
   AmqpError,
   ChannelError,
   type Connection,
   connect,
   deadLetter,
+  defineBinding,
+  defineConsumer,
+  defineContract,
+  defineExchange,
+  defineMessage,
+  definePublisher,
+  defineQueue,
   type IncomingMessage,
   Message,
   TimeoutError,
 } from '../../lib/index.js';
 import {
+  applyContract,
   deadLetters,
   freshVhost,
   probeAmqp,
@@ -207,6 +218,51 @@ describe('freshVhost', () => {
     expect(error).toBeInstanceOf(RabbitmqctlError);
     expect((error as RabbitmqctlError).code).toBe('RABBITMQCTL_FAILED');
     expect((error as RabbitmqctlError).exitCode).not.toBe(0);
+  });
+});
+
+describe('applyContract', () => {
+  const created = defineMessage('order.created', z.object({ id: z.number() }));
+  const orders = defineExchange('orders', 'direct');
+  const work = defineQueue('orders.work');
+  const shop = defineContract({
+    exchanges: { orders },
+    queues: { work },
+    bindings: [defineBinding(work, orders, 'created')],
+    publishers: { orderCreated: definePublisher(orders, 'created', created) },
+    consumers: { shipOrders: defineConsumer(work, created) },
+  });
+
+  it('declares the contract in a vhost of its own, and close() removes it', async () => {
+    const applied = await applyContract(broker, shop, { prefix: 'contract' });
+    expect(applied.vhost.name).toMatch(/^contract-[0-9a-f]{12}$/);
+    const { publishers, consumers } = applied.applied;
+    await publishers.orderCreated.publish({ id: 7 });
+    const got = new Promise<number>((resolve) => {
+      void consumers.shipOrders.consume((message) => resolve(message.data.id), {
+        settle: 'auto',
+      });
+    });
+    expect(await got).toBe(7);
+    // Nothing of it in the tests' own vhost.
+    const outside = await connect(url);
+    try {
+      const channel = await outside.openChannel();
+      const error = await rejection(channel.declareQueue('orders.work', { passive: true }));
+      expect((error as ChannelError).code).toBe('NOT_FOUND');
+    } finally {
+      await outside.close();
+    }
+    await applied.close();
+    await applied.close(); // idempotent
+    expect(applied.connection.isOpen).toBe(false);
+    expect((await broker.rabbitmqctl('list_vhosts', '--quiet')).split('\n')).not.toContain(
+      applied.vhost.name,
+    );
+  });
+
+  it('refuses what is not a contract, before making a vhost', async () => {
+    await expect(applyContract(broker, {} as typeof shop)).rejects.toThrow(TypeError);
   });
 });
 
