@@ -169,17 +169,10 @@ function compareMessage(
     after = jsonSchemaOf(next.schema);
     fidelity = { before: readFidelity(previous.schema), after: readFidelity(next.schema) };
   } catch (error) {
-    const detail = `its schema cannot be read as a zod 4 schema (${error instanceof Error ? error.message : String(error)})`;
-    const findings = DIRECTIONS.map(
-      (direction): SchemaFinding => ({
-        path: '$',
-        change: 'unsupported',
-        verdict: 'unknown',
-        direction,
-        detail,
-      }),
+    return unknownBothWays(
+      name,
+      `its schema cannot be read as a zod 4 schema (${error instanceof Error ? error.message : String(error)})`,
     );
-    return { name, status: 'changed', verdict: 'unknown', findings };
   }
   const findings = [
     ...read('old-receivers', after, before, fidelity.after, fidelity.before),
@@ -261,7 +254,11 @@ function byName(messages: readonly MessageDefinition[]): Map<string, MessageDefi
 }
 
 function ambiguous(name: string, where: 'previous' | 'next'): MessageCompatibility {
-  const detail = `the ${where} contract has several messages named '${name}'`;
+  return unknownBothWays(name, `the ${where} contract has several messages named '${name}'`);
+}
+
+/** A message whose change cannot be told, in either direction, for the reason `detail` gives. */
+function unknownBothWays(name: string, detail: string): MessageCompatibility {
   const findings = DIRECTIONS.map(
     (direction): SchemaFinding => ({
       path: '$',
