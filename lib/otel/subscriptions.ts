@@ -1,0 +1,64 @@
+/**
+ * Subscribing to warren's diagnostics channels and undoing it: each
+ * subscription returns the function that removes it, so `disable()` removes
+ * exactly what was added.
+ */
+import {
+  subscribe,
+  type TracingChannelSubscribers,
+  tracingChannel,
+  unsubscribe,
+} from 'node:diagnostics_channel';
+import type { Context } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
+
+/** Removes one subscription. */
+export type Undo = () => void;
+
+/** Subscribes `handlers` to the tracing channel `name`. */
+export function onTrace<M extends object>(
+  name: string,
+  handlers: Partial<TracingChannelSubscribers<M>>,
+): Undo {
+  const channel = tracingChannel<unknown, M>(name);
+  channel.subscribe(handlers as TracingChannelSubscribers<M>);
+  return () => {
+    channel.unsubscribe(handlers as TracingChannelSubscribers<M>);
+  };
+}
+
+/** Subscribes `listener` to the plain channel `name`. */
+export function onMessage<M>(name: string, listener: (message: M) => void): Undo {
+  const wrapped = (message: unknown): void => listener(message as M);
+  subscribe(name, wrapped);
+  return () => {
+    unsubscribe(name, wrapped);
+  };
+}
+
+/**
+ * Runs what the tracing channel `name` traces (a consumer's handler, an RPC
+ * call) inside the OpenTelemetry context `enter` returns for its message.
+ *
+ * `start.runStores` calls `store.run(value, fn)` for each bound store; this
+ * store's `run` is `context.with`, so the context reaches the handler through
+ * whichever context manager the application registered (AsyncLocalStorage
+ * or another), without reaching into that manager's private storage.
+ */
+export function runInContext<M extends object>(name: string, enter: (message: M) => Context): Undo {
+  const store = {
+    run<T>(value: Context, fn: () => T): T {
+      return context.with(value, fn);
+    },
+  };
+  const { start } = tracingChannel<unknown, M>(name);
+  // bindStore is typed for an AsyncLocalStorage, of which it uses `run` only.
+  const bound = start as unknown as {
+    bindStore(store: unknown, transform: (message: M) => Context): void;
+    unbindStore(store: unknown): boolean;
+  };
+  bound.bindStore(store, enter);
+  return () => {
+    bound.unbindStore(store);
+  };
+}
