@@ -11,10 +11,10 @@ import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { type Connection, connect, type IncomingMessage, Message } from '../../lib/index.js';
-import { SEMCONV_VERSION } from '../../lib/otel/index.js';
+import { METRICS, SEMCONV_VERSION } from '../../lib/otel/index.js';
 import { uniqueName, useConnection, waitFor } from '../support/amqp-helpers.js';
 import { connectionPid, within } from '../support/fault-helpers.js';
-import { isChildOf, SpanKind, useOtel, warrenSpan } from '../support/otel.js';
+import { isChildOf, metricPoints, SpanKind, useOtel, warrenSpan } from '../support/otel.js';
 import { rabbitmqctl } from '../support/test-broker.js';
 
 const url = inject('amqpUrl');
@@ -267,9 +267,73 @@ describe('warren/otel spans', () => {
         const send = otel.spans().find(warrenSpan(SpanKind.PRODUCER, 'send'));
         expect(send && isChildOf(send, root.spanContext())).toBe(true);
         expect(send && isChildOf(process, send)).toBe(true);
+
+        const exported = await otel.metrics();
+        const [recoveries] = metricPoints(exported, METRICS.recoveries);
+        expect(recoveries?.value).toBe(1);
+        const [downtime] = metricPoints(exported, METRICS.recoveryDuration);
+        expect(downtime?.value).toMatchObject({ count: 1 });
       } finally {
         await queue.delete({ ifUnused: false });
       }
     });
+  });
+});
+
+describe('warren/otel metrics', () => {
+  it('counts sent, nacked, returned, consumed and settled messages, and times them', async () => {
+    const channel = await openChannel(true);
+    const exchange = await channel.declareExchange(uniqueName('otel-metrics'), 'fanout', {
+      autoDelete: true,
+    });
+    const nowhere = await channel.declareExchange(uniqueName('otel-nowhere'), 'fanout', {
+      autoDelete: true,
+    });
+    const queue = await channel.declareQueue('', {
+      exclusive: true,
+      arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+    });
+    await queue.bind(exchange);
+    await exchange.publish('first');
+    await expect(exchange.publish('second')).rejects.toThrow();
+    await expect(nowhere.publish('lost')).rejects.toThrow();
+    await queue.consume((message) => message.nack({ requeue: false }));
+    await otel.span(warrenSpan(SpanKind.CONSUMER, `process ${queue.name}`), 'process');
+
+    const exported = await otel.metrics();
+    const of = (name: string, key: string, value: string) =>
+      metricPoints(exported, name).filter((point) => point.attributes[key] === value);
+    const sent = of(METRICS.sent, 'messaging.destination.name', exchange.name);
+    expect(sent.map((point) => [point.attributes['error.type'], point.value])).toEqual(
+      expect.arrayContaining([
+        [undefined, 1],
+        ['PUBLISH_NACKED', 1],
+      ]),
+    );
+    expect(sent[0]?.attributes).toMatchObject({
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.name': 'send',
+      'server.port': Number(server.port || 5672),
+    });
+    expect(of(METRICS.nacked, 'messaging.destination.name', exchange.name)).toMatchObject([
+      { value: 1 },
+    ]);
+    expect(of(METRICS.returned, 'messaging.destination.name', nowhere.name)).toMatchObject([
+      { value: 1 },
+    ]);
+    const durations = of(METRICS.operationDuration, 'messaging.destination.name', exchange.name);
+    expect(
+      durations.reduce((total, point) => total + (point.value as { count: number }).count, 0),
+    ).toBe(2);
+    expect(of(METRICS.consumed, 'messaging.consumer.group.name', queue.name)).toMatchObject([
+      { value: 1, attributes: { 'messaging.operation.name': 'deliver' } },
+    ]);
+    expect(of(METRICS.processDuration, 'messaging.consumer.group.name', queue.name)).toMatchObject([
+      { value: { count: 1 } },
+    ]);
+    const settled = metricPoints(exported, METRICS.settled).filter(
+      (point) => point.attributes['warren.settle.kind'] === 'nack',
+    );
+    expect(settled.length).toBe(1);
   });
 });

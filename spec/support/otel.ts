@@ -103,3 +103,19 @@ export function warrenSpan(kind: SpanKind, name: string): (span: ReadableSpan) =
 }
 
 export { SpanKind };
+
+/** A data point of a metric: its attributes and its value (a sum, or a histogram's). */
+export interface MetricPoint {
+  readonly attributes: Record<string, unknown>;
+  readonly value: number | { readonly count: number; readonly sum?: number };
+}
+
+/** The data points of the metric `name` in the latest export of `exported`. */
+export function metricPoints(exported: ResourceMetrics[], name: string): MetricPoint[] {
+  const latest = exported.at(-1);
+  if (latest === undefined) return [];
+  return latest.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .filter((metric) => metric.descriptor.name === name)
+    .flatMap((metric) => metric.dataPoints as unknown as MetricPoint[]);
+}
