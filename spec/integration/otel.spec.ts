@@ -11,7 +11,7 @@ import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { type Connection, connect, type IncomingMessage, Message } from '../../lib/index.js';
-import { METRICS, SEMCONV_VERSION } from '../../lib/otel/index.js';
+import { instrument, METRICS, SEMCONV_VERSION } from '../../lib/otel/index.js';
 import { uniqueName, useConnection, waitFor } from '../support/amqp-helpers.js';
 import { connectionPid, within } from '../support/fault-helpers.js';
 import { isChildOf, metricPoints, SpanKind, useOtel, warrenSpan } from '../support/otel.js';
@@ -232,6 +232,59 @@ describe('warren/otel spans', () => {
       const process = processes.find((span) => span.attributes['messaging.message.id'] === id);
       expect(process?.spanContext().spanId).toBeDefined();
       expect(seen.get(id)).toBe(process?.spanContext().spanId);
+    }
+  });
+
+  it('a failing handler fails its process span; the retry says it is redelivered', async () => {
+    const channel = await openChannel();
+    const queue = await channel.declareQueue('', { exclusive: true });
+    const consumer = await queue.consume(() => {
+      throw new TypeError('cannot handle this');
+    });
+    consumer.on('error', () => {});
+    await channel.exchange('').publish('poison', queue.name);
+
+    const name = `process ${queue.name}`;
+    await waitFor(() => otel.spans().filter(warrenSpan(SpanKind.CONSUMER, name)).length === 2);
+    const processes = otel.spans().filter(warrenSpan(SpanKind.CONSUMER, name));
+    expect(
+      processes.map((span) => [
+        span.status.code,
+        span.attributes['error.type'],
+        span.attributes['warren.message.redelivered'],
+      ]),
+    ).toEqual([
+      [SpanStatusCode.ERROR, 'TypeError', false],
+      [SpanStatusCode.ERROR, 'TypeError', true],
+    ]);
+    // retry-once: requeued the first time, dropped (or dead-lettered) the second.
+    expect(
+      processes.map((span) =>
+        span.events.map((event) => [event.name, event.attributes?.['warren.settle.requeue']]),
+      ),
+    ).toEqual([[['reject', true]], [['reject', false]]]);
+  });
+
+  it('with operations: CLIENT spans for connecting and channel operations', async () => {
+    const instrumentation = instrument({ operations: true, metrics: false });
+    onTestFinished(() => instrumentation.disable());
+    const own = await connect(url);
+    try {
+      const channel = await own.openChannel();
+      const queue = await channel.declareQueue(uniqueName('otel-ops'), { exclusive: true });
+      const spans = otel.spans();
+      const connecting = spans.find(warrenSpan(SpanKind.CLIENT, 'connect'));
+      expect(connecting?.attributes).toMatchObject({
+        'messaging.system': 'rabbitmq',
+        'server.port': Number(server.port || 5672),
+      });
+      const declare = spans.find(warrenSpan(SpanKind.CLIENT, 'queue.declare'));
+      expect(declare?.attributes).toMatchObject({
+        'messaging.operation.name': 'queue.declare',
+        'messaging.destination.name': queue.name,
+      });
+    } finally {
+      await own.close();
     }
   });
 
