@@ -9,11 +9,27 @@ import {
   tracingChannel,
   unsubscribe,
 } from 'node:diagnostics_channel';
-import type { Context } from '@opentelemetry/api';
-import { context } from '@opentelemetry/api';
+import { type Context, context, diag } from '@opentelemetry/api';
 
 /** Removes one subscription. */
 export type Undo = () => void;
+
+/**
+ * `fn`, made unable to throw: what a diagnostics subscriber throws becomes
+ * an uncaught exception of the application (Node rethrows it on the next
+ * tick), so a bug or a failing exporter here is reported to OpenTelemetry's
+ * diagnostic logger instead; `fallback` is returned in its place.
+ */
+function guard<A extends unknown[], R>(fn: (...args: A) => R, fallback: (...args: A) => R) {
+  return (...args: A): R => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      diag.error('warren/otel: a diagnostics subscriber failed', error);
+      return fallback(...args);
+    }
+  };
+}
 
 /** Subscribes `handlers` to the tracing channel `name`. */
 export function onTrace<M extends object>(
@@ -21,15 +37,24 @@ export function onTrace<M extends object>(
   handlers: Partial<TracingChannelSubscribers<M>>,
 ): Undo {
   const channel = tracingChannel<unknown, M>(name);
-  channel.subscribe(handlers as TracingChannelSubscribers<M>);
+  const guarded = Object.fromEntries(
+    Object.entries(handlers).map(([phase, handler]) => [
+      phase,
+      guard(handler as (message: M) => void, () => {}),
+    ]),
+  ) as unknown as TracingChannelSubscribers<M>;
+  channel.subscribe(guarded);
   return () => {
-    channel.unsubscribe(handlers as TracingChannelSubscribers<M>);
+    channel.unsubscribe(guarded);
   };
 }
 
 /** Subscribes `listener` to the plain channel `name`. */
 export function onMessage<M>(name: string, listener: (message: M) => void): Undo {
-  const wrapped = (message: unknown): void => listener(message as M);
+  const wrapped = guard(
+    (message: unknown): void => listener(message as M),
+    () => {},
+  );
   subscribe(name, wrapped);
   return () => {
     unsubscribe(name, wrapped);
@@ -57,7 +82,11 @@ export function runInContext<M extends object>(name: string, enter: (message: M)
     bindStore(store: unknown, transform: (message: M) => Context): void;
     unbindStore(store: unknown): boolean;
   };
-  bound.bindStore(store, enter);
+  // A transform that throws would also be rethrown: the handler then runs in the caller's context.
+  bound.bindStore(
+    store,
+    guard(enter, () => context.active()),
+  );
   return () => {
     bound.unbindStore(store);
   };

@@ -1,11 +1,14 @@
 /**
  * warren/otel's pieces that need no broker: the propagator's view of a
  * message's headers (strings written; strings and bytes read, nothing else),
- * and `error.type` from what was thrown.
+ * `error.type` from what was thrown, and a tracer that throws, kept from warren.
  */
-import { describe, expect, it } from 'vitest';
-import { type FieldTable, PublishNackedError } from '../../lib/index.js';
+import { tracingChannel } from 'node:diagnostics_channel';
+import { DiagLogLevel, diag, type Tracer } from '@opentelemetry/api';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { DIAGNOSTICS_CHANNELS, type FieldTable, PublishNackedError } from '../../lib/index.js';
 import { headerGetter, headerSetter } from '../../lib/otel/headers.js';
+import { instrument } from '../../lib/otel/index.js';
 import { errorType } from '../../lib/otel/semconv.js';
 
 describe('the headers carrier', () => {
@@ -30,5 +33,38 @@ describe('error.type', () => {
     expect(errorType(new RangeError('x'))).toBe('RangeError');
     expect(errorType('a string')).toBe('_OTHER');
     expect(errorType(undefined)).toBe('_OTHER');
+  });
+});
+
+describe('a failing tracer', () => {
+  it('never throws into warren: the failure goes to the OpenTelemetry diagnostic logger', () => {
+    const errors: unknown[] = [];
+    const ignore = () => {};
+    diag.setLogger(
+      {
+        error: (...args) => errors.push(args),
+        warn: ignore,
+        info: ignore,
+        debug: ignore,
+        verbose: ignore,
+      },
+      DiagLogLevel.ERROR,
+    );
+    onTestFinished(() => diag.disable());
+    const broken = () => {
+      throw new Error('broken tracer');
+    };
+    const tracerProvider = {
+      getTracer: () => ({ startSpan: broken, startActiveSpan: broken }) as unknown as Tracer,
+    };
+    const instrumentation = instrument({ tracerProvider, metrics: false });
+    onTestFinished(() => instrumentation.disable());
+
+    const message = { exchange: 'x', routingKey: 'k', headers: {}, properties: { headers: {} } };
+    tracingChannel(DIAGNOSTICS_CHANNELS.publish).start.publish(message);
+    const result = tracingChannel(DIAGNOSTICS_CHANNELS.process).start.runStores(message, () => 42);
+
+    expect(result).toBe(42);
+    expect(errors).toHaveLength(2);
   });
 });
