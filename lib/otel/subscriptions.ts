@@ -3,12 +3,10 @@
  * subscription returns the function that removes it, so `disable()` removes
  * exactly what was added.
  */
-import {
-  subscribe,
-  type TracingChannelSubscribers,
-  tracingChannel,
-  unsubscribe,
-} from 'node:diagnostics_channel';
+// A namespace import, as warren's own: a named import of what a runtime lacks would not link.
+
+import type { TracingChannelSubscribers } from 'node:diagnostics_channel';
+import * as dc from 'node:diagnostics_channel';
 import { type Context, context, diag } from '@opentelemetry/api';
 
 /** Removes one subscription. */
@@ -36,7 +34,9 @@ export function onTrace<M extends object>(
   name: string,
   handlers: Partial<TracingChannelSubscribers<M>>,
 ): Undo {
-  const channel = tracingChannel<unknown, M>(name);
+  // A runtime without tracing channels (older Bun, Deno): warren publishes nothing on them.
+  if (typeof dc.tracingChannel !== 'function') return () => {};
+  const channel = dc.tracingChannel<unknown, M>(name);
   const guarded = Object.fromEntries(
     Object.entries(handlers).map(([phase, handler]) => [
       phase,
@@ -55,9 +55,10 @@ export function onMessage<M>(name: string, listener: (message: M) => void): Undo
     (message: unknown): void => listener(message as M),
     () => {},
   );
-  subscribe(name, wrapped);
+  if (typeof dc.subscribe !== 'function') return () => {};
+  dc.subscribe(name, wrapped);
   return () => {
-    unsubscribe(name, wrapped);
+    dc.unsubscribe(name, wrapped);
   };
 }
 
@@ -76,18 +77,24 @@ export function runInContext<M extends object>(name: string, enter: (message: M)
       return context.with(value, fn);
     },
   };
-  const { start } = tracingChannel<unknown, M>(name);
+  if (typeof dc.tracingChannel !== 'function') return () => {};
+  const { start } = dc.tracingChannel<unknown, M>(name);
   // bindStore is typed for an AsyncLocalStorage, of which it uses `run` only.
   const bound = start as unknown as {
-    bindStore(store: unknown, transform: (message: M) => Context): void;
-    unbindStore(store: unknown): boolean;
+    bindStore?(store: unknown, transform: (message: M) => Context): void;
+    unbindStore?(store: unknown): boolean;
+    runStores?: unknown;
   };
+  if (typeof bound.bindStore !== 'function' || typeof bound.runStores !== 'function') {
+    // A runtime without stores (older Bun, Deno): the span is still made, at `start`.
+    return onTrace<M>(name, { start: enter });
+  }
   // A transform that throws would also be rethrown: the handler then runs in the caller's context.
   bound.bindStore(
     store,
     guard(enter, () => context.active()),
   );
   return () => {
-    bound.unbindStore(store);
+    bound.unbindStore?.(store);
   };
 }
