@@ -3,7 +3,7 @@
  * message's headers (strings written; strings and bytes read, nothing else),
  * `error.type` from what was thrown, and a tracer that throws, kept from warren.
  */
-import { tracingChannel } from 'node:diagnostics_channel';
+import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { DiagLogLevel, diag, type Tracer } from '@opentelemetry/api';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DIAGNOSTICS_CHANNELS, type FieldTable, PublishNackedError } from '../../lib/index.js';
@@ -68,3 +68,38 @@ describe('a failing tracer', () => {
     expect(errors).toHaveLength(2);
   });
 });
+
+describe('disable()', () => {
+  it('removes every subscription, so warren is back to building nothing', () => {
+    const listened = () =>
+      Object.values(DIAGNOSTICS_CHANNELS).filter((name) => {
+        const traced = tracingChannel(name);
+        return (
+          subscribersOf(name) ||
+          traced.start.hasSubscribers ||
+          traced.end.hasSubscribers ||
+          traced.asyncStart.hasSubscribers ||
+          traced.asyncEnd.hasSubscribers ||
+          traced.error.hasSubscribers
+        );
+      });
+    expect(listened()).toEqual([]);
+    const instrumentation = instrument({ operations: true });
+    expect(listened().sort()).toEqual(
+      Object.values(DIAGNOSTICS_CHANNELS).filter(isInstrumented).sort(),
+    );
+    instrumentation.disable();
+    instrumentation.disable();
+    expect(listened()).toEqual([]);
+  });
+});
+
+/** Whether the plain channel `name` has subscribers. */
+function subscribersOf(name: string): boolean {
+  return channel(name).hasSubscribers;
+}
+
+/** The channels warren/otel listens to: all but blocked, unblocked and lost. */
+function isInstrumented(name: string): boolean {
+  return !/blocked|lost/.test(name);
+}
