@@ -8,8 +8,10 @@ export default defineConfig([
       // while type-checking): kept external, its build loads the package's own main entry at
       // run time, and its declarations refer to warren's, so there is one copy of every class.
       testing: 'lib/testing/index.ts',
+      // warren/otel likewise; @opentelemetry/api is an optional peer, loaded by this entry only.
+      otel: 'lib/otel/index.ts',
     },
-    external: ['warren'],
+    external: ['warren', '@opentelemetry/api'],
     format: ['esm', 'cjs'],
     target: 'node20',
     platform: 'node',

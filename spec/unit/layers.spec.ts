@@ -18,7 +18,7 @@ const LIB = resolve(dirname(fileURLToPath(import.meta.url)), '../../lib');
 /** The folders of lib/ that are layers of the client itself, not capabilities above it. */
 const CLIENT_LAYERS = new Set(['protocol', 'engine']);
 /** The capabilities published as a subpath of the package (`warren/testing`), not by lib/index.ts. */
-const SUBPATH_CAPABILITIES = new Set(['testing']);
+const SUBPATH_CAPABILITIES = new Set(['testing', 'otel']);
 
 interface Import {
   /** The imported file, relative to lib/ (`protocol/spec.ts`), or the bare specifier. */

@@ -1,0 +1,105 @@
+/**
+ * warren/otel's pieces that need no broker: the propagator's view of a
+ * message's headers (strings written; strings and bytes read, nothing else),
+ * `error.type` from what was thrown, and a tracer that throws, kept from warren.
+ */
+import { channel, tracingChannel } from 'node:diagnostics_channel';
+import { DiagLogLevel, diag, type Tracer } from '@opentelemetry/api';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { DIAGNOSTICS_CHANNELS, type FieldTable, PublishNackedError } from '../../lib/index.js';
+import { headerGetter, headerSetter } from '../../lib/otel/headers.js';
+import { instrument } from '../../lib/otel/index.js';
+import { errorType } from '../../lib/otel/semconv.js';
+
+describe('the headers carrier', () => {
+  it('writes string headers, and reads strings and bytes back', () => {
+    const headers: FieldTable = { other: 1 };
+    headerSetter.set(headers, 'traceparent', '00-abc-def-01');
+    headers.tracestate = Buffer.from('vendor=1');
+    expect(headerGetter.get(headers, 'traceparent')).toBe('00-abc-def-01');
+    expect(headerGetter.get(headers, 'tracestate')).toBe('vendor=1');
+    expect(headerGetter.get(headers, 'other')).toBeUndefined();
+    expect(headerGetter.get(undefined, 'traceparent')).toBeUndefined();
+    expect(headerGetter.keys(headers)).toEqual(['other', 'traceparent', 'tracestate']);
+    expect(headerGetter.keys(undefined)).toEqual([]);
+  });
+});
+
+describe('error.type', () => {
+  it('is a warren error’s code, else the error’s name, else _OTHER', () => {
+    const nacked = new PublishNackedError();
+    expect(errorType(nacked)).toBe(nacked.code);
+    expect(nacked.code).not.toBe(nacked.name);
+    expect(errorType(new RangeError('x'))).toBe('RangeError');
+    expect(errorType('a string')).toBe('_OTHER');
+    expect(errorType(undefined)).toBe('_OTHER');
+  });
+});
+
+describe('a failing tracer', () => {
+  it('never throws into warren: the failure goes to the OpenTelemetry diagnostic logger', () => {
+    const errors: unknown[] = [];
+    const ignore = () => {};
+    diag.setLogger(
+      {
+        error: (...args) => errors.push(args),
+        warn: ignore,
+        info: ignore,
+        debug: ignore,
+        verbose: ignore,
+      },
+      DiagLogLevel.ERROR,
+    );
+    onTestFinished(() => diag.disable());
+    const broken = () => {
+      throw new Error('broken tracer');
+    };
+    const tracerProvider = {
+      getTracer: () => ({ startSpan: broken, startActiveSpan: broken }) as unknown as Tracer,
+    };
+    const instrumentation = instrument({ tracerProvider, metrics: false });
+    onTestFinished(() => instrumentation.disable());
+
+    const message = { exchange: 'x', routingKey: 'k', headers: {}, properties: { headers: {} } };
+    tracingChannel(DIAGNOSTICS_CHANNELS.publish).start.publish(message);
+    const result = tracingChannel(DIAGNOSTICS_CHANNELS.process).start.runStores(message, () => 42);
+
+    expect(result).toBe(42);
+    expect(errors).toHaveLength(2);
+  });
+});
+
+describe('disable()', () => {
+  it('removes every subscription, so warren is back to building nothing', () => {
+    const listened = () =>
+      Object.values(DIAGNOSTICS_CHANNELS).filter((name) => {
+        const traced = tracingChannel(name);
+        return (
+          subscribersOf(name) ||
+          traced.start.hasSubscribers ||
+          traced.end.hasSubscribers ||
+          traced.asyncStart.hasSubscribers ||
+          traced.asyncEnd.hasSubscribers ||
+          traced.error.hasSubscribers
+        );
+      });
+    expect(listened()).toEqual([]);
+    const instrumentation = instrument({ operations: true });
+    expect(listened().sort()).toEqual(
+      Object.values(DIAGNOSTICS_CHANNELS).filter(isInstrumented).sort(),
+    );
+    instrumentation.disable();
+    instrumentation.disable();
+    expect(listened()).toEqual([]);
+  });
+});
+
+/** Whether the plain channel `name` has subscribers. */
+function subscribersOf(name: string): boolean {
+  return channel(name).hasSubscribers;
+}
+
+/** The channels warren/otel listens to: all but blocked, unblocked and lost. */
+function isInstrumented(name: string): boolean {
+  return !/blocked|lost/.test(name);
+}
