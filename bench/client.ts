@@ -67,6 +67,13 @@ export interface BenchClient {
    * its own has it.
    */
   contractConsume?(input: ScenarioInput): Promise<ScenarioOutput>;
+  /**
+   * As publishConfirm, with OpenTelemetry tracing every publish (the SDK set up as an
+   * application would, exporting nowhere). Only a client with tracing of its own has it.
+   */
+  tracedPublish?(input: ScenarioInput): Promise<ScenarioOutput>;
+  /** As consume, with OpenTelemetry tracing every delivery's processing and ack. */
+  tracedConsume?(input: ScenarioInput): Promise<ScenarioOutput>;
 }
 
 /** The typed scenarios' message: an order, as the examples have one, padded to the scenario's size. */

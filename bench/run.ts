@@ -120,6 +120,7 @@ const PREFILL: Partial<Record<Scenario, 'publish' | 'typedPublish'>> = {
   retry: 'publish',
   typedConsume: 'typedPublish',
   contractConsume: 'typedPublish',
+  tracedConsume: 'publish',
 };
 
 /** Scenarios that leave what they published in the queue, and how to read a body's index. */
@@ -128,6 +129,7 @@ const KEEPS: Partial<Record<Scenario, (body: Uint8Array, size: number) => number
   publishConfirm: indexOf,
   typedPublish: orderIndex,
   contractPublish: orderIndex,
+  tracedPublish: indexOf,
 };
 
 /** The wait queue the retry scenario's policy declares (retry()'s naming). */
@@ -167,6 +169,20 @@ function scenarioSpecs(smoke: boolean): ScenarioSpec[] {
       window: n(1_000, 100),
       beside: 'typedConsume',
     },
+    {
+      name: 'tracedPublish',
+      count: n(50_000, 500),
+      size: 256,
+      window: n(1_000, 100),
+      beside: 'publishConfirm',
+    },
+    {
+      name: 'tracedConsume',
+      count: n(200_000, 2_000),
+      size: 256,
+      window: n(1_000, 100),
+      beside: 'consume',
+    },
     { name: 'retry', count: n(50_000, 500), size: 256, window: n(1_000, 100), beside: 'consume' },
     { name: 'rpc', count: n(2_000, 50), size: 256, window: 1 },
     { name: 'large', count: n(200, 3), size: n(8 * MiB, MiB), window: 10 },
@@ -192,6 +208,10 @@ function scenarioTitle(spec: Omit<ScenarioSpec, 'title'>): string {
       return `publish ${count} orders of ${size} with confirms through a contract's publisher, at most ${spec.window.toLocaleString('en-US')} outstanding`;
     case 'contractConsume':
       return `consume ${count} orders of ${size} through a contract's consumer, prefetch ${spec.window.toLocaleString('en-US')}, one ack per message`;
+    case 'tracedPublish':
+      return `publish ${count} × ${size} with confirms, traced by OpenTelemetry (exporting nowhere), at most ${spec.window.toLocaleString('en-US')} outstanding`;
+    case 'tracedConsume':
+      return `consume ${count} × ${size}, traced by OpenTelemetry (exporting nowhere), prefetch ${spec.window.toLocaleString('en-US')}, one ack per message`;
     case 'retry':
       return `consume ${count} × ${size}, prefetch ${spec.window.toLocaleString('en-US')}, each failing once and retried after ${RETRY_DELAY_MS} ms`;
     case 'rpc':

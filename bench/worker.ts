@@ -30,6 +30,8 @@ export const SCENARIOS = [
   'typedConsume',
   'contractPublish',
   'contractConsume',
+  'tracedPublish',
+  'tracedConsume',
   'retry',
   'rpc',
   'large',

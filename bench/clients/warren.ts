@@ -76,6 +76,15 @@ function benchContract(queue: string) {
   });
 }
 
+/**
+ * Starts tracing (bench/tracing.ts); loaded only by the tracing scenarios, so that the others
+ * run without OpenTelemetry in the process.
+ */
+async function traced(): Promise<() => Promise<void>> {
+  const { traceWarren } = await import('../tracing.js');
+  return traceWarren();
+}
+
 /** The other clients publish without `mandatory`: warren sends the same frames. */
 const NOT_MANDATORY = { mandatory: false } as const;
 
@@ -193,6 +202,24 @@ export const client: BenchClient = {
     const route = applied.consumers.orders;
     // Awaited here: the connection closes when this function returns.
     return await consumeOrders(input, (handler, options) => route.consume(handler, options));
+  },
+
+  async tracedPublish(input) {
+    const untrace = await traced();
+    try {
+      return await client.publishConfirm(input);
+    } finally {
+      await untrace();
+    }
+  },
+
+  async tracedConsume(input) {
+    const untrace = await traced();
+    try {
+      return await client.consume(input);
+    } finally {
+      await untrace();
+    }
   },
 
   async rpc(input) {
