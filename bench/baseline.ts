@@ -80,8 +80,12 @@ async function extract(baseline: Baseline): Promise<string> {
   if (existsSync(done)) return dir;
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(dir, { recursive: true });
-  const tar = git(['archive', '--format=tar', baseline.commit, '--', 'lib', ADAPTER, HARNESS]);
-  execFileSync('tar', ['-x', '-C', dir], { input: tar, stdio: ['pipe', 'ignore', 'pipe'] });
+  // All of bench/, for what the adapter imports beside the harness (bench/tracing.ts); through
+  // a file, since lib/ alone is more than a pipe's default buffer holds.
+  const tar = path.join(dir, '.baseline.tar');
+  git(['archive', '--format=tar', `--output=${tar}`, baseline.commit, '--', 'lib', 'bench']);
+  execFileSync('tar', ['-x', '-f', tar, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await fs.rm(tar);
   await fs.writeFile(done, `${baseline.ref}\n`);
   return dir;
 }
