@@ -108,11 +108,11 @@ export async function buildBaseline(baseline: Baseline, name: string): Promise<s
   const entry = { [`clients/${name}`]: path.join(dir, ADAPTER) };
   await fs.writeFile(harness, today);
   if (theirs === today) {
-    await compile(entry, false);
+    await compile(entry, false, path.join(dir, 'lib'));
     return `${adapter}; its ${HARNESS} is today's`;
   }
   try {
-    await compile(entry, false);
+    await compile(entry, false, path.join(dir, 'lib'));
     return `${adapter}; its ${HARNESS} differs from today's, and the adapter was compiled against today's (the same bodies and helpers as the other clients)`;
   } catch (error) {
     // esbuild's message: "Build failed with 1 error:\n<file>:<line>:<column>: ERROR: <what>".
@@ -122,7 +122,7 @@ export async function buildBaseline(baseline: Baseline, name: string): Promise<s
       '',
     );
     await fs.writeFile(harness, theirs);
-    await compile(entry, false);
+    await compile(entry, false, path.join(dir, 'lib'));
     return `${adapter}; its ${HARNESS} differs from today's, and the adapter does not compile against today's (${why}): it was compiled against its own, whose bodies and helpers may cost differently`;
   }
 }

@@ -15,11 +15,19 @@ export const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'warren-bench
 
 /**
  * Compiles each entry (output name without `.js` → source file) into {@link BUILD_DIR};
- * `clean` empties the folder first. Rejects when esbuild reports an error.
+ * `clean` empties the folder first. `lib` is the warren source the subpath entries' `warren`
+ * imports resolve to: today's, or a baseline's. Rejects when esbuild reports an error.
  */
-export async function compile(entry: Record<string, string>, clean: boolean): Promise<void> {
+export async function compile(
+  entry: Record<string, string>,
+  clean: boolean,
+  lib = path.join(ROOT, 'lib'),
+): Promise<void> {
   const { build } = await import('tsup');
   await build({
+    esbuildOptions(options) {
+      options.alias = { ...options.alias, warren: path.join(lib, 'index.ts') };
+    },
     entry,
     outDir: BUILD_DIR,
     format: ['esm'],
