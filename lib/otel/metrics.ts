@@ -57,14 +57,13 @@ export function measureWarren(meter: Meter): Undo[] {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
-  const sent = meter.createCounter(METRICS.sent, {
-    description: 'Messages a producer attempted to send to the broker.',
-    unit: '{message}',
-  });
-  const consumed = meter.createCounter(METRICS.consumed, {
-    description: 'Messages delivered to the application (consumers and basic.get).',
-    unit: '{message}',
-  });
+  const counter = (name: string, description: string, unit = '{message}') =>
+    meter.createCounter(name, { description, unit });
+  const sent = counter(METRICS.sent, 'Messages a producer attempted to send to the broker.');
+  const consumed = counter(
+    METRICS.consumed,
+    'Messages delivered to the application (consumers and basic.get).',
+  );
   const operationDuration = histogram(
     METRICS.operationDuration,
     'Duration of publishes, until the confirm when there is one.',
@@ -73,26 +72,27 @@ export function measureWarren(meter: Meter): Undo[] {
     METRICS.processDuration,
     'Duration of processing a delivered message, until it is settled.',
   );
-  const recoveries = meter.createCounter(METRICS.recoveries, {
-    description: 'Connections recovered after a loss.',
-    unit: '{recovery}',
-  });
+  const recoveries = counter(
+    METRICS.recoveries,
+    'Connections recovered after a loss.',
+    '{recovery}',
+  );
   const recoveryDuration = histogram(
     METRICS.recoveryDuration,
     'How long a connection was down, from its loss to its recovery.',
   );
-  const returned = meter.createCounter(METRICS.returned, {
-    description: 'Mandatory messages the broker returned as unroutable.',
-    unit: '{message}',
-  });
-  const nacked = meter.createCounter(METRICS.nacked, {
-    description: 'Published messages the broker nacked (publisher confirms).',
-    unit: '{message}',
-  });
-  const settled = meter.createCounter(METRICS.settled, {
-    description: 'Delivered messages the application acked, nacked or rejected.',
-    unit: '{message}',
-  });
+  const returned = counter(
+    METRICS.returned,
+    'Mandatory messages the broker returned as unroutable.',
+  );
+  const nacked = counter(
+    METRICS.nacked,
+    'Published messages the broker nacked (publisher confirms).',
+  );
+  const settled = counter(
+    METRICS.settled,
+    'Delivered messages the application acked, nacked or rejected.',
+  );
 
   const publishStarts = new WeakMap<PublishDiagnostic, number>();
   const publishAttributes = (message: PublishDiagnostic): Attributes => {
