@@ -534,11 +534,15 @@ interface WorkerRun {
 }
 
 /**
- * Compiles bench/worker.ts and the named clients of bench/clients/ to plain JavaScript
- * (bench/build.ts). Returns the compiled worker's path.
+ * Compiles bench/worker.ts, bench/tracing.ts and the named clients of bench/clients/ to plain
+ * JavaScript (bench/build.ts). Returns the compiled worker's path.
  */
 async function buildWorkers(clients: readonly string[]): Promise<string> {
-  const entry: Record<string, string> = { worker: path.join(ROOT, 'bench', 'worker.ts') };
+  const entry: Record<string, string> = {
+    worker: path.join(ROOT, 'bench', 'worker.ts'),
+    // Loaded by the adapters' tracing scenarios only (see bench/clients/warren.ts).
+    tracing: path.join(ROOT, 'bench', 'tracing.ts'),
+  };
   for (const client of clients) {
     entry[`clients/${client}`] = path.join(ROOT, 'bench', 'clients', `${client}.ts`);
   }
