@@ -3,14 +3,15 @@ import type { Connection } from './connection.js';
 import type { Consumer } from './consumer.js';
 import { DeliveryLedger, type Settlement } from './deliveries.js';
 import {
-  deliveryDiagnostic,
+  Delivery,
   isTraced,
-  type OperationDiagnostic,
+  Operation,
   operationChannel,
+  Return,
   receiveChannel,
   returnChannel,
+  Settling,
   settleChannel,
-  settleDiagnostic,
   traceAsync,
 } from './diagnostics.js';
 import { waitWithin } from './engine/abort.js';
@@ -283,11 +284,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     options: CallOptions = {},
   ): Promise<Command> {
     if (!isTraced(operationChannel)) return this.#call(name, args, options);
-    const diagnostic: OperationDiagnostic = {
-      ...this.diagnosticEndpoint(),
-      method: name,
-      arguments: args as Readonly<Record<string, unknown>>,
-    };
+    const diagnostic = new Operation(this, name, args as Readonly<Record<string, unknown>>);
     return traceAsync(operationChannel, diagnostic, () => this.#call(name, args, options), onReply);
   }
 
@@ -298,19 +295,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
   ): Promise<Command> {
     const engine = this.isLive ? this.#current : await this.live(0, false, options.signal);
     return engine.call(name, args, options);
-  }
-
-  /**
-   * @internal Where this channel is, for a diagnostics message: the broker's
-   * address and port, and the channel number.
-   */
-  diagnosticEndpoint(): { serverAddress: string; serverPort: number; channelId: number } {
-    const { connection } = this;
-    return {
-      serverAddress: connection.serverAddress,
-      serverPort: connection.serverPort,
-      channelId: this.id,
-    };
   }
 
   /** @internal Turns on publisher confirms (right after opening). */
@@ -327,15 +311,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #returned(content: ReturnedContent, confirmed: boolean): ReturnedMessage {
     const message = ReturnedMessage.create(content);
     if (returnChannel.hasSubscribers) {
-      returnChannel.publish({
-        ...this.diagnosticEndpoint(),
-        message,
-        exchange: message.exchange,
-        routingKey: message.routingKey,
-        replyCode: message.replyCode,
-        replyText: message.replyText,
-        confirmed,
-      });
+      returnChannel.publish(new Return(message, confirmed, this));
     }
     return message;
   }
@@ -805,7 +781,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const message = IncomingMessage.create<T>(body, content?.properties ?? {}, info, this);
     if (!info.noAck) this.#deliveries.track(message as IncomingMessage<unknown>);
     if (receiveChannel.hasSubscribers) {
-      receiveChannel.publish(deliveryDiagnostic(message as IncomingMessage, queue.name, this));
+      receiveChannel.publish(new Delivery(message as IncomingMessage, queue.name, this));
     }
     return message;
   }
@@ -837,7 +813,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const tag = message.deliveryTag;
     const outcome = this.#deliveries.settle(message, settlement);
     if (outcome !== 'stale' && settleChannel.hasSubscribers) {
-      settleChannel.publish(settleDiagnostic(message, settlement, this));
+      settleChannel.publish(new Settling(message, settlement, this));
     }
     switch (outcome) {
       case 'stale':
@@ -901,6 +877,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
 }
 
 /** The reply's arguments, on an operation's diagnostics message. */
-function onReply(diagnostic: OperationDiagnostic, reply: Command): void {
+function onReply(diagnostic: Operation, reply: Command): void {
   diagnostic.reply = reply.method.args as Readonly<Record<string, unknown>>;
 }

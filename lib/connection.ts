@@ -5,7 +5,10 @@ import { Connector } from './connector.js';
 import {
   blockedChannel,
   type ConnectDiagnostic,
-  type ConnectionDiagnostic,
+  ConnectionBlock,
+  ConnectionEvent,
+  ConnectionLoss,
+  ConnectionRecovery,
   connectChannel,
   isTraced,
   lostChannel,
@@ -130,6 +133,8 @@ export async function connect(
   const diagnostic: ConnectDiagnostic = {
     serverAddress: first.hostname,
     serverPort: first.port,
+    peerAddress: undefined,
+    peerPort: undefined,
     vhost: given.options.vhost,
     connectionName: given.options.connectionName,
   };
@@ -140,6 +145,8 @@ export async function connect(
 function onConnected(diagnostic: ConnectDiagnostic, connection: Connection): void {
   diagnostic.serverAddress = connection.serverAddress;
   diagnostic.serverPort = connection.serverPort;
+  diagnostic.peerAddress = connection.peerAddress;
+  diagnostic.peerPort = connection.peerPort;
 }
 
 /** Connects to the hosts in turn, each once, until one takes the connection. */
@@ -322,14 +329,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#blocked = true;
       this.#gate.shut(new AmqpError('BLOCKED', `the broker blocked the connection: ${reason}`));
       this.log.write('warren.connection.blocked', { reason });
-      if (blockedChannel.hasSubscribers) blockedChannel.publish({ ...this.#endpoint(), reason });
+      if (blockedChannel.hasSubscribers) blockedChannel.publish(new ConnectionBlock(this, reason));
       callSafely('a blocked listener', () => this.emit('blocked', reason), this.log);
     });
     engine.on('unblocked', () => {
       this.#blocked = false;
       if (!this.#recovering) this.#gate.reopen();
       this.log.write('warren.connection.unblocked', {});
-      if (unblockedChannel.hasSubscribers) unblockedChannel.publish(this.#endpoint());
+      if (unblockedChannel.hasSubscribers) unblockedChannel.publish(new ConnectionEvent(this));
       callSafely('an unblocked listener', () => this.emit('unblocked'), this.log);
     });
   }
@@ -434,7 +441,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       });
       if (recoveredChannel.hasSubscribers) {
         const downtime = Date.now() - this.#lostAt;
-        recoveredChannel.publish({ ...this.#endpoint(), attempt: info.attempt, downtime });
+        recoveredChannel.publish(new ConnectionRecovery(this, info.attempt, downtime));
       }
       callSafely('a recovered listener', () => this.emit('recovered', info), this.log);
       return;
@@ -487,13 +494,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   #publishLost(error: ConnectionError, recovering: boolean): void {
-    if (lostChannel.hasSubscribers) lostChannel.publish({ ...this.#endpoint(), error, recovering });
-  }
-
-  /** The connection and the broker's address and port, for a diagnostics message. */
-  #endpoint(): ConnectionDiagnostic {
-    const host = this.#connector.current;
-    return { connection: this, serverAddress: host.hostname, serverPort: host.port };
+    if (lostChannel.hasSubscribers) {
+      lostChannel.publish(new ConnectionLoss(this, error, recovering));
+    }
   }
 
   /** @internal The broker's host name or address, as connected to (for diagnostics). */
@@ -504,6 +507,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** @internal The broker's port, as connected to (for diagnostics). */
   get serverPort(): number {
     return this.#connector.current.port;
+  }
+
+  /** @internal The address at the other end of the current socket (for diagnostics). */
+  get peerAddress(): string | undefined {
+    return this.#engine.peerAddress;
+  }
+
+  /** @internal The port at the other end of the current socket (for diagnostics). */
+  get peerPort(): number | undefined {
+    return this.#engine.peerPort;
   }
 
   #report(error: unknown, entity: string): void {

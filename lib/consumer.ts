@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Channel, SignalOptions } from './channel.js';
-import { isTraced, processChannel, processDiagnostic, traceAsync } from './diagnostics.js';
+import { isTraced, Processing, processChannel, traceAsync } from './diagnostics.js';
 import { waitWithin } from './engine/abort.js';
 import { DELIVERY_OVERHEAD_BYTES, type DeliveryBacklog } from './engine/backlog.js';
 import type { ChannelEngine } from './engine/channel.js';
@@ -547,7 +547,7 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
    * its `start` (each message its own context), until the message is settled.
    */
   #runTraced(message: IncomingMessage<T>): void {
-    const diagnostic = processDiagnostic(
+    const diagnostic = new Processing(
       message as IncomingMessage<unknown>,
       this.queue.name,
       this.#hooks.serving === true,

@@ -1,5 +1,5 @@
 import type { Channel, SignalOptions } from './channel.js';
-import { isTraced, type PublishDiagnostic, publishChannel, traceAsync } from './diagnostics.js';
+import { isTraced, Publishing, publishChannel, traceAsync } from './diagnostics.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import { Message, type MessageProperties } from './message.js';
 import type { FieldTable } from './protocol/field-types.js';
@@ -220,19 +220,8 @@ export class Exchange<T = unknown> {
     body: Buffer,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    const headers: FieldTable = { ...properties.headers };
-    const diagnostic: PublishDiagnostic = {
-      ...this.channel.diagnosticEndpoint(),
-      exchange: args.exchange,
-      routingKey: args.routingKey,
-      mandatory: args.mandatory,
-      confirm: this.channel.confirmMode,
-      bodySize: body.length,
-      properties,
-      headers,
-      messageId: properties.messageId,
-      correlationId: properties.correlationId,
-    };
+    const diagnostic = new Publishing(this.channel, args, properties, body.length);
+    const { headers } = diagnostic;
     // Runs after `start`: the subscribers have added what they add.
     const send = () => {
       const sent =

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelOptions, CloseOptions, SignalOptions } from './channel.js';
 import type { Connection } from './connection.js';
-import { isTraced, type RpcDiagnostic, rpcChannel, traceAsync } from './diagnostics.js';
+import { isTraced, RpcCall, rpcChannel, traceAsync } from './diagnostics.js';
 import { throwIfAborted, waitWithin } from './engine/abort.js';
 import type { Exchange } from './exchange.js';
 import type { IncomingMessage } from './incoming-message.js';
@@ -149,13 +149,7 @@ export class RpcClient<Req = unknown, Res = unknown> {
     if (!isTraced(rpcChannel)) {
       return this.#roundTrip(exchange, routingKey, message, correlationId, timeout, options.signal);
     }
-    const diagnostic: RpcDiagnostic = {
-      ...this.channel.diagnosticEndpoint(),
-      exchange: exchange.name,
-      routingKey,
-      correlationId,
-      timeout,
-    };
+    const diagnostic = new RpcCall(this.channel, exchange.name, routingKey, correlationId, timeout);
     return traceAsync(rpcChannel, diagnostic, () =>
       this.#roundTrip(exchange, routingKey, message, correlationId, timeout, options.signal),
     );

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import { EventEmitter } from 'eventemitter3';
@@ -154,11 +155,19 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
    */
   workDone = 0;
 
+  /** The address at the socket's other end (for diagnostics); undefined for a socket that is not TCP. */
+  readonly peerAddress: string | undefined;
+  /** The port at the socket's other end. */
+  readonly peerPort: number | undefined;
+
   constructor(
     private readonly socket: Duplex,
     private readonly options: EngineOptions,
   ) {
     super();
+    const peer = socket as Partial<Pick<Socket, 'remoteAddress' | 'remotePort'>>;
+    this.peerAddress = peer.remoteAddress;
+    this.peerPort = peer.remotePort;
     this.maxBodySize = options.maxBodySize;
     this.backlog = new DeliveryBacklog(
       options.maxBufferedDeliveryBytes ?? DEFAULT_MAX_BUFFERED_DELIVERY_BYTES,

@@ -45,10 +45,15 @@ const openChannel = useConnection(url, (opened) => {
   connection = opened;
 });
 
-/** The endpoint fields every message carries, for this connection. */
+/**
+ * The endpoint fields every message carries, for this connection: the
+ * broker as given, and the socket's other end (an IP address, the same port).
+ */
 const endpoint = () => ({
   serverAddress: server.hostname,
   serverPort: Number(server.port || 5672),
+  peerAddress: expect.stringMatching(/^[\d.]+$|:/),
+  peerPort: Number(server.port || 5672),
 });
 
 /** A traced operation that went well, and one that failed. */
@@ -465,8 +470,8 @@ describe('warren:operation and warren:connect', () => {
 describe('nobody listening', () => {
   it('builds no diagnostics message on publish, delivery, settlement or declare', async () => {
     const channel = await openChannel(true);
-    // Every message about a channel starts with its endpoint: none is asked for.
-    const built = vi.spyOn(channel, 'diagnosticEndpoint');
+    // Every message about a channel reads the socket's peer from the connection: none does.
+    const built = vi.spyOn(channel.connection, 'peerAddress', 'get');
     const queue = await channel.declareQueue('', { exclusive: true });
     const done = new Promise<void>((resolve) => {
       void queue.consume((message) => {
@@ -581,7 +586,13 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
       expect(blocked[0]?.reason).toMatch(/memory/);
       expect(blocked[0]?.connection).toBe(own);
       expect(unblocked).toEqual([
-        { connection: own, serverAddress: '127.0.0.1', serverPort: port },
+        {
+          connection: own,
+          serverAddress: '127.0.0.1',
+          serverPort: port,
+          peerAddress: '127.0.0.1',
+          peerPort: port,
+        },
       ]);
     } finally {
       await own.close();
