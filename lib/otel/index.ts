@@ -32,11 +32,16 @@ export interface InstrumentOptions {
   /** Where metrics go; the globally registered provider by default. */
   readonly meterProvider?: MeterProvider;
   /**
-   * Whether connecting and channel operations (declare, bind, get, qos, tx,
-   * …) get CLIENT spans too. Off by default: they are setup, not traffic,
-   * and would crowd every trace that starts a consumer.
+   * Whether connecting and channel operations (declare, bind, qos, tx, …)
+   * get CLIENT spans too (`get` always has one). Off by default: they are
+   * setup, not traffic, and would crowd every trace that starts a consumer.
    */
   readonly operations?: boolean;
+  /**
+   * Whether spans carry `messaging.message.body.size`, the body's size in
+   * bytes. Off by default: the conventions make it opt-in.
+   */
+  readonly bodySize?: boolean;
   /** Whether to record spans (default true). */
   readonly traces?: boolean;
   /** Whether to record metrics (default true). */
@@ -78,7 +83,13 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   if (options.traces !== false) {
     const provider = options.tracerProvider ?? trace.getTracerProvider();
     const tracer = provider.getTracer(INSTRUMENTATION_NAME, VERSION);
-    undo.push(...traceWarren({ tracer, operations: options.operations === true }));
+    undo.push(
+      ...traceWarren({
+        tracer,
+        operations: options.operations === true,
+        bodySize: options.bodySize === true,
+      }),
+    );
   }
   if (options.metrics !== false) {
     const provider = options.meterProvider ?? metrics.getMeterProvider();

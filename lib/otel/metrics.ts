@@ -4,26 +4,34 @@
  * plus what operators of warren ask for: recoveries and their duration,
  * returned messages, and messages the broker nacked.
  */
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import {
   type ConnectionRecoveredDiagnostic,
   DIAGNOSTICS_CHANNELS,
+  type EndpointDiagnostic,
+  type OperationDiagnostic,
   type ProcessDiagnostic,
   type PublishDiagnostic,
-  type ReceiveDiagnostic,
   type ReturnDiagnostic,
   type SettleDiagnostic,
 } from 'warren';
-import { ATTR, baseAttributes, errorType } from './semconv.js';
+import {
+  consumerTemplate,
+  errorType,
+  metricAttributes,
+  metricKey,
+  producerTemplate,
+} from './semconv.js';
 import { onMessage, onTrace, type Undo } from './subscriptions.js';
+import { Tally } from './tally.js';
 
 /** The names of the metrics warren/otel records (see docs/observability.md for their attributes). */
 export const METRICS = Object.freeze({
   /** Counter: messages published, failed ones with `error.type` (conventions). */
   sent: 'messaging.client.sent.messages',
-  /** Counter: messages delivered to a consumer or fetched with `get` (conventions). */
+  /** Counter: messages handed to a consumer's handler or fetched with `get` (conventions). */
   consumed: 'messaging.client.consumed.messages',
-  /** Histogram, seconds: publishes, until the confirm when there is one (conventions). */
+  /** Histogram, seconds: publishes (until the confirm when there is one) and gets (conventions). */
   operationDuration: 'messaging.client.operation.duration',
   /** Histogram, seconds: a handler's processing of a message, until it is settled (conventions). */
   processDuration: 'messaging.process.duration',
@@ -35,7 +43,7 @@ export const METRICS = Object.freeze({
   returned: 'warren.client.returned.messages',
   /** Counter: publishes the broker nacked (warren). */
   nacked: 'warren.client.nacked.messages',
-  /** Counter: deliveries acked, nacked or rejected by the application, by `warren.settle.kind` (warren). */
+  /** Counter: deliveries acked, nacked or rejected by the application, by `messaging.operation.name` (warren). */
   settled: 'warren.client.settled.messages',
 } as const);
 
@@ -57,26 +65,29 @@ export function measureWarren(meter: Meter): Undo[] {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
-  const counter = (name: string, description: string, unit = '{message}') =>
-    meter.createCounter(name, { description, unit });
+  const tallies: Tally[] = [];
+  const counter = (name: string, description: string) => {
+    const tally = new Tally(meter, name, { description, unit: '{message}' });
+    tallies.push(tally);
+    return tally;
+  };
   const sent = counter(METRICS.sent, 'Messages a producer attempted to send to the broker.');
   const consumed = counter(
     METRICS.consumed,
-    'Messages delivered to the application (consumers and basic.get).',
+    'Messages handed to the application (consumer handlers and basic.get).',
   );
   const operationDuration = histogram(
     METRICS.operationDuration,
-    'Duration of publishes, until the confirm when there is one.',
+    'Duration of publishes (until the confirm when there is one) and of gets.',
   );
   const processDuration = histogram(
     METRICS.processDuration,
     'Duration of processing a delivered message, until it is settled.',
   );
-  const recoveries = counter(
-    METRICS.recoveries,
-    'Connections recovered after a loss.',
-    '{recovery}',
-  );
+  const recoveries = meter.createCounter(METRICS.recoveries, {
+    description: 'Connections recovered after a loss.',
+    unit: '{recovery}',
+  });
   const recoveryDuration = histogram(
     METRICS.recoveryDuration,
     'How long a connection was down, from its loss to its recovery.',
@@ -94,76 +105,113 @@ export function measureWarren(meter: Meter): Undo[] {
     'Delivered messages the application acked, nacked or rejected.',
   );
 
-  const publishStarts = new WeakMap<PublishDiagnostic, number>();
-  const publishAttributes = (message: PublishDiagnostic): Attributes => {
-    const attributes: Attributes = {
-      ...baseAttributes(message),
-      [ATTR.destination]: message.exchange,
-      [ATTR.operationType]: 'send',
-      [ATTR.operationName]: 'send',
-    };
-    if (message.error !== undefined) attributes[ATTR.errorType] = errorType(message.error);
-    return attributes;
-  };
-  const published = (message: PublishDiagnostic): void => {
-    const started = publishStarts.get(message);
-    const attributes = publishAttributes(message);
-    sent.add(1, attributes);
-    if (started !== undefined) operationDuration.record(secondsSince(started), attributes);
-    if (attributes[ATTR.errorType] === 'PUBLISH_NACKED') nacked.add(1, attributes);
+  /** Counts one in `tally`, under the attributes every measurement has. */
+  const count = (
+    tally: Tally,
+    operation: string,
+    template: string | undefined,
+    endpoint: EndpointDiagnostic,
+    error: unknown,
+  ): void => {
+    tally.add(metricKey(operation, template, endpoint, error), () =>
+      metricAttributes(operation, template, endpoint, error),
+    );
   };
 
-  const processStarts = new WeakMap<ProcessDiagnostic, number>();
-  const processed = (message: ProcessDiagnostic): void => {
-    const started = processStarts.get(message);
-    if (started === undefined) return;
-    const attributes: Attributes = {
-      ...baseAttributes(message),
-      [ATTR.destination]: message.exchange,
-      [ATTR.consumerGroup]: message.queue,
-      [ATTR.operationType]: 'process',
-      [ATTR.operationName]: 'process',
-    };
-    if (message.error !== undefined) attributes[ATTR.errorType] = errorType(message.error);
-    processDuration.record(secondsSince(started), attributes);
+  // When each publish, handler and get began: the durations end at their asyncEnd.
+  const started = new WeakMap<object, number>();
+  const begin = (message: object): void => {
+    started.set(message, performance.now());
   };
+  const duration = (message: object): number | undefined => {
+    const start = started.get(message);
+    if (start === undefined) return undefined;
+    started.delete(message);
+    return secondsSince(start);
+  };
+
+  const published = (message: PublishDiagnostic): void => {
+    const template = producerTemplate(message.exchange, message.routingKey);
+    const { error } = message;
+    count(sent, 'send', template, message, error);
+    const seconds = duration(message);
+    if (seconds !== undefined) {
+      operationDuration.record(seconds, metricAttributes('send', template, message, error));
+    }
+    if (error !== undefined && errorType(error) === 'PUBLISH_NACKED') {
+      count(nacked, 'send', template, message, error);
+    }
+  };
+
+  const processing = (message: ProcessDiagnostic): void => {
+    begin(message);
+    count(consumed, 'process', consumerTemplate(message.queue), message, undefined);
+  };
+  const processed = (message: ProcessDiagnostic): void => {
+    const seconds = duration(message);
+    if (seconds === undefined) return;
+    const template = consumerTemplate(message.queue);
+    processDuration.record(seconds, metricAttributes('process', template, message, message.error));
+  };
+
+  // `get`: a receive, and a consumed message when the broker had one (get-ok has a delivery tag).
+  const fetched = (message: OperationDiagnostic): void => {
+    if (message.method !== 'basic.get') return;
+    const seconds = duration(message);
+    const queue = message.arguments.queue;
+    const template = consumerTemplate(typeof queue === 'string' ? queue : '');
+    if (seconds !== undefined) {
+      operationDuration.record(seconds, metricAttributes('get', template, message, message.error));
+    }
+    if (typeof message.reply?.deliveryTag === 'number') {
+      count(consumed, 'get', template, message, undefined);
+    }
+  };
+
+  // What threw at once has no async phase: it ends at `end`, its error set.
+  const endedAtOnce =
+    <M extends { error?: unknown }>(ended: (message: M) => void) =>
+    (message: M): void => {
+      if (message.error !== undefined) ended(message);
+    };
 
   return [
     onTrace<PublishDiagnostic>(DIAGNOSTICS_CHANNELS.publish, {
-      start: (message) => publishStarts.set(message, performance.now()),
+      start: begin,
+      end: endedAtOnce(published),
       asyncEnd: published,
     }),
     onTrace<ProcessDiagnostic>(DIAGNOSTICS_CHANNELS.process, {
-      start: (message) => processStarts.set(message, performance.now()),
+      start: processing,
       asyncEnd: processed,
     }),
-    onMessage<ReceiveDiagnostic>(DIAGNOSTICS_CHANNELS.receive, (message) => {
-      consumed.add(1, {
-        ...baseAttributes(message),
-        [ATTR.destination]: message.exchange,
-        [ATTR.consumerGroup]: message.queue,
-        [ATTR.operationType]: 'receive',
-        [ATTR.operationName]: message.consumerTag === undefined ? 'get' : 'deliver',
-      });
+    onTrace<OperationDiagnostic>(DIAGNOSTICS_CHANNELS.operation, {
+      start: (message) => {
+        if (message.method === 'basic.get') begin(message);
+      },
+      end: endedAtOnce(fetched),
+      asyncEnd: fetched,
     }),
     onMessage<SettleDiagnostic>(DIAGNOSTICS_CHANNELS.settle, (message) => {
-      settled.add(1, {
-        ...baseAttributes(message),
-        [ATTR.operationType]: 'settle',
-        [ATTR.operationName]: message.kind,
-        [ATTR.settleKind]: message.kind,
-      });
+      // The operation names the kind: ack, nack or reject.
+      count(settled, message.kind, undefined, message, undefined);
     }),
     onMessage<ReturnDiagnostic>(DIAGNOSTICS_CHANNELS.return, (message) => {
-      returned.add(1, { ...baseAttributes(message), [ATTR.destination]: message.exchange });
+      const template = producerTemplate(message.exchange, message.routingKey);
+      count(returned, 'send', template, message, undefined);
     }),
     onMessage<ConnectionRecoveredDiagnostic>(
       DIAGNOSTICS_CHANNELS.connectionRecovered,
       (message) => {
-        const attributes = baseAttributes(message);
+        const attributes = {
+          'messaging.system': 'rabbitmq',
+          'server.address': message.serverAddress,
+          'server.port': message.serverPort,
+        };
         recoveries.add(1, attributes);
         recoveryDuration.record(message.downtime / 1000, attributes);
       },
     ),
+    ...tallies.map((tally) => tally.close),
   ];
 }

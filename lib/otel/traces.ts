@@ -2,10 +2,11 @@
  * Spans from warren's diagnostics channels, per the messaging semantic
  * conventions for RabbitMQ: PRODUCER `send` spans for publishes (until the
  * confirm), CONSUMER `process` spans around handlers (their parent is the
- * producer's span, taken from the message's headers), CLIENT spans for RPC
- * calls and, when asked, for connecting and channel operations. Settlements
- * are events of the process span; a returned message, an event of its
- * publish span while that waits for its confirm.
+ * producer's span, taken from the message's headers, and linked too),
+ * CLIENT `get` (receive) spans for `Queue.get`, CLIENT spans for RPC calls
+ * and, when asked, for connecting and the other channel operations.
+ * Settlements are events of the process span; a returned message, an event
+ * of its publish span while that waits for its confirm.
  */
 import {
   type Attributes,
@@ -13,7 +14,9 @@ import {
   propagation,
   ROOT_CONTEXT,
   type Span,
+  type SpanContext,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   type Tracer,
   trace,
@@ -21,6 +24,7 @@ import {
 import {
   type ConnectDiagnostic,
   DIAGNOSTICS_CHANNELS,
+  type EndpointDiagnostic,
   type IncomingMessage,
   type OperationDiagnostic,
   type ProcessDiagnostic,
@@ -31,31 +35,39 @@ import {
   type TracedDiagnostic,
 } from 'warren';
 import { headerGetter, headerSetter } from './headers.js';
-import { ATTR, baseAttributes, errorMessage, errorType, setIfDefined } from './semconv.js';
+import {
+  consumerDestination,
+  consumerTemplate,
+  errorMessage,
+  errorType,
+  isAnonymous,
+  isTemporary,
+  producerDestination,
+  producerTemplate,
+  setIfDefined,
+  spanName,
+} from './semconv.js';
 import { onMessage, onTrace, runInContext, type Undo } from './subscriptions.js';
 
 /** What the tracing part of {@link instrument} needs. */
 export interface TracingSetup {
   readonly tracer: Tracer;
-  /** Whether connecting and channel operations get CLIENT spans too. */
+  /** Whether connecting and channel operations other than `get` get CLIENT spans too. */
   readonly operations: boolean;
-}
-
-/** The span name's destination part: the conventions leave out an empty one (the default exchange). */
-function spanName(operation: string, destination: string): string {
-  return destination === '' ? operation : `${operation} ${destination}`;
+  /** Whether spans carry `messaging.message.body.size` (opt-in in the conventions). */
+  readonly bodySize: boolean;
 }
 
 /** Marks `span` failed with `error`, as the conventions say (`error.type`, status ERROR). */
 function fail(span: Span, error: unknown): void {
-  span.setAttribute(ATTR.errorType, errorType(error));
+  span.setAttribute('error.type', errorType(error));
   span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
 }
 
 /**
  * The spans of one traced channel: `open` makes a message's span, which
- * fails on `error` and ends on `asyncEnd` (or on `end` when it threw
- * synchronously and no async phase follows).
+ * fails on `error` and ends on `asyncEnd`, or on `end` when what it traces
+ * threw at once (no async phase follows then).
  */
 class OpenSpans<M extends TracedDiagnostic & object> {
   readonly #spans = new WeakMap<M, Span>();
@@ -73,6 +85,10 @@ class OpenSpans<M extends TracedDiagnostic & object> {
     if (span !== undefined) fail(span, message.error);
   };
 
+  end = (message: M): void => {
+    if (message.error !== undefined) this.asyncEnd(message);
+  };
+
   asyncEnd = (message: M): void => {
     const span = this.#spans.get(message);
     if (span === undefined) return;
@@ -81,37 +97,100 @@ class OpenSpans<M extends TracedDiagnostic & object> {
   };
 }
 
+/** The creation context a message's headers carry (its producer's span), if any. */
+function creationContext(headers: PublishDiagnostic['headers'] | undefined) {
+  const extracted = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
+  return { extracted, spanContext: trace.getSpanContext(extracted) };
+}
+
+/**
+ * A span's options, with a link to the message's creation context when it
+ * has one: the conventions link a message's spans to its creation.
+ */
+function spanOptions(
+  kind: SpanKind,
+  attributes: Attributes,
+  creation: SpanContext | undefined,
+): SpanOptions {
+  const options: SpanOptions = { kind, attributes };
+  if (creation !== undefined) options.links = [{ context: creation }];
+  return options;
+}
+
+/** The destination's low-cardinality name, or the flags that say why there is none. */
+function describeDestination(
+  attributes: Attributes,
+  template: string | undefined,
+  name: string,
+): void {
+  if (template !== undefined) {
+    attributes['messaging.destination.template'] = template;
+  } else if (isAnonymous(name)) {
+    attributes['messaging.destination.anonymous'] = true;
+    if (isTemporary(name)) attributes['messaging.destination.temporary'] = true;
+  }
+}
+
+/** `network.peer.*`: the address the socket reached, when connected. */
+function describePeer(
+  attributes: Attributes,
+  endpoint: Pick<EndpointDiagnostic, 'peerAddress' | 'peerPort'>,
+): void {
+  if (endpoint.peerAddress === undefined) return;
+  attributes['network.peer.address'] = endpoint.peerAddress;
+  if (endpoint.peerPort !== undefined) attributes['network.peer.port'] = endpoint.peerPort;
+}
+
 /** Subscribes the spans; returns what unsubscribes them. */
-export function traceWarren({ tracer, operations }: TracingSetup): Undo[] {
-  const undo: Undo[] = [traceProcess(tracer), ...tracePublish(tracer), traceRpc(tracer)];
-  if (operations) undo.push(traceConnect(tracer), traceOperations(tracer));
+export function traceWarren(setup: TracingSetup): Undo[] {
+  const undo: Undo[] = [
+    traceProcess(setup),
+    ...tracePublish(setup),
+    traceRpc(setup.tracer),
+    traceOperations(setup.tracer, setup.operations),
+  ];
+  if (setup.operations) undo.push(traceConnect(setup.tracer));
   return undo;
 }
 
-/** PRODUCER `send <exchange>` spans, whose context goes into the message's headers. */
-function tracePublish(tracer: Tracer): Undo[] {
+/**
+ * PRODUCER `send <exchange>` spans, whose context goes into the message's
+ * headers as its creation context. A message whose headers already carry
+ * one (the application's, or a consumed message published again, as a
+ * retry does) keeps it: the send span links to it instead.
+ */
+function tracePublish({ tracer, bodySize }: TracingSetup): Undo[] {
   const open = new OpenSpans<PublishDiagnostic>();
   // Publishes waiting for their confirm, by span id: a returned message's headers name its own.
   const waiting = new Map<string, Span>();
   const start = (message: PublishDiagnostic): void => {
+    const { exchange, routingKey } = message;
     const attributes: Attributes = {
-      ...baseAttributes(message),
-      [ATTR.destination]: message.exchange,
-      [ATTR.operationType]: 'send',
-      [ATTR.operationName]: 'send',
-      [ATTR.bodySize]: message.bodySize,
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      'messaging.destination.name': producerDestination(exchange, routingKey),
+      'server.address': message.serverAddress,
+      'server.port': message.serverPort,
     };
-    setIfDefined(attributes, ATTR.routingKey, message.routingKey);
-    setIfDefined(attributes, ATTR.messageId, message.messageId);
-    setIfDefined(attributes, ATTR.conversationId, message.correlationId);
+    const template = producerTemplate(exchange, routingKey);
+    describeDestination(attributes, template, exchange === '' ? routingKey : exchange);
+    setIfDefined(attributes, 'messaging.rabbitmq.destination.routing_key', routingKey);
+    setIfDefined(attributes, 'messaging.message.id', message.messageId);
+    setIfDefined(attributes, 'messaging.message.conversation_id', message.correlationId);
+    if (bodySize) attributes['messaging.message.body.size'] = message.bodySize;
+    describePeer(attributes, message);
+    const creation = creationContext(message.headers).spanContext;
+    const active = context.active();
     const span = tracer.startSpan(
-      spanName('send', message.exchange),
-      { kind: SpanKind.PRODUCER, attributes },
-      context.active(),
+      spanName('send', template),
+      spanOptions(SpanKind.PRODUCER, attributes, creation),
+      active,
     );
     open.set(message, span);
+    if (creation !== undefined) return;
     if (message.confirm) waiting.set(span.spanContext().spanId, span);
-    propagation.inject(trace.setSpan(context.active(), span), message.headers, headerSetter);
+    propagation.inject(trace.setSpan(active, span), message.headers, headerSetter);
   };
   const asyncEnd = (message: PublishDiagnostic): void => {
     const span = open.get(message);
@@ -119,8 +198,7 @@ function tracePublish(tracer: Tracer): Undo[] {
     open.asyncEnd(message);
   };
   const returned = (message: ReturnDiagnostic): void => {
-    const parent = propagation.extract(ROOT_CONTEXT, message.message.headers, headerGetter);
-    const spanId = trace.getSpanContext(parent)?.spanId;
+    const spanId = creationContext(message.message.headers).spanContext?.spanId;
     const span = spanId === undefined ? undefined : waiting.get(spanId);
     span?.addEvent('returned', {
       'warren.return.code': message.replyCode,
@@ -131,6 +209,7 @@ function tracePublish(tracer: Tracer): Undo[] {
     onTrace<PublishDiagnostic>(DIAGNOSTICS_CHANNELS.publish, {
       start,
       error: open.error,
+      end: open.end,
       asyncEnd,
     }),
     onMessage(DIAGNOSTICS_CHANNELS.return, returned),
@@ -139,45 +218,54 @@ function tracePublish(tracer: Tracer): Undo[] {
 
 /**
  * CONSUMER `process <queue>` spans, the handler running inside: their parent
- * is the context the message's headers carry (the producer's span). The
- * conventions let a span that processes one message take its creation
- * context as parent rather than a link; a handler's own spans then nest in
- * the producer's trace, as users of other clients expect.
+ * is the context the message's headers carry (the producer's span), which
+ * they also link to. The conventions let a span that processes one message
+ * take its creation context as parent rather than only a link; a handler's
+ * own spans then nest in the producer's trace, as users of other clients
+ * expect.
  */
-function traceProcess(tracer: Tracer): Undo {
+function traceProcess({ tracer, bodySize }: TracingSetup): Undo {
   const open = new OpenSpans<ProcessDiagnostic>();
   // Settlements name the message, not the diagnostic: its span, while it is open.
   const byMessage = new WeakMap<IncomingMessage<unknown>, Span>();
   const enter = (message: ProcessDiagnostic) => {
-    const parent = propagation.extract(ROOT_CONTEXT, message.properties.headers, headerGetter);
+    const { extracted, spanContext } = creationContext(message.properties.headers);
+    const { queue } = message;
     const attributes: Attributes = {
-      ...baseAttributes(message),
-      [ATTR.destination]: message.exchange,
-      [ATTR.operationType]: 'process',
-      [ATTR.operationName]: 'process',
-      [ATTR.consumerGroup]: message.queue,
-      [ATTR.deliveryTag]: message.deliveryTag,
-      [ATTR.bodySize]: message.bodySize,
-      [ATTR.attempt]: message.attempt,
-      [ATTR.redelivered]: message.redelivered,
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': consumerDestination(
+        message.exchange,
+        message.routingKey,
+        queue,
+      ),
+      'messaging.rabbitmq.message.delivery_tag': message.deliveryTag,
+      'server.address': message.serverAddress,
+      'server.port': message.serverPort,
+      'warren.message.attempt': message.attempt,
+      'warren.message.redelivered': message.redelivered,
     };
-    setIfDefined(attributes, ATTR.routingKey, message.routingKey);
-    setIfDefined(attributes, ATTR.messageId, message.messageId);
-    setIfDefined(attributes, ATTR.conversationId, message.correlationId);
+    const template = consumerTemplate(queue);
+    describeDestination(attributes, template, queue);
+    setIfDefined(attributes, 'messaging.rabbitmq.destination.routing_key', message.routingKey);
+    setIfDefined(attributes, 'messaging.message.id', message.messageId);
+    setIfDefined(attributes, 'messaging.message.conversation_id', message.correlationId);
+    if (bodySize) attributes['messaging.message.body.size'] = message.bodySize;
     const span = tracer.startSpan(
-      spanName('process', message.queue || message.exchange),
-      { kind: SpanKind.CONSUMER, attributes },
-      parent,
+      spanName('process', template),
+      spanOptions(SpanKind.CONSUMER, attributes, spanContext),
+      extracted,
     );
     open.set(message, span);
     byMessage.set(message.message, span);
-    return trace.setSpan(parent, span);
+    return trace.setSpan(extracted, span);
   };
   const settled = (message: SettleDiagnostic): void => {
     byMessage.get(message.message)?.addEvent(message.kind, {
-      [ATTR.operationType]: 'settle',
-      [ATTR.operationName]: message.kind,
-      [ATTR.requeue]: message.requeue,
+      'messaging.operation.type': 'settle',
+      'messaging.operation.name': message.kind,
+      'warren.settle.requeue': message.requeue,
     });
   };
   const asyncEnd = (message: ProcessDiagnostic): void => {
@@ -186,7 +274,11 @@ function traceProcess(tracer: Tracer): Undo {
   };
   const undo = [
     runInContext(DIAGNOSTICS_CHANNELS.process, enter),
-    onTrace<ProcessDiagnostic>(DIAGNOSTICS_CHANNELS.process, { error: open.error, asyncEnd }),
+    onTrace<ProcessDiagnostic>(DIAGNOSTICS_CHANNELS.process, {
+      error: open.error,
+      end: open.end,
+      asyncEnd,
+    }),
     onMessage(DIAGNOSTICS_CHANNELS.settle, settled),
   ];
   return () => {
@@ -202,15 +294,22 @@ function traceProcess(tracer: Tracer): Undo {
 function traceRpc(tracer: Tracer): Undo {
   const open = new OpenSpans<RpcDiagnostic>();
   const enter = (message: RpcDiagnostic) => {
+    const { exchange, routingKey } = message;
     const active = context.active();
     const attributes: Attributes = {
-      ...baseAttributes(message),
-      [ATTR.destination]: message.exchange,
-      [ATTR.conversationId]: message.correlationId,
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.name': 'call',
+      'messaging.destination.name': producerDestination(exchange, routingKey),
+      'messaging.message.conversation_id': message.correlationId,
+      'server.address': message.serverAddress,
+      'server.port': message.serverPort,
     };
-    setIfDefined(attributes, ATTR.routingKey, message.routingKey);
+    const template = producerTemplate(exchange, routingKey);
+    describeDestination(attributes, template, exchange === '' ? routingKey : exchange);
+    setIfDefined(attributes, 'messaging.rabbitmq.destination.routing_key', routingKey);
+    describePeer(attributes, message);
     const span = tracer.startSpan(
-      spanName('call', message.routingKey),
+      spanName('call', routingKey === '' ? template : routingKey),
       { kind: SpanKind.CLIENT, attributes },
       active,
     );
@@ -221,6 +320,7 @@ function traceRpc(tracer: Tracer): Undo {
     runInContext(DIAGNOSTICS_CHANNELS.rpc, enter),
     onTrace<RpcDiagnostic>(DIAGNOSTICS_CHANNELS.rpc, {
       error: open.error,
+      end: open.end,
       asyncEnd: open.asyncEnd,
     }),
   ];
@@ -235,38 +335,86 @@ function traceConnect(tracer: Tracer): Undo {
   const start = (message: ConnectDiagnostic): void => {
     const span = tracer.startSpan('connect', {
       kind: SpanKind.CLIENT,
-      attributes: { ...baseAttributes(message), 'warren.vhost': message.vhost },
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'server.address': message.serverAddress,
+        'server.port': message.serverPort,
+        'warren.vhost': message.vhost,
+      },
     });
     open.set(message, span);
   };
   const asyncStart = (message: ConnectDiagnostic): void => {
     // Set once connected: the host actually reached.
-    open.get(message)?.setAttributes(baseAttributes(message));
+    const attributes: Attributes = {
+      'server.address': message.serverAddress,
+      'server.port': message.serverPort,
+    };
+    describePeer(attributes, message);
+    open.get(message)?.setAttributes(attributes);
   };
   return onTrace<ConnectDiagnostic>(DIAGNOSTICS_CHANNELS.connect, {
     start,
     asyncStart,
     error: open.error,
+    end: open.end,
     asyncEnd: open.asyncEnd,
   });
 }
 
-/** CLIENT spans named by the AMQP method (`queue.declare`, `basic.get`, …) for channel operations. */
-function traceOperations(tracer: Tracer): Undo {
+/**
+ * CLIENT spans for channel operations: `get <queue>` (a receive) always,
+ * and, when `all`, the others named by their AMQP method (`queue.declare`,
+ * `queue.bind`, …).
+ */
+function traceOperations(tracer: Tracer, all: boolean): Undo {
   const open = new OpenSpans<OperationDiagnostic>();
   const start = (message: OperationDiagnostic): void => {
+    const get = message.method === 'basic.get';
+    if (!get && !all) return;
     const attributes: Attributes = {
-      ...baseAttributes(message),
-      [ATTR.operationName]: message.method,
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.name': get ? 'get' : message.method,
+      'server.address': message.serverAddress,
+      'server.port': message.serverPort,
     };
+    describePeer(attributes, message);
     const target = message.arguments.queue ?? message.arguments.exchange;
-    if (typeof target === 'string') attributes[ATTR.destination] = target;
-    if (message.method === 'basic.get') attributes[ATTR.operationType] = 'receive';
-    open.set(message, tracer.startSpan(message.method, { kind: SpanKind.CLIENT, attributes }));
+    if (typeof target === 'string' && target !== '') {
+      attributes['messaging.destination.name'] = target;
+    }
+    if (!get) {
+      open.set(message, tracer.startSpan(message.method, { kind: SpanKind.CLIENT, attributes }));
+      return;
+    }
+    const queue = typeof target === 'string' ? target : '';
+    const template = consumerTemplate(queue);
+    attributes['messaging.operation.type'] = 'receive';
+    describeDestination(attributes, template, queue);
+    open.set(
+      message,
+      tracer.startSpan(spanName('get', template), { kind: SpanKind.CLIENT, attributes }),
+    );
+  };
+  // What `get` fetched, from the broker's get-ok (a get-empty has no delivery tag).
+  const asyncStart = (message: OperationDiagnostic): void => {
+    const reply = message.reply;
+    if (message.method !== 'basic.get' || reply === undefined) return;
+    const { deliveryTag, exchange, routingKey } = reply;
+    if (typeof deliveryTag !== 'number') return;
+    const queue = typeof message.arguments.queue === 'string' ? message.arguments.queue : '';
+    const attributes: Attributes = { 'messaging.rabbitmq.message.delivery_tag': deliveryTag };
+    if (typeof exchange === 'string' && typeof routingKey === 'string') {
+      attributes['messaging.destination.name'] = consumerDestination(exchange, routingKey, queue);
+      setIfDefined(attributes, 'messaging.rabbitmq.destination.routing_key', routingKey);
+    }
+    open.get(message)?.setAttributes(attributes);
   };
   return onTrace<OperationDiagnostic>(DIAGNOSTICS_CHANNELS.operation, {
     start,
+    asyncStart,
     error: open.error,
+    end: open.end,
     asyncEnd: open.asyncEnd,
   });
 }

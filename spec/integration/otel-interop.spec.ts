@@ -93,7 +93,7 @@ describe('warren/otel with instrumentation-amqplib', () => {
 
     const consume = await otel.span(amqplibSpan(SpanKind.CONSUMER), 'amqplib’s consumer span');
     const spans = otel.spans();
-    const send = spans.find(warrenSpan(SpanKind.PRODUCER, 'send'));
+    const send = spans.find(warrenSpan(SpanKind.PRODUCER, `send ${name}`));
     const root = spans.find((span) => span.name === 'warren producer');
     expect(send && root).toBeTruthy();
     if (!send || !root) return;

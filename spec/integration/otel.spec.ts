@@ -44,7 +44,7 @@ function find(spans: ReadableSpan[], span: Span): ReadableSpan | undefined {
 describe('warren/otel spans', () => {
   it('publish → process → the handler: one trace, with the conventions’ attributes', async () => {
     const channel = await openChannel(true);
-    const queue = await channel.declareQueue('', { exclusive: true });
+    const queue = await channel.declareQueue(uniqueName('otel-trace'), { exclusive: true });
     let handlerSpan: Span | undefined;
     await queue.consume(
       async (message) => {
@@ -66,7 +66,7 @@ describe('warren/otel spans', () => {
       'process',
     );
     const spans = otel.spans();
-    const send = spans.find(warrenSpan(SpanKind.PRODUCER, 'send'));
+    const send = spans.find(warrenSpan(SpanKind.PRODUCER, `send ${queue.name}`));
     const handler = find(spans, handlerSpan as Span);
     const request = find(spans, root);
     expect(send && handler && request).toBeTruthy();
@@ -74,31 +74,104 @@ describe('warren/otel spans', () => {
     expect(isChildOf(send, request)).toBe(true);
     expect(isChildOf(process, send)).toBe(true);
     expect(isChildOf(handler, process)).toBe(true);
+    // The process span links to the message's creation context too, as the conventions ask.
+    expect(process.links.map((link) => link.context.spanId)).toEqual([send.spanContext().spanId]);
     expect(send.attributes).toMatchObject({
       'messaging.system': 'rabbitmq',
-      'messaging.destination.name': '',
+      // Through the default exchange: the routing key alone names the destination.
+      'messaging.destination.name': queue.name,
+      'messaging.destination.template': queue.name,
       'messaging.rabbitmq.destination.routing_key': queue.name,
       'messaging.operation.type': 'send',
       'messaging.operation.name': 'send',
       'messaging.message.id': 'm-1',
       'messaging.message.conversation_id': 'c-1',
-      'messaging.message.body.size': 5,
       'server.address': server.hostname,
       'server.port': Number(server.port || 5672),
+      'network.peer.port': Number(server.port || 5672),
     });
+    expect(send.attributes['network.peer.address']).toMatch(/^[\d.]+$|:/);
+    // Opt-in in the conventions: not without `bodySize: true`.
+    expect(send.attributes).not.toHaveProperty('messaging.message.body.size');
     expect(send.status.code).toBe(SpanStatusCode.UNSET);
     expect(process.attributes).toMatchObject({
       'messaging.system': 'rabbitmq',
-      'messaging.destination.name': '',
+      // The routing key is the queue's name: it appears once.
+      'messaging.destination.name': queue.name,
+      'messaging.destination.template': queue.name,
       'messaging.operation.type': 'process',
-      'messaging.consumer.group.name': queue.name,
+      'messaging.operation.name': 'process',
       'messaging.rabbitmq.message.delivery_tag': 1,
       'messaging.message.id': 'm-1',
       'warren.message.attempt': 1,
       'warren.message.redelivered': false,
     });
+    expect(process.attributes).not.toHaveProperty('messaging.consumer.group.name');
     expect(process.events.map((event) => event.name)).toEqual(['ack']);
-    expect(SEMCONV_VERSION).toMatch(/^1\.\d+\.\d+$/);
+    expect(SEMCONV_VERSION).toBe('1.44.0');
+  });
+
+  it('through an exchange: exchange:key:queue; a server-named queue stays out of names', async () => {
+    const channel = await openChannel(true);
+    const exchange = await channel.declareExchange(uniqueName('otel-direct'), 'direct', {
+      autoDelete: true,
+    });
+    const queue = await channel.declareQueue('', { exclusive: true });
+    await queue.bind(exchange, 'pricing');
+    const sized = instrument({ bodySize: true, metrics: false });
+    onTestFinished(() => sized.disable());
+    await queue.consume((message) => message.ack());
+    await exchange.publish('hello', 'pricing');
+
+    const processes = await waitFor(() => {
+      const found = otel.spans().filter(warrenSpan(SpanKind.CONSUMER, 'process'));
+      return found.length === 2 ? found : undefined;
+    });
+    const sends = otel.spans().filter(warrenSpan(SpanKind.PRODUCER, `send ${exchange.name}`));
+    expect(sends.map((span) => span.attributes['messaging.destination.name'])).toEqual([
+      `${exchange.name}:pricing`,
+      `${exchange.name}:pricing`,
+    ]);
+    for (const process of processes) {
+      expect(process.attributes).toMatchObject({
+        'messaging.destination.name': `${exchange.name}:pricing:${queue.name}`,
+        'messaging.destination.anonymous': true,
+        'messaging.rabbitmq.destination.routing_key': 'pricing',
+      });
+      expect(process.attributes).not.toHaveProperty('messaging.destination.template');
+    }
+    // The second instrumentation asked for body sizes; the first did not.
+    expect(processes.map((span) => span.attributes['messaging.message.body.size']).sort()).toEqual([
+      5,
+      undefined,
+    ]);
+  });
+
+  it('a message that carries its creation context keeps it; the send span links to it', async () => {
+    const channel = await openChannel(true);
+    const queue = await channel.declareQueue(uniqueName('otel-carried'), { exclusive: true });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const spanId = '00f067aa0ba902b7';
+    const traceparent = `00-${traceId}-${spanId}-01`;
+    let received: IncomingMessage | undefined;
+    await queue.consume((message) => {
+      received = message;
+      message.ack();
+    });
+    // As a retry publishes a consumed message again: its headers still name where it began.
+    await channel
+      .exchange('')
+      .publish(new Message('again', { headers: { traceparent } }), queue.name);
+
+    const process = await otel.span(
+      warrenSpan(SpanKind.CONSUMER, `process ${queue.name}`),
+      'process',
+    );
+    const send = otel.spans().find(warrenSpan(SpanKind.PRODUCER, `send ${queue.name}`));
+    expect(send?.links.map((link) => link.context.spanId)).toEqual([spanId]);
+    expect(received?.properties.headers?.traceparent).toBe(traceparent);
+    expect(process.spanContext().traceId).toBe(traceId);
+    expect(process.parentSpanContext?.spanId).toBe(spanId);
   });
 
   it('a nacked publish fails its span, with error.type the error’s code', async () => {
@@ -127,7 +200,7 @@ describe('warren/otel spans', () => {
       .publish('lost', nowhere)
       .catch((thrown: unknown) => thrown);
 
-    const [send] = otel.spans().filter(warrenSpan(SpanKind.PRODUCER, 'send'));
+    const [send] = otel.spans().filter(warrenSpan(SpanKind.PRODUCER, `send ${nowhere}`));
     expect(send?.status.code).toBe(SpanStatusCode.ERROR);
     expect(send?.attributes['error.type']).toBe((error as { code: string }).code);
     expect(
@@ -152,7 +225,7 @@ describe('warren/otel spans', () => {
       const call = spans.find(warrenSpan(SpanKind.CLIENT, `call ${queue.name}`));
       const send = spans.find(
         (span) =>
-          warrenSpan(SpanKind.PRODUCER, 'send')(span) &&
+          warrenSpan(SpanKind.PRODUCER, `send ${queue.name}`)(span) &&
           call !== undefined &&
           isChildOf(span, call),
       );
@@ -187,7 +260,7 @@ describe('warren/otel spans', () => {
         warrenSpan(SpanKind.CONSUMER, `process ${queue.name}`),
         'process',
       );
-      const send = otel.spans().find(warrenSpan(SpanKind.PRODUCER, 'send'));
+      const send = otel.spans().find(warrenSpan(SpanKind.PRODUCER, `send ${queue.name}`));
       expect(send && isChildOf(send, root.spanContext())).toBe(true);
       expect(send && isChildOf(process, send)).toBe(true);
     } finally {
@@ -223,11 +296,9 @@ describe('warren/otel spans', () => {
       exchange.publish(new Message('two', { messageId: 'two' }), queue.name),
     );
 
-    await waitFor(
-      () =>
-        otel.spans().filter(warrenSpan(SpanKind.CONSUMER, `process ${queue.name}`)).length === 2,
-    );
-    const processes = otel.spans().filter(warrenSpan(SpanKind.CONSUMER, `process ${queue.name}`));
+    // A server-named queue: the span's name leaves it out.
+    await waitFor(() => otel.spans().filter(warrenSpan(SpanKind.CONSUMER, 'process')).length === 2);
+    const processes = otel.spans().filter(warrenSpan(SpanKind.CONSUMER, 'process'));
     for (const id of ['one', 'two']) {
       const process = processes.find((span) => span.attributes['messaging.message.id'] === id);
       expect(process?.spanContext().spanId).toBeDefined();
@@ -244,7 +315,7 @@ describe('warren/otel spans', () => {
     consumer.on('error', () => {});
     await channel.exchange('').publish('poison', queue.name);
 
-    const name = `process ${queue.name}`;
+    const name = 'process';
     await waitFor(() => otel.spans().filter(warrenSpan(SpanKind.CONSUMER, name)).length === 2);
     const processes = otel.spans().filter(warrenSpan(SpanKind.CONSUMER, name));
     expect(
@@ -317,7 +388,7 @@ describe('warren/otel spans', () => {
           warrenSpan(SpanKind.CONSUMER, `process ${queue.name}`),
           'process',
         );
-        const send = otel.spans().find(warrenSpan(SpanKind.PRODUCER, 'send'));
+        const send = otel.spans().find(warrenSpan(SpanKind.PRODUCER, `send ${queue.name}`));
         expect(send && isChildOf(send, root.spanContext())).toBe(true);
         expect(send && isChildOf(process, send)).toBe(true);
 
@@ -342,7 +413,7 @@ describe('warren/otel metrics', () => {
     const nowhere = await channel.declareExchange(uniqueName('otel-nowhere'), 'fanout', {
       autoDelete: true,
     });
-    const queue = await channel.declareQueue('', {
+    const queue = await channel.declareQueue(uniqueName('otel-metrics'), {
       exclusive: true,
       arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
     });
@@ -356,7 +427,7 @@ describe('warren/otel metrics', () => {
     const exported = await otel.metrics();
     const of = (name: string, key: string, value: string) =>
       metricPoints(exported, name).filter((point) => point.attributes[key] === value);
-    const sent = of(METRICS.sent, 'messaging.destination.name', exchange.name);
+    const sent = of(METRICS.sent, 'messaging.destination.template', exchange.name);
     expect(sent.map((point) => [point.attributes['error.type'], point.value])).toEqual(
       expect.arrayContaining([
         [undefined, 1],
@@ -368,25 +439,69 @@ describe('warren/otel metrics', () => {
       'messaging.operation.name': 'send',
       'server.port': Number(server.port || 5672),
     });
-    expect(of(METRICS.nacked, 'messaging.destination.name', exchange.name)).toMatchObject([
+    expect(of(METRICS.nacked, 'messaging.destination.template', exchange.name)).toMatchObject([
       { value: 1 },
     ]);
-    expect(of(METRICS.returned, 'messaging.destination.name', nowhere.name)).toMatchObject([
+    expect(of(METRICS.returned, 'messaging.destination.template', nowhere.name)).toMatchObject([
       { value: 1 },
     ]);
-    const durations = of(METRICS.operationDuration, 'messaging.destination.name', exchange.name);
+    const durations = of(
+      METRICS.operationDuration,
+      'messaging.destination.template',
+      exchange.name,
+    );
     expect(
       durations.reduce((total, point) => total + (point.value as { count: number }).count, 0),
     ).toBe(2);
-    expect(of(METRICS.consumed, 'messaging.consumer.group.name', queue.name)).toMatchObject([
-      { value: 1, attributes: { 'messaging.operation.name': 'deliver' } },
+    expect(of(METRICS.consumed, 'messaging.destination.template', queue.name)).toMatchObject([
+      { value: 1, attributes: { 'messaging.operation.name': 'process' } },
     ]);
-    expect(of(METRICS.processDuration, 'messaging.consumer.group.name', queue.name)).toMatchObject([
-      { value: { count: 1 } },
-    ]);
-    const settled = metricPoints(exported, METRICS.settled).filter(
-      (point) => point.attributes['warren.settle.kind'] === 'nack',
+    expect(of(METRICS.processDuration, 'messaging.destination.template', queue.name)).toMatchObject(
+      [{ value: { count: 1 } }],
     );
-    expect(settled.length).toBe(1);
+    const settled = metricPoints(exported, METRICS.settled).filter(
+      (point) => point.attributes['messaging.operation.name'] === 'nack',
+    );
+    expect(settled.map((point) => point.value)).toEqual([1]);
+    // Destination names hold routing keys, of unbounded variety: metrics carry the template only.
+    for (const name of [METRICS.sent, METRICS.consumed, METRICS.operationDuration]) {
+      for (const point of metricPoints(exported, name)) {
+        expect(point.attributes).not.toHaveProperty('messaging.destination.name');
+      }
+    }
+  });
+
+  it('a get is a receive: a CLIENT span, and a consumed message when one came', async () => {
+    const channel = await openChannel(true);
+    const queue = await channel.declareQueue(uniqueName('otel-get'), { exclusive: true });
+    await channel.exchange('').publish(new Message('fetch me', { messageId: 'g-1' }), queue.name);
+    const fetched = await queue.get();
+    fetched?.ack();
+    expect(await queue.get()).toBeNull();
+
+    const gets = otel.spans().filter(warrenSpan(SpanKind.CLIENT, `get ${queue.name}`));
+    expect(gets).toHaveLength(2);
+    expect(gets[0]?.attributes).toMatchObject({
+      'messaging.system': 'rabbitmq',
+      'messaging.operation.type': 'receive',
+      'messaging.operation.name': 'get',
+      'messaging.destination.name': queue.name,
+      'messaging.destination.template': queue.name,
+      'messaging.rabbitmq.message.delivery_tag': 1,
+    });
+    expect(gets[1]?.attributes).not.toHaveProperty('messaging.rabbitmq.message.delivery_tag');
+    const exported = await otel.metrics();
+    const consumed = metricPoints(exported, METRICS.consumed).filter(
+      (point) => point.attributes['messaging.destination.template'] === queue.name,
+    );
+    expect(consumed).toMatchObject([
+      { value: 1, attributes: { 'messaging.operation.name': 'get' } },
+    ]);
+    const durations = metricPoints(exported, METRICS.operationDuration).filter(
+      (point) =>
+        point.attributes['messaging.destination.template'] === queue.name &&
+        point.attributes['messaging.operation.name'] === 'get',
+    );
+    expect(durations).toMatchObject([{ value: { count: 2 } }]);
   });
 });

@@ -99,7 +99,10 @@ function subscribersOf(name: string): boolean {
   return channel(name).hasSubscribers;
 }
 
-/** The channels warren/otel listens to: all but blocked, unblocked and lost. */
+/**
+ * The channels warren/otel listens to: all but receive (a delivery counts
+ * once handed to its handler), blocked, unblocked and lost.
+ */
 function isInstrumented(name: string): boolean {
-  return !/blocked|lost/.test(name);
+  return !/receive|blocked|lost/.test(name);
 }
