@@ -9,12 +9,14 @@ import {
   ConnectionEvent,
   ConnectionLoss,
   ConnectionRecovery,
+  ConnectionWaiting,
   connectChannel,
   isTraced,
   lostChannel,
   recoveredChannel,
   traceAsync,
   unblockedChannel,
+  waitingChannel,
 } from './diagnostics.js';
 import { waitWithin } from './engine/abort.js';
 import type { ChannelEngine } from './engine/channel.js';
@@ -274,7 +276,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#description = describeEndpoint(options);
     this.#connector = connector;
     this.#recovery = recovery;
-    this.#gate = new ReadyGate(recovery ?? DEFAULT_RECOVERY);
+    this.#gate = new ReadyGate(recovery ?? DEFAULT_RECOVERY, undefined, (publishes, bytes) => {
+      if (waitingChannel.hasSubscribers) {
+        waitingChannel.publish(new ConnectionWaiting(this, publishes, bytes));
+      }
+    });
     this.#repeated = new RepeatedFailures(recovery?.maxRepeatedFailures ?? 1);
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;

@@ -66,6 +66,17 @@ export const DIAGNOSTICS_CHANNELS = Object.freeze({
   connectionBlocked: 'warren:connection:blocked',
   /** Plain: the broker unblocked it ({@link ConnectionUnblockedDiagnostic}). */
   connectionUnblocked: 'warren:connection:unblocked',
+  /**
+   * Plain: the publishes waiting for a connection that is down or blocked
+   * changed in number, to the count it gives, 0 once they went on or failed
+   * ({@link ConnectionWaitingDiagnostic}).
+   */
+  connectionWaiting: 'warren:connection:waiting',
+  /**
+   * Plain: a failure policy (`retry()`, `deadLetter()`) is retrying or
+   * dead-lettering a message its handler failed ({@link FailureDiagnostic}).
+   */
+  failure: 'warren:failure',
 } as const);
 
 /** Where a message of the tracing and plain channels happened: the broker. */
@@ -269,6 +280,14 @@ export interface ConnectionBlockedDiagnostic extends ConnectionDiagnostic {
 /** The message of the `warren:connection:unblocked` channel. */
 export type ConnectionUnblockedDiagnostic = ConnectionDiagnostic;
 
+/** The message of the `warren:connection:waiting` channel. */
+export interface ConnectionWaitingDiagnostic extends ConnectionDiagnostic {
+  /** How many publishes wait now (see `RecoveryOptions.maxWaitingPublishes`). */
+  readonly publishes: number;
+  /** Their body bytes (see `RecoveryOptions.maxWaitingBytes`). */
+  readonly bytes: number;
+}
+
 /** The part of a `diagnostics_channel` Channel warren uses. */
 interface Publisher {
   readonly hasSubscribers: boolean;
@@ -325,6 +344,8 @@ export const recoveredChannel = plain(names.connectionRecovered);
 export const blockedChannel = plain(names.connectionBlocked);
 /** @internal */
 export const unblockedChannel = plain(names.connectionUnblocked);
+/** @internal */
+export const waitingChannel = plain(names.connectionWaiting);
 
 /** @internal Whether anyone listens to any phase of `channel` (a store bound to `start` counts). */
 export function isTraced(channel: Tracing): boolean {
@@ -617,6 +638,17 @@ export class ConnectionRecovery extends ConnectionEvent implements ConnectionRec
     connection: Connection,
     readonly attempt: number,
     readonly downtime: number,
+  ) {
+    super(connection);
+  }
+}
+
+/** @internal The publishes waiting for a connection (`warren:connection:waiting`). */
+export class ConnectionWaiting extends ConnectionEvent implements ConnectionWaitingDiagnostic {
+  constructor(
+    connection: Connection,
+    readonly publishes: number,
+    readonly bytes: number,
   ) {
     super(connection);
   }

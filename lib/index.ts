@@ -40,6 +40,7 @@ export {
   type ConnectionLostDiagnostic,
   type ConnectionRecoveredDiagnostic,
   type ConnectionUnblockedDiagnostic,
+  type ConnectionWaitingDiagnostic,
   type DeliveryDiagnostic,
   DIAGNOSTICS_CHANNELS,
   type EndpointDiagnostic,

@@ -230,10 +230,15 @@ export class ReadyGate {
   private closed: Error | null = null;
   private isOpen = true;
 
-  /** `down` says what operations wait for, in the errors of those that cannot. */
+  /**
+   * `down` says what operations wait for, in the errors of those that
+   * cannot; `onWaiting`, when given, hears the waiting publishes' count and
+   * bytes each time they change.
+   */
   constructor(
     private readonly recovery: ResolvedRecovery,
     private readonly down = 'the connection is down',
+    private readonly onWaiting?: (publishes: number, bytes: number) => void,
   ) {}
 
   /** Whether an operation may go ahead without waiting. */
@@ -253,8 +258,7 @@ export class ReadyGate {
     this.cause = undefined;
     const waiters = this.waiters;
     this.waiters = [];
-    this.publishes = 0;
-    this.bytes = 0;
+    this.#count(-this.publishes, -this.bytes);
     for (const waiter of waiters) waiter.resolve();
   }
 
@@ -263,9 +267,17 @@ export class ReadyGate {
     this.closed = error;
     const waiters = this.waiters;
     this.waiters = [];
-    this.publishes = 0;
-    this.bytes = 0;
+    this.#count(-this.publishes, -this.bytes);
     for (const waiter of waiters) waiter.reject(error);
+  }
+
+  /** Adds to the waiting publishes and bytes, and tells `onWaiting` when they changed. */
+  #count(publishes: number, bytes: number): void {
+    this.publishes += publishes;
+    this.bytes += bytes;
+    if ((publishes !== 0 || bytes !== 0) && this.onWaiting !== undefined) {
+      this.onWaiting(this.publishes, this.bytes);
+    }
   }
 
   /**
@@ -298,7 +310,6 @@ export class ReadyGate {
           ),
         );
       }
-      this.publishes++;
     }
     const waiter: Waiter = { bytes, resolve: () => {}, reject: () => {} };
     const waiting = new Promise<void>((resolve, reject) => {
@@ -306,14 +317,13 @@ export class ReadyGate {
       waiter.reject = reject;
     });
     this.waiters.push(waiter);
-    this.bytes += bytes;
+    this.#count(isPublish ? 1 : 0, bytes);
     const limits: WaitLimits = { timeout: recovery.waitTimeout, signal };
     return waitWithin(waiting, limits, 'waiting for the connection').catch((error: unknown) => {
       const index = this.waiters.indexOf(waiter);
       if (index >= 0) {
         this.waiters.splice(index, 1);
-        this.bytes -= bytes;
-        if (isPublish) this.publishes--;
+        this.#count(isPublish ? -1 : 0, -bytes);
       }
       if (!(error instanceof TimeoutError)) throw error;
       throw new DisconnectedError(

@@ -11,6 +11,7 @@ import type { IncomingMessage } from '../incoming-message.js';
 import type { Queue } from '../queue.js';
 import { MessageValidationError } from '../schema.js';
 import { forward } from './forward.js';
+import { reportFailure } from './report.js';
 import { type DeadLetterReason, failureHeaders, WarrenHeaders } from './why.js';
 
 /** An exchange a consumer dead-letters to itself. */
@@ -105,6 +106,7 @@ export async function sendToDeadLetters(
   reason: DeadLetterReason,
   destination: DeadLetterDestination,
 ): Promise<void> {
+  reportFailure(message, queue.name, error, { reason });
   const connection = queue.channel.connection;
   const own = ownDeadLetterExchange(queue);
   const originalKey = message.headers[WarrenHeaders.originalRoutingKey];

@@ -31,6 +31,7 @@ export {
   type ReplayTarget,
   replay,
 } from './replay.js';
+export type { FailureDiagnostic } from './report.js';
 export { MAX_DELAY_MS, type RetryOptions, RetryPolicy, retry } from './retry.js';
 export { type TypedPublisher, typedPublisher } from './typed-publisher.js';
 export { type DeadLetterReason, WarrenHeaders } from './why.js';

@@ -20,6 +20,7 @@ import {
   withChannel,
 } from './dead-letter.js';
 import { forward } from './forward.js';
+import { reportFailure } from './report.js';
 import { failureHeaders } from './why.js';
 
 /**
@@ -217,6 +218,7 @@ export class RetryPolicy<T = unknown> implements FailureHandler<T> {
     }
     const choices = this.#choices[attempt - 1] as readonly number[];
     const delay = choices[Math.floor(Math.random() * choices.length)] as number;
+    reportFailure(message as IncomingMessage<unknown>, queue.name, error, { delay });
     const headers = failureHeaders(error, message, {
       queue: queue.name,
       attempt: attempt + 1,

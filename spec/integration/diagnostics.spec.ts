@@ -18,8 +18,10 @@ import {
   type ConnectionLostDiagnostic,
   type ConnectionRecoveredDiagnostic,
   type ConnectionUnblockedDiagnostic,
+  type ConnectionWaitingDiagnostic,
   connect,
   DIAGNOSTICS_CHANNELS,
+  type FailureDiagnostic,
   type IncomingMessage,
   Message,
   MessageReturnedError,
@@ -31,6 +33,7 @@ import {
   RemoteError,
   type ReturnDiagnostic,
   type RpcDiagnostic,
+  retry,
   type SettleDiagnostic,
 } from '../../lib/index.js';
 import { deleteAfterTest, uniqueName, useConnection, waitFor } from '../support/amqp-helpers.js';
@@ -54,6 +57,14 @@ const endpoint = () => ({
   serverPort: Number(server.port || 5672),
   peerAddress: expect.stringMatching(/^[\d.]+$|:/),
   peerPort: Number(server.port || 5672),
+});
+
+/** The endpoint fields of a connection to a node of our own on 127.0.0.1:`port`. */
+const endpointOf = (port: number) => ({
+  serverAddress: '127.0.0.1',
+  serverPort: port,
+  peerAddress: '127.0.0.1',
+  peerPort: port,
 });
 
 /** A traced operation that went well, and one that failed. */
@@ -274,6 +285,55 @@ describe('deliveries: warren:receive, warren:process, warren:settle', () => {
     expect(processed[2]?.message.error).toBe(failure);
     expect(settled).toHaveLength(1);
     expect(settled[0]).toMatchObject({ kind: 'reject', requeue: false });
+  });
+
+  it('warren:failure: a retry policy’s retry, then its dead-lettering when retries run out', async () => {
+    const channel = await openChannel();
+    const name = uniqueName('diag-failure');
+    const dlx = uniqueName('diag-dlx');
+    await channel.declareExchange(dlx, 'fanout');
+    deleteAfterTest(connection, 'exchange', dlx);
+    const deadLetters = await channel.declareQueue('', { exclusive: true });
+    await deadLetters.bind(dlx);
+    const policy = retry({ delays: [20], deadLetter: { exchange: dlx } });
+    const queue = await channel.declareQueue(name);
+    deleteAfterTest(connection, 'queue', name);
+    for (const wait of policy.waitQueues(name)) deleteAfterTest(connection, 'queue', wait);
+    const failures = recordChannel<FailureDiagnostic>(
+      DIAGNOSTICS_CHANNELS.failure,
+      (message) => message.queue === name,
+    );
+    const failure = new Error('handler failed');
+    const consumer = await queue.consume(
+      () => {
+        throw failure;
+      },
+      { onFailure: policy },
+    );
+    consumer.on('error', () => {});
+
+    await channel.exchange('').publish('poison', name);
+
+    await waitFor(() => failures.length === 2, 5_000, 'a retry and a dead letter');
+    const [retried, deadLettered] = failures;
+    expect(retried).toMatchObject({
+      queue: name,
+      error: failure,
+      attempt: 1,
+      action: 'retry',
+      reason: undefined,
+      delay: 20,
+    });
+    expect(deadLettered).toMatchObject({
+      attempt: 2,
+      action: 'deadLetter',
+      reason: 'exhausted',
+      delay: undefined,
+    });
+    expect(deadLettered?.message.attempt).toBe(2);
+    await waitFor(() => deadLettered?.message.settled === true, 5_000, 'the dead letter acked');
+    expect((await deadLetters.get())?.headers['x-warren-reason']).toBe('exhausted');
+    await consumer.cancel();
   });
 
   it('ack multiple says so; a get is received without a consumer tag', async () => {
@@ -563,11 +623,16 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
         DIAGNOSTICS_CHANNELS.connectionUnblocked,
         mine,
       );
+      const waiting = recordChannel<ConnectionWaitingDiagnostic>(
+        DIAGNOSTICS_CHANNELS.connectionWaiting,
+        (message) => message.connection === own,
+      );
       const channel = await own.openChannel();
       const blockedEvent = watch(new Promise((resolve) => own.once('blocked', resolve)));
       const unblockedEvent = new Promise<void>((resolve) => own.once('unblocked', () => resolve()));
 
       await broker.rabbitmqctl('set_vm_memory_high_watermark', '0.0000001');
+      let held: Promise<void> | undefined;
       try {
         // The broker blocks a connection once it publishes.
         for (let i = 0; i < 100 && !blockedEvent.settled; i++) {
@@ -577,23 +642,23 @@ describe('connection channels, on a node of our own', { timeout: 180_000 }, () =
           await sleep(50);
         }
         await within(blockedEvent.result, 5_000, 'connection.blocked');
+        // Blocked: a publish waits for the unblock.
+        held = channel.exchange('').publish('held', uniqueName('nowhere'), { mandatory: false });
+        await waitFor(() => waiting.length === 1, 5_000, 'the waiting publish');
       } finally {
         await broker.rabbitmqctl('set_vm_memory_high_watermark', '0.4');
       }
       await within(unblockedEvent, 30_000, 'connection.unblocked');
+      await held;
+      expect(waiting).toEqual([
+        { connection: own, ...endpointOf(port), publishes: 1, bytes: 4 },
+        { connection: own, ...endpointOf(port), publishes: 0, bytes: 0 },
+      ]);
 
       expect(blocked).toHaveLength(1);
       expect(blocked[0]?.reason).toMatch(/memory/);
       expect(blocked[0]?.connection).toBe(own);
-      expect(unblocked).toEqual([
-        {
-          connection: own,
-          serverAddress: '127.0.0.1',
-          serverPort: port,
-          peerAddress: '127.0.0.1',
-          peerPort: port,
-        },
-      ]);
+      expect(unblocked).toEqual([{ connection: own, ...endpointOf(port) }]);
     } finally {
       await own.close();
     }
