@@ -2,13 +2,16 @@
  * Metrics from warren's diagnostics channels: the messaging conventions'
  * sent and consumed message counts and operation and processing durations,
  * plus what operators of warren ask for: recoveries and their duration,
- * returned messages, and messages the broker nacked.
+ * returned messages, messages the broker nacked, retried and dead-lettered
+ * messages, and publishes waiting for a connection that is down or blocked.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import {
   type ConnectionRecoveredDiagnostic,
+  type ConnectionWaitingDiagnostic,
   DIAGNOSTICS_CHANNELS,
   type EndpointDiagnostic,
+  type FailureDiagnostic,
   type OperationDiagnostic,
   type ProcessDiagnostic,
   type PublishDiagnostic,
@@ -24,6 +27,7 @@ import {
 } from './semconv.js';
 import { onMessage, onTrace, type Undo } from './subscriptions.js';
 import { Tally } from './tally.js';
+import { WaitingPublishes } from './waiting.js';
 
 /** The names of the metrics warren/otel records (see docs/observability.md for their attributes). */
 export const METRICS = Object.freeze({
@@ -45,6 +49,14 @@ export const METRICS = Object.freeze({
   nacked: 'warren.client.nacked.messages',
   /** Counter: deliveries acked, nacked or rejected by the application, by `messaging.operation.name` (warren). */
   settled: 'warren.client.settled.messages',
+  /** Counter: failed messages a failure policy sent to wait for a retry (warren). */
+  retried: 'warren.client.retried.messages',
+  /** Counter: failed messages a failure policy dead-lettered, by `warren.dead_letter.reason` (warren). */
+  deadLettered: 'warren.client.dead_lettered.messages',
+  /** Up-down counter: publishes waiting for a connection that is down or blocked (warren). */
+  waitingPublishes: 'warren.client.waiting.publishes',
+  /** Up-down counter, bytes: their bodies (warren). */
+  waitingBytes: 'warren.client.waiting.bytes',
 } as const);
 
 /** The conventions' histogram buckets for messaging durations, in seconds. */
@@ -104,6 +116,12 @@ export function measureWarren(meter: Meter): Undo[] {
     METRICS.settled,
     'Delivered messages the application acked, nacked or rejected.',
   );
+  const retried = counter(METRICS.retried, 'Failed messages sent to wait for a retry.');
+  const deadLettered = counter(METRICS.deadLettered, 'Failed messages dead-lettered, by reason.');
+  const waiting = new WaitingPublishes(meter, {
+    publishes: METRICS.waitingPublishes,
+    bytes: METRICS.waitingBytes,
+  });
 
   /** Counts one in `tally`, under the attributes every measurement has. */
   const count = (
@@ -212,6 +230,34 @@ export function measureWarren(meter: Meter): Undo[] {
         recoveryDuration.record(message.downtime / 1000, attributes);
       },
     ),
+    onMessage<ConnectionWaitingDiagnostic>(DIAGNOSTICS_CHANNELS.connectionWaiting, (message) =>
+      waiting.update(message),
+    ),
+    onMessage<FailureDiagnostic>(DIAGNOSTICS_CHANNELS.failure, (message) => {
+      const template = consumerTemplate(message.queue);
+      const failure = errorType(message.error);
+      if (message.reason === undefined) {
+        retried.add(`${template}\0${failure}`, () => failureAttributes(template, failure));
+      } else {
+        const { reason } = message;
+        deadLettered.add(`${template}\0${failure}\0${reason}`, () => ({
+          ...failureAttributes(template, failure),
+          'warren.dead_letter.reason': reason,
+        }));
+      }
+    }),
+    waiting.close,
     ...tallies.map((tally) => tally.close),
   ];
+}
+
+/**
+ * The attributes of a retried or dead-lettered message's count: the queue's
+ * template and the failure (failure policies run above the connection, so
+ * the broker's address is not among them).
+ */
+function failureAttributes(template: string | undefined, failure: string): Attributes {
+  const attributes: Attributes = { 'messaging.system': 'rabbitmq', 'error.type': failure };
+  if (template !== undefined) attributes['messaging.destination.template'] = template;
+  return attributes;
 }

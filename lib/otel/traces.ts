@@ -5,8 +5,9 @@
  * producer's span, taken from the message's headers, and linked too),
  * CLIENT `get` (receive) spans for `Queue.get`, CLIENT spans for RPC calls
  * and, when asked, for connecting and the other channel operations.
- * Settlements are events of the process span; a returned message, an event
- * of its publish span while that waits for its confirm.
+ * Settlements, and a failure policy's retry or dead-lettering, are events
+ * of the process span; a returned message, an event of its publish span
+ * while that waits for its confirm.
  */
 import {
   type Attributes,
@@ -25,6 +26,7 @@ import {
   type ConnectDiagnostic,
   DIAGNOSTICS_CHANNELS,
   type EndpointDiagnostic,
+  type FailureDiagnostic,
   type IncomingMessage,
   type OperationDiagnostic,
   type ProcessDiagnostic,
@@ -268,6 +270,16 @@ function traceProcess({ tracer, bodySize }: TracingSetup): Undo {
       'warren.settle.requeue': message.requeue,
     });
   };
+  // A failure policy's decision, while the span waits for it to settle the message.
+  const failed = (message: FailureDiagnostic): void => {
+    const attributes: Attributes = { 'error.type': errorType(message.error) };
+    if (message.reason !== undefined) attributes['warren.dead_letter.reason'] = message.reason;
+    // In seconds, as the conventions give durations.
+    if (message.delay !== undefined) attributes['warren.retry.delay'] = message.delay / 1000;
+    byMessage
+      .get(message.message)
+      ?.addEvent(message.reason === undefined ? 'retry' : 'dead_letter', attributes);
+  };
   const asyncEnd = (message: ProcessDiagnostic): void => {
     byMessage.delete(message.message);
     open.asyncEnd(message);
@@ -280,6 +292,7 @@ function traceProcess({ tracer, bodySize }: TracingSetup): Undo {
       asyncEnd,
     }),
     onMessage(DIAGNOSTICS_CHANNELS.settle, settled),
+    onMessage(DIAGNOSTICS_CHANNELS.failure, failed),
   ];
   return () => {
     for (const each of undo) each();

@@ -10,7 +10,7 @@
 import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { type Connection, connect, type IncomingMessage, Message } from '../../lib/index.js';
+import { type Connection, connect, type IncomingMessage, Message, retry } from '../../lib/index.js';
 import { instrument, METRICS, SEMCONV_VERSION } from '../../lib/otel/index.js';
 import { uniqueName, useConnection, waitFor } from '../support/amqp-helpers.js';
 import { connectionPid, within } from '../support/fault-helpers.js';
@@ -469,6 +469,64 @@ describe('warren/otel metrics', () => {
         expect(point.attributes).not.toHaveProperty('messaging.destination.name');
       }
     }
+  });
+
+  it('a retry, then a dead letter: events of the process spans, and counts by reason', async () => {
+    const channel = await openChannel(true);
+    const dlx = await channel.declareExchange(uniqueName('otel-dlx'), 'fanout', {
+      autoDelete: true,
+    });
+    const deadLetters = await channel.declareQueue('', { exclusive: true });
+    await deadLetters.bind(dlx);
+    const queue = await channel.declareQueue(uniqueName('otel-retry'), { exclusive: true });
+    const failure = Object.assign(new Error('no stock'), { code: 'OUT_OF_STOCK' });
+    const consumer = await queue.consume(
+      () => {
+        throw failure;
+      },
+      { onFailure: retry({ delays: [20], deadLetter: { exchange: dlx.name } }) },
+    );
+    consumer.on('error', () => {});
+    await channel.exchange('').publish('order', queue.name);
+
+    const processes = async () => {
+      const name = `process ${queue.name}`;
+      await waitFor(
+        () => otel.spans().filter(warrenSpan(SpanKind.CONSUMER, name)).length === 2,
+        5_000,
+        'two process spans',
+      );
+      return otel.spans().filter(warrenSpan(SpanKind.CONSUMER, name));
+    };
+    const [first, second] = await processes();
+    const events = (span: ReadableSpan | undefined) =>
+      span?.events.map((event) => [event.name, event.attributes]);
+    expect(first?.attributes['warren.message.attempt']).toBe(1);
+    expect(events(first)).toEqual([
+      ['retry', { 'error.type': 'OUT_OF_STOCK', 'warren.retry.delay': 0.02 }],
+      ['ack', expect.objectContaining({ 'messaging.operation.type': 'settle' })],
+    ]);
+    expect(second?.attributes['warren.message.attempt']).toBe(2);
+    expect(events(second)?.[0]).toEqual([
+      'dead_letter',
+      { 'error.type': 'OUT_OF_STOCK', 'warren.dead_letter.reason': 'exhausted' },
+    ]);
+
+    const exported = await otel.metrics();
+    const mine = (name: string) =>
+      metricPoints(exported, name).filter(
+        (point) => point.attributes['messaging.destination.template'] === queue.name,
+      );
+    expect(mine(METRICS.retried)).toMatchObject([
+      { value: 1, attributes: { 'error.type': 'OUT_OF_STOCK' } },
+    ]);
+    expect(mine(METRICS.deadLettered)).toMatchObject([
+      {
+        value: 1,
+        attributes: { 'error.type': 'OUT_OF_STOCK', 'warren.dead_letter.reason': 'exhausted' },
+      },
+    ]);
+    await consumer.cancel();
   });
 
   it('a get is a receive: a CLIENT span, and a consumed message when one came', async () => {
