@@ -1,14 +1,31 @@
 /**
  * warren/otel's pieces that need no broker: the propagator's view of a
  * message's headers (strings written; strings and bytes read, nothing else),
- * `error.type` from what was thrown, and a tracer that throws, kept from warren.
+ * `error.type` from what was thrown, a tracer that throws, kept from warren,
+ * and a publish that throws at once (no async phase), ended and counted.
  */
 import { channel, tracingChannel } from 'node:diagnostics_channel';
-import { DiagLogLevel, diag, type Tracer } from '@opentelemetry/api';
+import { DiagLogLevel, diag, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { DIAGNOSTICS_CHANNELS, type FieldTable, PublishNackedError } from '../../lib/index.js';
+import {
+  DIAGNOSTICS_CHANNELS,
+  DisconnectedError,
+  type FieldTable,
+  PublishNackedError,
+} from '../../lib/index.js';
 import { headerGetter, headerSetter } from '../../lib/otel/headers.js';
-import { instrument } from '../../lib/otel/index.js';
+import { instrument, METRICS } from '../../lib/otel/index.js';
 import { errorType } from '../../lib/otel/semconv.js';
 
 describe('the headers carrier', () => {
@@ -66,6 +83,62 @@ describe('a failing tracer', () => {
 
     expect(result).toBe(42);
     expect(errors).toHaveLength(2);
+  });
+});
+
+describe('a publish that throws at once', () => {
+  it('ends its span failed, and counts a failed send, with no async phase to wait for', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({
+      exporter: metricExporter,
+      exportIntervalMillis: 3_600_000,
+    });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const instrumentation = instrument({ tracerProvider, meterProvider });
+    onTestFinished(async () => {
+      instrumentation.disable();
+      await meterProvider.shutdown();
+    });
+    const message = {
+      serverAddress: 'rabbit.local',
+      serverPort: 5672,
+      peerAddress: '10.0.0.7',
+      peerPort: 5672,
+      channelId: 1,
+      exchange: 'orders',
+      routingKey: 'created',
+      mandatory: false,
+      confirm: true,
+      bodySize: 2,
+      properties: {},
+      headers: {},
+      messageId: undefined,
+      correlationId: undefined,
+    };
+    const closed = new DisconnectedError('the connection is down');
+
+    expect(() =>
+      tracingChannel(DIAGNOSTICS_CHANNELS.publish).traceSync(() => {
+        throw closed;
+      }, message),
+    ).toThrow(closed);
+
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.name).toBe('send orders');
+    expect(span?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span?.attributes['error.type']).toBe(closed.code);
+    await reader.forceFlush();
+    const sent = metricExporter
+      .getMetrics()
+      .flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics))
+      .find((metric) => metric.descriptor.name === METRICS.sent);
+    expect(sent?.dataPoints.map((point) => [point.attributes['error.type'], point.value])).toEqual([
+      [closed.code, 1],
+    ]);
   });
 });
 
