@@ -45,8 +45,25 @@ export interface OtelHarness {
   metrics(): Promise<ResourceMetrics[]>;
 }
 
-/** Registers the SDK globally and instruments warren for the current test file. */
-export function useOtel(options: InstrumentOptions = {}): OtelHarness {
+/** An SDK collecting in memory, registered nowhere: pass its providers where they are wanted. */
+export interface InMemorySdk {
+  readonly tracerProvider: BasicTracerProvider;
+  readonly meterProvider: MeterProvider;
+  /** The spans ended so far. */
+  spans(): ReadableSpan[];
+  /** Forgets the spans ended so far. */
+  resetSpans(): void;
+  /** Every metric recorded so far, exported now. */
+  metrics(): Promise<ResourceMetrics[]>;
+  /** Shuts both providers down. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * A tracer provider exporting each span as it ends, and a meter provider
+ * whose reader exports only when asked (cumulative), both in memory.
+ */
+export function inMemorySdk(): InMemorySdk {
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({
     spanProcessors: [new SimpleSpanProcessor(exporter)],
@@ -57,6 +74,26 @@ export function useOtel(options: InstrumentOptions = {}): OtelHarness {
     exportIntervalMillis: 3_600_000,
   });
   const meterProvider = new MeterProvider({ readers: [reader] });
+  return {
+    tracerProvider,
+    meterProvider,
+    spans: () => exporter.getFinishedSpans(),
+    resetSpans: () => exporter.reset(),
+    async metrics() {
+      await reader.forceFlush();
+      return metricExporter.getMetrics();
+    },
+    async shutdown() {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+/** Registers the SDK globally and instruments warren for the current test file. */
+export function useOtel(options: InstrumentOptions = {}): OtelHarness {
+  const sdk = inMemorySdk();
+  const { tracerProvider, meterProvider } = sdk;
   let instrumentation: Instrumentation | undefined;
   beforeAll(() => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -66,26 +103,22 @@ export function useOtel(options: InstrumentOptions = {}): OtelHarness {
     instrumentation = instrument(options);
   });
   afterEach(() => {
-    exporter.reset();
+    sdk.resetSpans();
   });
   afterAll(async () => {
     instrumentation?.disable();
-    await tracerProvider.shutdown();
-    await meterProvider.shutdown();
+    await sdk.shutdown();
     context.disable();
     propagation.disable();
     trace.disable();
     metrics.disable();
   });
-  const spans = () => exporter.getFinishedSpans();
+  const { spans } = sdk;
   return {
     tracer: trace.getTracer('warren-spec'),
     spans,
     span: (accept, what) => waitFor(() => spans().find(accept), 10_000, what),
-    async metrics() {
-      await reader.forceFlush();
-      return metricExporter.getMetrics();
-    },
+    metrics: sdk.metrics,
   };
 }
 

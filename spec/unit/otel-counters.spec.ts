@@ -6,35 +6,21 @@
  * its connections, as `warren:connection:waiting` reports them (the
  * integration tests check that warren reports them, under a memory alarm).
  */
-import {
-  AggregationTemporality,
-  type DataPoint,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Connection, ConnectionWaitingDiagnostic } from '../../lib/index.js';
 import { MAX_SERIES, Tally } from '../../lib/otel/tally.js';
 import { WaitingPublishes } from '../../lib/otel/waiting.js';
+import { inMemorySdk, type MetricPoint, metricPoints } from '../support/otel.js';
 
 /** A meter whose metrics `read` collects, by name. */
 function sdk() {
-  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const provider = new MeterProvider({ readers: [reader] });
-  onTestFinished(() => provider.shutdown());
-  const read = async (name: string): Promise<DataPoint<number>[]> => {
-    await reader.forceFlush();
-    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
-    exporter.reset();
-    const metric = metrics.find((each) => each.descriptor.name === name);
-    return (metric?.dataPoints ?? []) as DataPoint<number>[];
-  };
-  return { meter: provider.getMeter('test'), read };
+  const { meterProvider, metrics, shutdown } = inMemorySdk();
+  onTestFinished(shutdown);
+  const read = async (name: string) => metricPoints(await metrics(), name);
+  return { meter: meterProvider.getMeter('test'), read };
 }
 
-async function collected(count: (tally: Tally) => void): Promise<DataPoint<number>[]> {
+async function collected(count: (tally: Tally) => void): Promise<MetricPoint[]> {
   const { meter, read } = sdk();
   count(new Tally(meter, 'test.count', { unit: '{message}' }));
   return read('test.count');
@@ -91,7 +77,7 @@ describe('WaitingPublishes', () => {
     gauge.update(waiting(a, 5672, 2, 20));
     gauge.update(waiting(b, 5672, 3, 30));
     gauge.update(waiting(c, 5673, 1, 10));
-    const byPort = (points: DataPoint<number>[]) =>
+    const byPort = (points: MetricPoint[]) =>
       points.map((point) => [point.attributes['server.port'], point.value]);
     expect(byPort(await read('test.waiting'))).toEqual([
       [5672, 5],

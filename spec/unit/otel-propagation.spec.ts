@@ -6,17 +6,6 @@
  */
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { DiagLogLevel, diag, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   DIAGNOSTICS_CHANNELS,
@@ -27,6 +16,7 @@ import {
 import { headerGetter, headerSetter } from '../../lib/otel/headers.js';
 import { instrument, METRICS } from '../../lib/otel/index.js';
 import { errorType } from '../../lib/otel/semconv.js';
+import { inMemorySdk, metricPoints } from '../support/otel.js';
 
 describe('the headers carrier', () => {
   it('writes string headers, and reads strings and bytes back', () => {
@@ -88,20 +78,12 @@ describe('a failing tracer', () => {
 
 describe('a publish that throws at once', () => {
   it('ends its span failed, and counts a failed send, with no async phase to wait for', async () => {
-    const exporter = new InMemorySpanExporter();
-    const tracerProvider = new BasicTracerProvider({
-      spanProcessors: [new SimpleSpanProcessor(exporter)],
-    });
-    const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const reader = new PeriodicExportingMetricReader({
-      exporter: metricExporter,
-      exportIntervalMillis: 3_600_000,
-    });
-    const meterProvider = new MeterProvider({ readers: [reader] });
+    const sdk = inMemorySdk();
+    const { tracerProvider, meterProvider } = sdk;
     const instrumentation = instrument({ tracerProvider, meterProvider });
     onTestFinished(async () => {
       instrumentation.disable();
-      await meterProvider.shutdown();
+      await sdk.shutdown();
     });
     const message = {
       serverAddress: 'rabbit.local',
@@ -127,16 +109,12 @@ describe('a publish that throws at once', () => {
       }, message),
     ).toThrow(closed);
 
-    const [span] = exporter.getFinishedSpans();
+    const [span] = sdk.spans();
     expect(span?.name).toBe('send orders');
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
     expect(span?.attributes['error.type']).toBe(closed.code);
-    await reader.forceFlush();
-    const sent = metricExporter
-      .getMetrics()
-      .flatMap((resource) => resource.scopeMetrics.flatMap((scope) => scope.metrics))
-      .find((metric) => metric.descriptor.name === METRICS.sent);
-    expect(sent?.dataPoints.map((point) => [point.attributes['error.type'], point.value])).toEqual([
+    const sent = metricPoints(await sdk.metrics(), METRICS.sent);
+    expect(sent.map((point) => [point.attributes['error.type'], point.value])).toEqual([
       [closed.code, 1],
     ]);
   });
