@@ -541,6 +541,68 @@ describe('what recovery cannot bring back', () => {
     expect(await received(inboxes.get(before) as Inbox, 1)).toEqual(['to before']);
   });
 
+  it('spreads a large topology over several channels; two refusals skip only their queues', async () => {
+    const { proxy, connection } = await throughProxy();
+    const recorded = record(connection);
+    const channel = await connection.openChannel();
+    const exchange = await declareExchange(channel);
+    const count = 60;
+    const names = Array.from({ length: count }, () => uniqueName('rec-many'));
+    const inboxes = names.map(() => new Inbox());
+    for (const [index, name] of names.entries()) {
+      deleteLater('queue', name);
+      const queue = await channel.declareQueue(name, { arguments: EXPIRES });
+      await queue.bind(exchange, `key-${index}`);
+      await queue.consume((message: IncomingMessage) => {
+        inboxes[index]?.push(message.text());
+        message.ack();
+      });
+    }
+    // Declared again elsewhere during the outage with other arguments: recovery's declare of
+    // these two is refused, on whichever channels take them.
+    const refused = [names[7], names[41]] as string[];
+
+    const disconnected = nextEvent(connection, 'disconnected');
+    proxy.refuse(true);
+    proxy.cut();
+    await disconnected;
+    const setup = await directChannel();
+    for (const name of refused) {
+      await waitFor(
+        async () => {
+          try {
+            await setup.queue(name).delete({ ifUnused: false, ifEmpty: false });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        10_000,
+        `${name} deleted once the broker let go of the old consumer`,
+      );
+      await setup.declareQueue(name, { arguments: { ...EXPIRES, 'x-max-length': 1_000 } });
+    }
+    const recovered = nextRecovery(connection);
+    proxy.refuse(false);
+    await recovered;
+
+    expect(recorded.failures.map((failure) => failure.entity).sort()).toEqual(
+      refused.map((name) => `queue '${name}'`).sort(),
+    );
+    for (const failure of recorded.failures) {
+      expect((failure.error as ChannelError).replyCode).toBe(406);
+    }
+    // Every queue, the refused ones too (they exist, with other arguments), is bound and consumed.
+    const publisher = await directChannel(true);
+    for (let index = 0; index < count; index++) {
+      await publisher.exchange(exchange.name).publish(`to ${index}`, `key-${index}`);
+    }
+    for (const [index, inbox] of inboxes.entries()) {
+      expect(await received(inbox, 1)).toEqual([`to ${index}`]);
+    }
+    expect(channel.isOpen).toBe(true);
+  });
+
   it('reports an exclusive queue another connection took during the outage, and goes on', async () => {
     const { proxy, connection } = await throughProxy();
     const recorded = record(connection);
