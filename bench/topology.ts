@@ -151,7 +151,7 @@ const lines = [
       `| ${r.kind} | ${r.declareSeconds.toFixed(2)} s | ${r.recoverSeconds.toFixed(2)} s | ${r.queuesBack.toLocaleString('en-US')} queues, ${r.consumedBack.toLocaleString('en-US')} consumed | ${kib(r.heapPerEntity)} | ${kib(r.heapPerChannel)} |`,
   ),
   '',
-  'Exclusive queues die with the connection, so the broker creates each again: that is its work, not the client’s (about 0.7 ms per new queue on this machine however many channels ask at once). Queues that outlive the connection are only declared, bound and consumed again. Consumers resume one request at a time on their own channel.',
+  'Exclusive queues die with the connection, so the broker creates each again: that is its work, not the client’s (about 0.7 ms per new queue on this machine however many channels ask at once). Queues that outlive the connection are only declared, bound and consumed again. A channel’s consumers resume all at once (`nowait`), one request at the end telling that the broker took them.',
   '',
 ];
 const file = path.join(values.out as string, 'benchmarks-topology.md');

@@ -479,6 +479,58 @@ export class Channel extends EventEmitter<ChannelEvents> {
     report: (error: unknown, what: string) => void,
   ): Promise<void> {
     if (this.#state !== 'recovering') return;
+    if (!(await this.#resumeAtOnce(open))) await this.#resumeOneByOne(open, report);
+    // Closed by the application meanwhile: it stays closed.
+    if (this.#state !== 'recovering') return;
+    this.#state = 'open';
+    this.#gate.reopen();
+    callSafely('a recovered listener', () => this.emit('recovered'), this.connection.log);
+  }
+
+  /**
+   * Starts every consumer again without waiting for each answer: their
+   * `basic.consume` go out with `nowait`, each after its QoS when that
+   * differs from the one before; a `basic.qos` goes last, whose reply says
+   * the broker took them all. One request in flight per channel would
+   * otherwise make 10,000 consumers wait for 10,000 round trips. False when
+   * the broker refused one: the channel is open again, and the caller
+   * starts them one by one to learn which.
+   */
+  async #resumeAtOnce(open: () => Promise<ChannelEngine>): Promise<boolean> {
+    if (this.#consumers.size === 0) return true;
+    const engine = this.#current;
+    // What reopen() left in force for consumers started now.
+    let qos = this.#settings.qos.get(false);
+    try {
+      for (const consumer of this.#consumers) {
+        const wanted = consumer.qos;
+        if (wanted !== undefined && !sameQos(wanted, qos)) {
+          await engine.call('basic.qos', wanted);
+          qos = wanted;
+        }
+        consumer.resumeAtOnce(engine);
+      }
+      // Last, and always, a request whose reply says the broker took every consume; it leaves
+      // the QoS as one by one does: the latest per-consumer QoS for consumers started from now
+      // on, else the channel-wide limit again (none: no limit, as a fresh channel has).
+      const last =
+        this.#settings.qos.get(false) ?? this.#settings.qos.get(true) ?? UNLIMITED_CHANNEL_QOS;
+      await engine.call('basic.qos', last);
+      return true;
+    } catch (error) {
+      // Only a closed channel tells of a refusal: on one still open, the consumers sent may
+      // run, and sending them again would be a duplicate tag, which closes the connection.
+      if (!this.connection.isEngineOpen || engine.isOpen) throw error;
+      await this.reopen(open);
+      return false;
+    }
+  }
+
+  /** Starts every consumer again, one request at a time; a refused one is reported and ended. */
+  async #resumeOneByOne(
+    open: () => Promise<ChannelEngine>,
+    report: (error: unknown, what: string) => void,
+  ): Promise<void> {
     // A refusal closes the channel, and with it the consumers already resumed on it: reopen and
     // start over with the rest. Each round ends at least one consumer, so this ends.
     for (let done = false; !done; ) {
@@ -507,11 +559,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // Consumers started from now on get the channel's latest per-consumer QoS, as before.
     const latest = this.#settings.qos.get(false);
     if (latest !== undefined) await this.#current.call('basic.qos', latest);
-    // Closed by the application meanwhile: it stays closed.
-    if (this.#state !== 'recovering') return;
-    this.#state = 'open';
-    this.#gate.reopen();
-    callSafely('a recovered listener', () => this.emit('recovered'), this.connection.log);
   }
 
   /**
@@ -874,6 +921,23 @@ export class Channel extends EventEmitter<ChannelEvents> {
       messageId: message.properties.messageId,
     });
   }
+}
+
+/** The channel-wide QoS of a fresh channel: no limit. */
+const UNLIMITED_CHANNEL_QOS: MethodArgs<'basic.qos'> = Object.freeze({
+  prefetchSize: 0,
+  prefetchCount: 0,
+  global: true,
+});
+
+/** Whether two QoS settings are the same. */
+function sameQos(a: MethodArgs<'basic.qos'>, b: MethodArgs<'basic.qos'> | undefined): boolean {
+  return (
+    b !== undefined &&
+    a.prefetchCount === b.prefetchCount &&
+    a.prefetchSize === b.prefetchSize &&
+    a.global === b.global
+  );
 }
 
 /** The reply's arguments, on an operation's diagnostics message. */

@@ -328,6 +328,31 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
 
   /** @internal Sends `basic.consume` on `engine`: to start, and again after a recovery. */
   async begin(engine: ChannelEngine, signal?: AbortSignal): Promise<void> {
+    await engine.consume(this.#consumeArgs(engine), this, signal);
+  }
+
+  /** @internal Starts the consumer again on the recovered channel's `engine`, with its QoS. */
+  async resume(engine: ChannelEngine): Promise<void> {
+    if (this.#qos !== undefined) await engine.call('basic.qos', this.#qos);
+    await this.begin(engine);
+  }
+
+  /**
+   * @internal Starts the consumer again on `engine` without waiting for the
+   * broker's answer (`nowait`): the caller sends its {@link Consumer.qos}
+   * first, and learns from its next request's reply that the broker took it.
+   */
+  resumeAtOnce(engine: ChannelEngine): void {
+    engine.consumeAtOnce(this.#consumeArgs(engine), this);
+  }
+
+  /** @internal The per-consumer QoS it was started with, which recovery sends before it. */
+  get qos(): MethodArgs<'basic.qos'> | undefined {
+    return this.#qos;
+  }
+
+  /** The `basic.consume` arguments; moves the waiting bytes' count to `engine`'s backlog. */
+  #consumeArgs(engine: ChannelEngine): MethodArgs<'basic.consume'> {
     const options = this.#options;
     // Before basic.consume: deliveries may come with consume-ok. After a recovery, the noAck
     // messages still waiting move to the new connection's count.
@@ -337,25 +362,15 @@ export class Consumer<T = unknown> extends EventEmitter<ConsumerEvents<T>> {
       backlog.hold(this.#waitingBytes);
       this.#backlog = backlog;
     }
-    await engine.consume(
-      {
-        queue: this.queue.name,
-        consumerTag: this.tag,
-        noLocal: options.noLocal ?? false,
-        noAck: this.#noAck,
-        exclusive: options.exclusive ?? false,
-        nowait: false,
-        arguments: options.arguments ?? {},
-      },
-      this,
-      signal,
-    );
-  }
-
-  /** @internal Starts the consumer again on the recovered channel's `engine`, with its QoS. */
-  async resume(engine: ChannelEngine): Promise<void> {
-    if (this.#qos !== undefined) await engine.call('basic.qos', this.#qos);
-    await this.begin(engine);
+    return {
+      queue: this.queue.name,
+      consumerTag: this.tag,
+      noLocal: options.noLocal ?? false,
+      noAck: this.#noAck,
+      exclusive: options.exclusive ?? false,
+      nowait: false,
+      arguments: options.arguments ?? {},
+    };
   }
 
   /** Cancels the consumer, for `await using consumer = …`. */

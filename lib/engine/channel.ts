@@ -228,6 +228,18 @@ export class ChannelEngine extends EventEmitter<ChannelEngineEvents> {
     return (reply.method.args as MethodArgs<'basic.consume-ok'>).consumerTag;
   }
 
+  /**
+   * Starts a consumer without waiting for consume-ok (`nowait`), for
+   * recovery: `sink` is registered first, since deliveries may follow at
+   * once. A refusal closes the channel; the channel's next synchronous
+   * request then fails, and its success says the broker took this one.
+   */
+  consumeAtOnce(args: MethodArgs<'basic.consume'>, sink: ConsumerSink): void {
+    if (this.state !== 'open') throw this.unusable();
+    this.consumers.set(args.consumerTag, sink);
+    this.write('basic.consume', { ...args, nowait: true });
+  }
+
   /** Cancels a consumer; deliveries that arrive before cancel-ok still reach it. */
   async cancel(consumerTag: string, signal?: AbortSignal): Promise<void> {
     await this.call(

@@ -541,6 +541,39 @@ describe('what recovery cannot bring back', () => {
     expect(await received(inboxes.get(before) as Inbox, 1)).toEqual(['to before']);
   });
 
+  it('resumes the consumers of a channel each with its own prefetch', async () => {
+    const { proxy, connection } = await throughProxy();
+    const channel = await connection.openChannel();
+    const limits = [1, 3, 3, 2];
+    const held: IncomingMessage[][] = limits.map(() => []);
+    const names: string[] = [];
+    for (const [index, prefetch] of limits.entries()) {
+      const name = uniqueName('rec-prefetch');
+      deleteLater('queue', name);
+      names.push(name);
+      const queue = await channel.declareQueue(name, { arguments: EXPIRES });
+      // Held unacked: the broker sends each consumer only as many as its prefetch allows.
+      await queue.consume((message: IncomingMessage) => void held[index]?.push(message), {
+        prefetch,
+      });
+    }
+
+    const recovered = nextRecovery(connection);
+    proxy.cut();
+    await recovered;
+    const publisher = await directChannel(true);
+    for (const name of names) {
+      for (let i = 0; i < 5; i++) await publisher.exchange('').publish(`m${i}`, name);
+    }
+    await waitFor(
+      () => held.every((messages, index) => messages.length === limits[index]),
+      5_000,
+      'each consumer holding its prefetch',
+    );
+    await sleep(200);
+    expect(held.map((messages) => messages.length)).toEqual(limits);
+  });
+
   it('spreads a large topology over several channels; two refusals skip only their queues', async () => {
     const { proxy, connection } = await throughProxy();
     const recorded = record(connection);
