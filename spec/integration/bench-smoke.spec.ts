@@ -6,8 +6,9 @@
  * measured" by that client), and warren measured in every one.
  * `--baseline HEAD` (warren compiled from the last commit, beside today's) runs one scenario
  * twice, and its comparison must hold the ratios. The memory check
- * (bench/memory.ts) runs too, with 2,000 messages. No timing or memory figure is asserted: the
- * figures of a smoke run mean nothing.
+ * (bench/memory.ts) runs too, with 2,000 messages, and the topology check (bench/topology.ts)
+ * with 50 queues on a node of its own. No timing or memory figure is asserted: the figures of a
+ * smoke run mean nothing.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -159,4 +160,26 @@ it('runs the memory check and reports the heap at every checkpoint', async () =>
     ...Array.from({ length: 10 }, (_, i) => ((i + 1) * 200).toLocaleString('en-US')),
   ]);
   expect(markdown).toMatch(/\| memory: the heap after 2,000 consumed messages within 10% /);
+}, 120_000);
+
+it('runs the topology check: both kinds of queues recovered, each consumed', async () => {
+  const { code, output } = await runNode([
+    '--expose-gc',
+    '--import',
+    'tsx',
+    'bench/topology.ts',
+    '--queues',
+    '50',
+    '--channels',
+    '5',
+    '--out',
+    dir,
+  ]);
+  expect(code, output).toBe(0);
+  const markdown = await readFile(path.join(dir, 'benchmarks-topology.md'), 'utf8');
+  const rows = markdown.split('\n').filter((line) => line.includes('50 queues, 50 consumed'));
+  expect(rows.map((row) => row.split('|')[1]?.trim())).toEqual([
+    'exclusive',
+    'outlive the connection',
+  ]);
 }, 120_000);
