@@ -479,7 +479,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     report: (error: unknown, what: string) => void,
   ): Promise<void> {
     if (this.#state !== 'recovering') return;
-    if (!(await this.#resumeAtOnce(open))) await this.#resumeOneByOne(open, report);
+    const atOnce = await this.#resumeAtOnce(open);
+    if (!atOnce && this.#state === 'recovering') await this.#resumeOneByOne(open, report);
     // Closed by the application meanwhile: it stays closed.
     if (this.#state !== 'recovering') return;
     this.#state = 'open';
@@ -501,14 +502,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const engine = this.#current;
     // What reopen() left in force for consumers started now.
     let qos = this.#settings.qos.get(false);
+    const sent: Consumer[] = [];
     try {
-      for (const consumer of this.#consumers) {
+      for (const consumer of [...this.#consumers]) {
+        // Cancelled by the application while a QoS was sent: it stays cancelled.
+        if (!this.#consumers.has(consumer)) continue;
         const wanted = consumer.qos;
         if (wanted !== undefined && !sameQos(wanted, qos)) {
           await engine.call('basic.qos', wanted);
           qos = wanted;
         }
         consumer.resumeAtOnce(engine);
+        sent.push(consumer);
       }
       // Last, and always, a request whose reply says the broker took every consume; it leaves
       // the QoS as one by one does: the latest per-consumer QoS for consumers started from now
@@ -516,6 +521,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
       const last =
         this.#settings.qos.get(false) ?? this.#settings.qos.get(true) ?? UNLIMITED_CHANNEL_QOS;
       await engine.call('basic.qos', last);
+      // Cancelled by the application after its consume went out (nothing is sent while the
+      // channel recovers): the broker runs it, so it is stopped here. What it delivered
+      // meanwhile goes back to the queue (a cancelled consumer rejects it).
+      const stopped = new Set<Consumer>();
+      for (let more = true; more; ) {
+        more = false;
+        for (const consumer of sent) {
+          if (this.#consumers.has(consumer) || stopped.has(consumer)) continue;
+          stopped.add(consumer);
+          more = true;
+          await engine.cancel(consumer.tag);
+        }
+      }
       return true;
     } catch (error) {
       // Only a closed channel tells of a refusal: on one still open, the consumers sent may
