@@ -6,8 +6,9 @@
  * measured" by that client), and warren measured in every one.
  * `--baseline HEAD` (warren compiled from the last commit, beside today's) runs one scenario
  * twice, and its comparison must hold the ratios. The memory check
- * (bench/memory.ts) runs too, with 2,000 messages, and the topology check (bench/topology.ts)
- * with 50 queues on a node of its own. No timing or memory figure is asserted: the figures of a
+ * (bench/memory.ts) runs too, with 2,000 messages, the topology check (bench/topology.ts)
+ * with 50 queues on a node of its own, and the many-connections check (bench/connections.ts)
+ * with 4 connections × 3 channels. No timing or memory figure is asserted: the figures of a
  * smoke run mean nothing.
  */
 import { spawn } from 'node:child_process';
@@ -182,4 +183,28 @@ it('runs the topology check: both kinds of queues recovered, each consumed', asy
     'exclusive',
     'outlive the connection',
   ]);
+}, 120_000);
+
+it('runs the many-connections check: every message back through both shapes', async () => {
+  const { code, output } = await runNode([
+    '--import',
+    'tsx',
+    'bench/connections.ts',
+    '--connections',
+    '4',
+    '--channels',
+    '3',
+    '--messages',
+    '20',
+    '--rounds',
+    '1',
+    '--url',
+    url,
+    '--out',
+    dir,
+  ]);
+  expect(code, output).toBe(0);
+  const markdown = await readFile(path.join(dir, 'benchmarks-connections.md'), 'utf8');
+  expect(markdown).toMatch(/\| 1 connection × 1 channel +\| +[\d.]+ µs \|/);
+  expect(markdown).toMatch(/\| 4 connections × 3 channels +\| +[\d.]+ µs \|/);
 }, 120_000);

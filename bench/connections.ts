@@ -1,0 +1,175 @@
+/**
+ * Many connections from one process (issue 15): 100 connections × 10 channels, each channel
+ * publishing to a queue of its own with confirms and consuming it (one ack per message), against
+ * the same number of messages through one connection and one channel, in the same process.
+ * Reports client CPU per message (process user + system over the run), throughput and the heap,
+ * and writes docs/benchmarks-connections.md.
+ *
+ *     npm run bench:connections
+ *     npm run bench:connections -- --connections 10 --messages 20 --out /tmp/connections
+ *     npm run bench:connections -- --url amqp://guest:guest@127.0.0.1:5672/
+ *
+ * Every message is checked: each queue's consumer gets exactly what its channel published.
+ *
+ * @module
+ */
+import { writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Connection, connect, type Queue } from '../lib/index.js';
+import { findOrStartBroker } from '../spec/support/broker.js';
+import { formatMarkdown } from './markdown.js';
+
+interface Shape {
+  readonly connections: number;
+  readonly channels: number;
+  /** Messages each channel publishes and consumes. */
+  readonly messages: number;
+}
+
+interface Figures extends Shape {
+  readonly total: number;
+  readonly seconds: number;
+  readonly cpuMicros: number;
+  readonly heapMiB: number;
+}
+
+const BODY = Buffer.alloc(256, 0x61);
+/** Unconfirmed publishes a channel keeps at most, in both shapes. */
+const WINDOW = 200;
+
+/**
+ * One channel's share: a queue of its own, consumed; resolves with what publishes `messages`
+ * confirmed messages to it and waits until all came back, so that the setup stays out of the
+ * measured time.
+ */
+async function lane(
+  connection: Connection,
+  name: string,
+  messages: number,
+): Promise<() => Promise<void>> {
+  const channel = await connection.openChannel({ confirm: true });
+  const queue: Queue = await channel.declareQueue(name, { exclusive: true });
+  let received = 0;
+  let resolve = (): void => {};
+  const done = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  await queue.consume(
+    (message) => {
+      message.ack();
+      if (++received === messages) resolve();
+    },
+    { prefetch: 100 },
+  );
+  const exchange = channel.exchange('');
+  return async () => {
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < messages; i++) {
+      sent.push(exchange.publish(BODY, name));
+      if (sent.length >= WINDOW) await sent.shift();
+    }
+    await Promise.all(sent);
+    await done;
+    if (received !== messages) throw new Error(`${name}: ${received} of ${messages} received`);
+  };
+}
+
+async function run(url: string, shape: Shape, tag: string): Promise<Figures> {
+  const connections = await Promise.all(
+    Array.from({ length: shape.connections }, () => connect(url, { recovery: false })),
+  );
+  try {
+    const lanes = await Promise.all(
+      connections.flatMap((connection, c) =>
+        Array.from({ length: shape.channels }, (_, h) =>
+          lane(connection, `connections-bench-${process.pid}-${tag}-${c}-${h}`, shape.messages),
+        ),
+      ),
+    );
+    const cpu = process.cpuUsage();
+    const began = performance.now();
+    await Promise.all(lanes.map((go) => go()));
+    const seconds = (performance.now() - began) / 1000;
+    const used = process.cpuUsage(cpu);
+    const total = shape.connections * shape.channels * shape.messages;
+    return {
+      ...shape,
+      total,
+      seconds,
+      cpuMicros: (used.user + used.system) / total,
+      heapMiB: process.memoryUsage().heapUsed / 1024 / 1024,
+    };
+  } finally {
+    await Promise.all(connections.map((connection) => connection.close()));
+  }
+}
+
+const { values } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '100' },
+    channels: { type: 'string', default: '10' },
+    messages: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '3' },
+    url: { type: 'string' },
+    out: { type: 'string', default: path.resolve(import.meta.dirname, '..', 'docs') },
+  },
+});
+const many: Shape = {
+  connections: Number(values.connections),
+  channels: Number(values.channels),
+  messages: Number(values.messages),
+};
+const one: Shape = {
+  connections: 1,
+  channels: 1,
+  messages: many.connections * many.channels * many.messages,
+};
+const rounds = Number(values.rounds);
+const lease = values.url === undefined ? await findOrStartBroker() : undefined;
+const url = values.url ?? (lease?.url as string);
+const brokerLine = lease?.description.replace(/ in [\d.]+ s$/, '') ?? 'the broker given by --url';
+console.error(`[connections] broker: ${brokerLine}`);
+const results: { one: Figures[]; many: Figures[] } = { one: [], many: [] };
+try {
+  // Interleaved, so that a busier moment of the machine falls on both.
+  for (let round = 0; round < rounds; round++) {
+    results.one.push(await run(url, one, `one${round}`));
+    results.many.push(await run(url, many, `many${round}`));
+    console.error(`[connections] round ${round + 1}/${rounds} done`);
+  }
+} finally {
+  await lease?.release();
+}
+
+const median = (figures: Figures[], pick: (f: Figures) => number): number => {
+  const sorted = figures.map(pick).sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+const row = (label: string, figures: Figures[]): string => {
+  const cpu = median(figures, (f) => f.cpuMicros);
+  const rate = median(figures, (f) => f.total / f.seconds);
+  const heap = median(figures, (f) => f.heapMiB);
+  return `| ${label} | ${cpu.toFixed(2)} µs | ${Math.round(rate).toLocaleString('en-US')} | ${heap.toFixed(0)} MiB |`;
+};
+const cpuRatio = median(results.many, (f) => f.cpuMicros) / median(results.one, (f) => f.cpuMicros);
+const total = one.messages.toLocaleString('en-US');
+const lines = [
+  '# Many connections',
+  '',
+  `Generated by \`bench/connections.ts\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${os.cpus().length} cores, Node ${process.version}, ${brokerLine}. Reproduce with \`npm run bench:connections\`.`,
+  '',
+  `${total} messages of 256 B, each published with a confirm, consumed (prefetch 100) and acked, in one process: through ${many.connections} connections × ${many.channels} channels (each channel ${many.messages} messages to a queue of its own), and through one connection and one channel. Every channel keeps at most ${WINDOW} publishes unconfirmed. ${rounds} rounds, interleaved; medians. Connections, channels, queues and consumers are set up first; client CPU is the process's user + system time from the first publish until every message is back, per message.`,
+  '',
+  '| through | client CPU per message | msg/s | heap at the end |',
+  '| --- | ---: | ---: | ---: |',
+  row('1 connection × 1 channel', results.one),
+  row(`${many.connections} connections × ${many.channels} channels`, results.many),
+  '',
+  `Many connections cost ${cpuRatio.toFixed(2)}× the CPU per message of one.`,
+  '',
+];
+const file = path.join(values.out as string, 'benchmarks-connections.md');
+await writeFile(file, formatMarkdown(lines.join('\n')));
+console.error(`[connections] report: ${file}`);
