@@ -130,7 +130,9 @@ async function removeNode(node: NodeProcess): Promise<void> {
  *
  * Rejects (after cleaning up) if RabbitMQ is not installed, if the node exits early, or if it does
  * not answer the AMQP protocol header within 60 s; the error includes the tail of the node's
- * console output and log file. A typical start takes about 4 s.
+ * console output and log file. A typical start takes about 4 s. When a port it picked itself is
+ * taken by another process before the node binds it (two test runs starting nodes at the same
+ * moment), it starts again on fresh ports, up to 3 times.
  *
  * @example
  * const broker = await startBroker();
@@ -142,6 +144,39 @@ async function removeNode(node: NodeProcess): Promise<void> {
  */
 export async function startBroker(options: StartBrokerOptions = {}): Promise<Broker> {
   checkStartOptions(options);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !lostPortRace(error, options)) throw error;
+    }
+  }
+}
+
+/** How many times a node is started on fresh ports when another process took one meanwhile. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * @internal Whether starting a node failed because a port it picked was taken before the node
+ * bound it: free ports are found by listening on port 0 and closing, so a process doing the same
+ * at the same moment (a second test run) can be handed the same port. Only ports picked here:
+ * ones the caller chose would be taken again.
+ */
+export function lostPortRace(error: unknown, options: StartBrokerOptions): boolean {
+  if (!(error instanceof TestBrokerError) || error.code !== 'BROKER_START_FAILED') return false;
+  if (/dist_port_already_used/.test(error.message)) return options.distPort === undefined;
+  if (/eaddrinuse/i.test(error.message)) {
+    return (
+      options.amqpPort === undefined &&
+      options.distPort === undefined &&
+      (options.tls === undefined || options.tls.port === undefined)
+    );
+  }
+  return false;
+}
+
+/** Starts one node, on ports picked now unless the options fix them. */
+async function startOnce(options: StartBrokerOptions): Promise<Broker> {
   const tools = await locateTools(options.installWithApt === true);
   const runAs = await resolveRunAs();
   const nodeName = qualifyNodeName(
