@@ -55,6 +55,18 @@ function runNode(args: readonly string[]): Promise<{ code: number | null; output
   });
 }
 
+/**
+ * Runs bench/`script` (with `--expose-gc` when `gc`) writing its report to the test folder,
+ * expects it to exit 0, and returns the report: benchmarks-<name>.md.
+ */
+async function benchReport(script: string, args: readonly string[], gc: boolean): Promise<string> {
+  const node = gc ? ['--expose-gc'] : [];
+  const run = [...node, '--import', 'tsx', `bench/${script}`, ...args, '--out', dir];
+  const { code, output } = await runNode(run);
+  expect(code, output).toBe(0);
+  return readFile(path.join(dir, `benchmarks-${script.replace(/\.ts$/, '')}.md`), 'utf8');
+}
+
 it('runs every client through every scenario and reports each as measured or n/a', async () => {
   const json = path.join(dir, 'results.json');
   const { code, output } = await runNode([
@@ -139,20 +151,7 @@ it('runs warren beside a --baseline build of itself and divides one by the other
 }, 120_000);
 
 it('runs the memory check and reports the heap at every checkpoint', async () => {
-  const { code, output } = await runNode([
-    '--expose-gc',
-    '--import',
-    'tsx',
-    'bench/memory.ts',
-    '--count',
-    '2000',
-    '--url',
-    url,
-    '--out',
-    dir,
-  ]);
-  expect(code, output).toBe(0);
-  const markdown = await readFile(path.join(dir, 'benchmarks-memory.md'), 'utf8');
+  const markdown = await benchReport('memory.ts', ['--count', '2000', '--url', url], true);
   // Before the first message, after the first 1%, then every tenth: 12 checkpoints.
   const rows = markdown.split('\n').filter((line) => /^\|\s*[\d,]+\s*\|\s*[\d.]+\s*\|/.test(line));
   expect(rows.map((row) => row.split('|')[1]?.trim())).toEqual([
@@ -164,20 +163,8 @@ it('runs the memory check and reports the heap at every checkpoint', async () =>
 }, 120_000);
 
 it('runs the topology check: both kinds of queues recovered, each consumed', async () => {
-  const { code, output } = await runNode([
-    '--expose-gc',
-    '--import',
-    'tsx',
-    'bench/topology.ts',
-    '--queues',
-    '50',
-    '--channels',
-    '5',
-    '--out',
-    dir,
-  ]);
-  expect(code, output).toBe(0);
-  const markdown = await readFile(path.join(dir, 'benchmarks-topology.md'), 'utf8');
+  const args = ['--queues', '50', '--channels', '5'];
+  const markdown = await benchReport('topology.ts', args, true);
   const rows = markdown.split('\n').filter((line) => line.includes('50 queues, 50 consumed'));
   expect(rows.map((row) => row.split('|')[1]?.trim())).toEqual([
     'exclusive',
@@ -186,25 +173,8 @@ it('runs the topology check: both kinds of queues recovered, each consumed', asy
 }, 120_000);
 
 it('runs the many-connections check: every message back through both shapes', async () => {
-  const { code, output } = await runNode([
-    '--import',
-    'tsx',
-    'bench/connections.ts',
-    '--connections',
-    '4',
-    '--channels',
-    '3',
-    '--messages',
-    '20',
-    '--rounds',
-    '1',
-    '--url',
-    url,
-    '--out',
-    dir,
-  ]);
-  expect(code, output).toBe(0);
-  const markdown = await readFile(path.join(dir, 'benchmarks-connections.md'), 'utf8');
+  const args = ['--connections', '4', '--channels', '3', '--messages', '20', '--rounds', '1'];
+  const markdown = await benchReport('connections.ts', [...args, '--url', url], false);
   expect(markdown).toMatch(/\| 1 connection × 1 channel +\| +[\d.]+ µs \|/);
   expect(markdown).toMatch(/\| 4 connections × 3 channels +\| +[\d.]+ µs \|/);
 }, 120_000);
