@@ -48,7 +48,7 @@ import {
   RETRY_DELAY_MS,
   type ScenarioInput,
 } from './client.js';
-import { formatMarkdown } from './markdown.js';
+import { formatMarkdown, reportDate } from './markdown.js';
 import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -1590,7 +1590,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(options.argv.length > 0 ? ['--', ...options.argv] : []),
     ].join(' ');
     const environment: Environment = {
-      date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      date: reportDate(),
       machine: machine(),
       node: process.version,
       rabbitmq: admin.rabbitmq,

@@ -183,20 +183,19 @@ class Lanes {
    * not matter. Resolves once all are done.
    */
   async run<T>(items: Iterator<T>, describe: (item: T) => Step): Promise<void> {
-    const work = { next: () => items.next() };
-    const first = work.next();
+    const first = items.next();
     if (first.done === true) return;
     const pending: T[] = [first.value];
     const take = (): { item: T } | undefined => {
       const queued = pending.shift();
       if (queued !== undefined) return { item: queued };
-      const next = work.next();
+      const next = items.next();
       return next.done === true ? undefined : { item: next.value };
     };
     const lanes: Promise<void>[] = [this.#lane(0, take, describe)];
     for (let lane = 1; lane < RECOVERY_LANES; lane++) {
       // One more lane only while there is work left for it.
-      const next = work.next();
+      const next = items.next();
       if (next.done === true) break;
       pending.push(next.value);
       lanes.push(this.#lane(lane, take, describe));
