@@ -35,8 +35,22 @@ export type SettleAction = 'stale' | 'run' | 'send';
 
 /** @internal */
 export class DeliveryLedger<D extends Delivery = Delivery> {
-  /** Deliveries not yet settled, by tag (ascending: tags grow, and a Map keeps insertion order). */
+  /** Deliveries not yet settled, by tag. */
   readonly #unsettled = new Map<number, D>();
+  /**
+   * The tracked tags in ascending order from {@link DeliveryLedger.#head}, settled ones among
+   * them until the head passes them. The oldest unsettled tag is read here rather than from the
+   * Map's first key: a Map keeps its deleted entries as holes until it rehashes, and finding its
+   * first key walks past every one of them (hundreds with a prefetch of 1,000).
+   */
+  #order: number[] = [];
+  #head = 0;
+  /** How many settled tags the order may hold before it drops them (small in tests). */
+  readonly #compactAfter: number;
+
+  constructor(compactAfter = 1024) {
+    this.#compactAfter = compactAfter;
+  }
   /** In transaction mode, the deliveries settled since the last commit or rollback; null outside it. */
   #settledInTx: D[] | null = null;
 
@@ -53,6 +67,31 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
   /** A delivery that needs settling arrived. */
   track(delivery: D): void {
     this.#unsettled.set(delivery.deliveryTag, delivery);
+    const order = this.#order;
+    order.push(delivery.deliveryTag);
+    // Settled tags behind an old unsettled one stay in the order until the head passes them:
+    // keep them fewer than the unsettled ones, whatever the application holds back.
+    if (order.length - this.#head > 2 * this.#unsettled.size + this.#compactAfter) {
+      this.#order = order.slice(this.#head).filter((tag) => this.#unsettled.has(tag));
+      this.#head = 0;
+    }
+  }
+
+  /** The oldest unsettled tag, or undefined; drops the settled tags before it from the order. */
+  #oldest(): number | undefined {
+    const order = this.#order;
+    const unsettled = this.#unsettled;
+    let head = this.#head;
+    while (head < order.length && !unsettled.has(order[head] as number)) head++;
+    if (head === order.length) {
+      order.length = 0;
+      head = 0;
+    } else if (head >= this.#compactAfter && head * 2 >= order.length) {
+      order.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+    return order[head];
   }
 
   /** Whether `delivery` is tracked and unsettled (false for a stale one). */
@@ -69,7 +108,7 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
       settlement.kind === 'ack' &&
       !settlement.multiple &&
       this.#settledInTx === null &&
-      unsettled.keys().next().value === tag
+      this.#oldest() === tag
     ) {
       // Acking the oldest unsettled delivery, then the next oldest, and so on, is what one
       // multiple-ack of the last of them does: the broker ends in the same state.
@@ -77,8 +116,11 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
       return 'run';
     }
     if (settlement.kind !== 'reject' && settlement.multiple) {
-      for (const [earlier, other] of unsettled) {
-        if (earlier > tag) break;
+      const order = this.#order;
+      for (let i = this.#head; i < order.length && (order[i] as number) <= tag; i++) {
+        const earlier = order[i] as number;
+        const other = unsettled.get(earlier);
+        if (other === undefined) continue;
         other.markSettled();
         unsettled.delete(earlier);
         this.#settledInTx?.push(other);
@@ -96,7 +138,7 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
    */
   recovered(): void {
     for (const delivery of this.#unsettled.values()) delivery.markSettled();
-    this.#unsettled.clear();
+    this.#forgetAll();
     if (this.#settledInTx !== null) this.#settledInTx = [];
   }
 
@@ -122,12 +164,18 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
     const all = [...this.#unsettled.values(), ...undone].sort(
       (a, b) => a.deliveryTag - b.deliveryTag,
     );
-    this.#unsettled.clear();
-    for (const delivery of all) this.#unsettled.set(delivery.deliveryTag, delivery);
+    this.#forgetAll();
+    for (const delivery of all) this.track(delivery);
   }
 
   /** The channel closed (or its connection was lost): every tag is stale from now on. */
   clear(): void {
+    this.#forgetAll();
+  }
+
+  #forgetAll(): void {
     this.#unsettled.clear();
+    this.#order = [];
+    this.#head = 0;
   }
 }

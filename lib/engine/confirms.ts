@@ -45,7 +45,13 @@ interface Unconfirmed {
  */
 export class ConfirmTracker {
   private nextSequence = 1;
-  /** Keyed by sequence number; a Map iterates in insertion order, which is ascending. */
+  /**
+   * No publish below this sequence number is unconfirmed. Acks are settled by walking up from
+   * here rather than by iterating the Map: a Map keeps its deleted entries as holes until it
+   * rehashes, and iterating from its start walks past every one of them.
+   */
+  private lowest = 1;
+  /** Keyed by sequence number (consecutive from 1). */
   private readonly unconfirmed = new Map<number, Unconfirmed>();
 
   constructor(private readonly rejectReturned: ReturnRejection) {}
@@ -95,21 +101,34 @@ export class ConfirmTracker {
   fail(error: AmqpError): void {
     const entries = [...this.unconfirmed.values()];
     this.unconfirmed.clear();
+    this.lowest = this.nextSequence;
     for (const entry of entries) entry.reject(error);
   }
 
   private settle(deliveryTag: number, multiple: boolean, each: (entry: Unconfirmed) => void): void {
+    const { unconfirmed } = this;
+    // A tag the broker never gave (beyond the last publish) settles no more than there is.
+    const last = Math.min(deliveryTag, this.nextSequence - 1);
     if (!multiple) {
-      const entry = this.unconfirmed.get(deliveryTag);
+      const entry = unconfirmed.get(deliveryTag);
       if (entry === undefined) return;
-      this.unconfirmed.delete(deliveryTag);
+      unconfirmed.delete(deliveryTag);
+      if (deliveryTag === this.lowest) this.raiseLowest();
       each(entry);
       return;
     }
-    for (const [sequence, entry] of this.unconfirmed) {
-      if (sequence > deliveryTag) break;
-      this.unconfirmed.delete(sequence);
+    for (let sequence = this.lowest; sequence <= last; sequence++) {
+      const entry = unconfirmed.get(sequence);
+      if (entry === undefined) continue;
+      unconfirmed.delete(sequence);
       each(entry);
     }
+    if (last >= this.lowest) this.lowest = last + 1;
+    this.raiseLowest();
+  }
+
+  /** Moves {@link ConfirmTracker.lowest} past the publishes confirmed singly out of order. */
+  private raiseLowest(): void {
+    while (this.lowest < this.nextSequence && !this.unconfirmed.has(this.lowest)) this.lowest++;
   }
 }

@@ -131,8 +131,8 @@ function settlementOf(op: Extract<Op, { op: 'settle' }>): Settlement {
 }
 
 /** Runs `ops` through the ledger and the simulated broker, checking the model after each. */
-function run(ops: readonly Op[]): void {
-  const ledger = new DeliveryLedger<TestMessage>();
+function run(ops: readonly Op[], compactAfter?: number): void {
+  const ledger = new DeliveryLedger<TestMessage>(compactAfter);
   const broker = new SimulatedBroker();
   /** Every message the application received (with ack), in order, across channel epochs. */
   const received: TestMessage[] = [];
@@ -236,6 +236,47 @@ describe('DeliveryLedger against a model of the broker', () => {
       fc.property(fc.array(opArbitrary, { maxLength: 80 }), (ops) => run(ops)),
       { numRuns: 2000 },
     );
+  });
+
+  it('stays exact when it drops settled tags from its order (compacting after every 2)', () => {
+    fc.assert(
+      fc.property(fc.array(opArbitrary, { maxLength: 120 }), (ops) => run(ops, 2)),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps the oldest unsettled delivery when it drops the settled ones before it', () => {
+    const ledger = new DeliveryLedger<TestMessage>(2);
+    const messages = Array.from({ length: 6 }, (_, i) => new TestMessage(i + 1, 0));
+    for (const message of messages) ledger.track(message);
+    for (const message of messages.slice(0, 3)) {
+      expect(ledger.settle(message, { kind: 'ack', multiple: false })).toBe('run');
+    }
+    // 4 is now the oldest: acking 5 first is no run (a multiple-ack of 5 would ack 4 too).
+    expect(ledger.settle(messages[4] as TestMessage, { kind: 'ack', multiple: false })).toBe(
+      'send',
+    );
+    expect(ledger.settle(messages[3] as TestMessage, { kind: 'ack', multiple: false })).toBe('run');
+  });
+
+  it('finds the oldest delivery behind thousands settled out of order', () => {
+    const ledger = new DeliveryLedger<TestMessage>();
+    const messages = Array.from({ length: 5000 }, (_, i) => new TestMessage(i + 1, 0));
+    for (const message of messages) ledger.track(message);
+    // Everything but the first is rejected, then the first is acked: a run of one.
+    for (const message of messages.slice(1)) {
+      expect(ledger.settle(message, { kind: 'reject', requeue: false })).toBe('send');
+    }
+    expect(ledger.settle(messages[0] as TestMessage, { kind: 'ack', multiple: false })).toBe('run');
+    // The next ones are acked in order again, as runs.
+    const later = Array.from({ length: 3 }, (_, i) => new TestMessage(5001 + i, 0));
+    for (const message of later) ledger.track(message);
+    expect(later.map((m) => ledger.settle(m, { kind: 'ack', multiple: false }))).toEqual([
+      'run',
+      'run',
+      'run',
+    ]);
+    expect(ledger.size).toBe(0);
   });
 
   it('acks of the oldest deliveries, in order, go out as one run', () => {

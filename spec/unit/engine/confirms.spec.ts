@@ -84,6 +84,41 @@ describe('publisher confirms', () => {
     expect(states(publishes)).toEqual(Array(5).fill('resolved'));
   });
 
+  it('mixes single acks out of order with multiple ones, and ignores a tag past the last', async () => {
+    const pair = await confirming();
+    const publishes = await publishMany(pair, 6);
+    pair.peer.send(1, 'basic.ack', { deliveryTag: 1, multiple: false });
+    pair.peer.send(1, 'basic.ack', { deliveryTag: 3, multiple: false });
+    pair.peer.send(1, 'basic.ack', { deliveryTag: 2, multiple: false });
+    await settle();
+    expect(states(publishes)).toEqual([
+      'resolved',
+      'resolved',
+      'resolved',
+      'pending',
+      'pending',
+      'pending',
+    ]);
+    pair.peer.send(1, 'basic.ack', { deliveryTag: 5, multiple: false });
+    pair.peer.send(1, 'basic.nack', { deliveryTag: 4, multiple: true, requeue: false });
+    await settle();
+    expect(states(publishes)).toEqual([
+      'resolved',
+      'resolved',
+      'resolved',
+      'rejected',
+      'resolved',
+      'pending',
+    ]);
+    pair.peer.send(1, 'basic.ack', { deliveryTag: 2 ** 40, multiple: true });
+    await settle();
+    expect(states(publishes)[5]).toBe('resolved');
+    const later = await publishMany(pair, 1);
+    pair.peer.send(1, 'basic.ack', { deliveryTag: 7, multiple: true });
+    await settle();
+    expect(states(later)).toEqual(['resolved']);
+  });
+
   it('rejects a nacked publish with PublishNackedError', async () => {
     const pair = await confirming();
     const publishes = await publishMany(pair, 4);
