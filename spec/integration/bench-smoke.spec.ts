@@ -8,7 +8,8 @@
  * twice, and its comparison must hold the ratios. The memory check
  * (bench/memory.ts) runs too, with 2,000 messages, the topology check (bench/topology.ts)
  * with 50 queues on a node of its own, and the many-connections check (bench/connections.ts)
- * with 4 connections × 3 channels. No timing or memory figure is asserted: the figures of a
+ * with 4 connections × 3 channels, and the CPU breakdown (bench/breakdown.ts) profiles warren
+ * in two scenarios. No timing or memory figure is asserted: the figures of a
  * smoke run mean nothing.
  */
 import { spawn } from 'node:child_process';
@@ -177,4 +178,17 @@ it('runs the many-connections check: every message back through both shapes', as
   const markdown = await benchReport('connections.ts', [...args, '--url', url], false);
   expect(markdown).toMatch(/\| 1 connection × 1 channel +\| +[\d.]+ µs \|/);
   expect(markdown).toMatch(/\| 4 connections × 3 channels +\| +[\d.]+ µs \|/);
+}, 120_000);
+
+it('runs the CPU breakdown: each scenario profiled and its samples sorted into parts', async () => {
+  const args = ['--smoke', '--rounds', '1', '--scenarios', 'publishConfirm,consume'];
+  const markdown = await benchReport('breakdown.ts', [...args, '--url', url], false);
+  const sections = markdown.split('\n### ').slice(1);
+  expect(sections.map((section) => section.split(' ')[0])).toEqual(['publish', 'consume']);
+  for (const section of sections) {
+    // Every part has its row; a smoke run's few samples may leave some at 0, not all.
+    const figures = [...section.matchAll(/^\| [a-z][^|]+\| +([\d.]+) \| +\d+% \|$/gm)];
+    expect(figures).toHaveLength(11);
+    expect(figures.some((figure) => Number(figure[1]) > 0)).toBe(true);
+  }
 }, 120_000);

@@ -1,0 +1,298 @@
+/**
+ * Where warren's CPU goes, per message (issue 15): runs the benchmark for warren alone with
+ * `--cpu-prof` (bench/run.ts), so that each measured run records a CPU profile of its window,
+ * and sorts every sample of the main thread into the parts of a message's life: reading and
+ * parsing frames, dispatching them, the entities' bookkeeping around the handler, settling,
+ * encoding a publish, the socket write, the event loop, garbage collection and the scenario's
+ * own code. Writes docs/benchmarks-breakdown.md.
+ *
+ *     npm run bench:breakdown
+ *     npm run bench:breakdown -- --rounds 1 --scenarios consume --out /tmp/breakdown
+ *     npm run bench:breakdown -- --smoke --out /tmp/breakdown   # tiny counts: checks it runs
+ *
+ * A sample is charged to the innermost frame of warren's own code on its stack (a Node function
+ * that warren calls, such as `Buffer.subarray`, counts for the part that called it), except the
+ * socket's system calls and what V8 and libuv do outside JavaScript, which are parts of their own.
+ * Warren's modules are told apart in the compiled client by the `// lib/<file>.ts` lines esbuild
+ * writes before each one.
+ *
+ * @module
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatMarkdown, generatedBy } from './markdown.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** The parts a sample is charged to, in the order the report lists them. */
+const PARTS = [
+  'read and parse frames',
+  'dispatch',
+  'handler bookkeeping',
+  'settle',
+  'encode',
+  'socket write',
+  'socket read, event loop (native)',
+  'promises and ticks',
+  'garbage collection',
+  'scenario code (bodies, checks)',
+  'other',
+] as const;
+type Part = (typeof PARTS)[number];
+
+/** Which part a module of lib/ belongs to (by path), before its function names are looked at. */
+const MODULE_PARTS: readonly (readonly [RegExp, Part])[] = [
+  [
+    /^lib\/protocol\/(parser|reader|assembler|field-table|field-types)\.ts$/,
+    'read and parse frames',
+  ],
+  [/^lib\/engine\/(read-slab|transport)\.ts$/, 'read and parse frames'],
+  [/^lib\/protocol\/(writer|frames)\.ts$/, 'encode'],
+  [/^lib\/(deliveries|engine\/confirms)\.ts$/, 'settle'],
+  [/^lib\/engine\//, 'dispatch'],
+  [/^lib\/(exchange|message|fields|validate|schema)\.ts$/, 'encode'],
+  [/^lib\//, 'handler bookkeeping'],
+  [/^bench\//, 'scenario code (bodies, checks)'],
+];
+
+/** Function names that say more than their module does. */
+function partOfFunction(module: string, name: string): Part | undefined {
+  if (module === 'lib/protocol/spec.ts')
+    return name.startsWith('decode') ? 'read and parse frames' : 'encode';
+  if (module === 'lib/engine/engine.ts' && /^(flush|scheduleFlush|writeAckRuns)$/.test(name)) {
+    return 'socket write';
+  }
+  if (
+    /^(lib\/(channel|incoming-message|consumer)\.ts)$/.test(module) &&
+    /^#?(ack|nack|reject|settle)/.test(name)
+  ) {
+    return 'settle';
+  }
+  return undefined;
+}
+
+/** Node's own functions that are the socket's system calls. */
+const WRITE_CALLS = /^(writeBuffer|writev|writeUtf8String|writeLatin1String|writeAsciiString)$/;
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+  };
+  readonly children?: readonly number[];
+}
+
+interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** The module each line of a compiled bundle belongs to, from esbuild's `// path` lines. */
+async function modulesOfBundle(file: string): Promise<(line: number) => string> {
+  const starts: { line: number; module: string }[] = [];
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  lines.forEach((text, line) => {
+    const match = /^\/\/ ((?:lib|bench)\/[\w./-]+\.ts)$/.exec(text);
+    if (match !== null) starts.push({ line, module: match[1] as string });
+  });
+  return (line) => {
+    let module = '';
+    for (const start of starts) {
+      if (start.line > line) break;
+      module = start.module;
+    }
+    return module;
+  };
+}
+
+/** µs of main-thread samples per part, and the busiest functions, of one profile. */
+interface Charged {
+  readonly parts: Map<Part, number>;
+  readonly functions: Map<string, number>;
+}
+
+async function charge(profile: CpuProfile): Promise<Charged> {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const bundles = new Map<string, (line: number) => string>();
+  for (const node of profile.nodes) {
+    const { url } = node.callFrame;
+    if (url.endsWith('/warren-bench/clients/warren.js') && !bundles.has(url)) {
+      bundles.set(url, await modulesOfBundle(fileURLToPath(url)));
+    }
+  }
+  const moduleOf = (node: ProfileNode): string | undefined =>
+    bundles.get(node.callFrame.url)?.(node.callFrame.lineNumber);
+
+  const partOf = (leaf: ProfileNode): Part | undefined => {
+    const name = leaf.callFrame.functionName;
+    if (name === '(idle)' || name === '(root)') return undefined;
+    if (name === '(garbage collector)') return 'garbage collection';
+    if (name === '(program)') return 'socket read, event loop (native)';
+    if (WRITE_CALLS.test(name)) return 'socket write';
+    for (let node: ProfileNode | undefined = leaf; node !== undefined; ) {
+      const module = moduleOf(node);
+      if (module !== undefined && module !== '') {
+        const found = partOfFunction(module, node.callFrame.functionName);
+        if (found !== undefined) return found;
+        return MODULE_PARTS.find(([pattern]) => pattern.test(module))?.[1] ?? 'other';
+      }
+      const parent = parentOf.get(node.id);
+      node = parent === undefined ? undefined : byId.get(parent);
+    }
+    if (/^(processTicksAndRejections|runMicrotasks|nextTick)$/.test(name))
+      return 'promises and ticks';
+    if (/onStreamRead|^read$/.test(name)) return 'socket read, event loop (native)';
+    return 'other';
+  };
+
+  const parts = new Map<Part, number>();
+  const functions = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id) as ProfileNode;
+    const part = partOf(node);
+    if (part === undefined) return;
+    const us = profile.timeDeltas[i] ?? 0;
+    parts.set(part, (parts.get(part) ?? 0) + us);
+    const { functionName, url } = node.callFrame;
+    const where = moduleOf(node) || url.split('/').pop() || 'native';
+    const key = `${functionName || '(anonymous)'} (${where})`;
+    functions.set(key, (functions.get(key) ?? 0) + us);
+  });
+  return { parts, functions };
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+interface RunRecord {
+  readonly kind: string;
+  readonly round?: number;
+  readonly result?: { readonly messages: number; readonly cpuUs: number };
+}
+interface RunsJson {
+  readonly scenarios: readonly {
+    readonly name: string;
+    readonly title: string;
+    readonly cells: readonly { readonly client: string; readonly runs: readonly RunRecord[] }[];
+  }[];
+}
+
+/** One scenario's section: a table of µs per message by part, and its busiest functions. */
+async function section(dir: string, scenario: RunsJson['scenarios'][number]): Promise<string> {
+  const runs = scenario.cells.find((cell) => cell.client === 'warren')?.runs ?? [];
+  const perPart = new Map<Part, number[]>();
+  const functions = new Map<string, number[]>();
+  const processCpu: number[] = [];
+  const files = (await readdir(dir)).filter((file) => file.startsWith(`warren.${scenario.name}.r`));
+  for (const file of files) {
+    const round = Number(/\.r(\d+)\.cpuprofile$/.exec(file)?.[1]);
+    const run = runs.find((each) => each.kind === 'measured' && each.round === round)?.result;
+    if (run === undefined) continue;
+    const { parts, functions: fns } = await charge(
+      JSON.parse(await readFile(path.join(dir, file), 'utf8')) as CpuProfile,
+    );
+    for (const part of PARTS) {
+      const list = perPart.get(part) ?? [];
+      list.push((parts.get(part) ?? 0) / run.messages);
+      perPart.set(part, list);
+    }
+    for (const [name, us] of fns)
+      functions.set(name, [...(functions.get(name) ?? []), us / run.messages]);
+    processCpu.push(run.cpuUs / run.messages);
+  }
+  if (processCpu.length === 0) return `### ${scenario.title}\n\nNo profile was recorded.\n`;
+  const medians = PARTS.map((part) => [part, median(perPart.get(part) ?? [0])] as const);
+  const sampled = medians.reduce((sum, [, us]) => sum + us, 0);
+  const rows = medians.map(
+    ([part, us]) =>
+      `| ${part} | ${us.toFixed(2)} | ${(sampled > 0 ? (100 * us) / sampled : 0).toFixed(0)}% |`,
+  );
+  const top = [...functions]
+    .map(([name, list]) => [name, list.reduce((a, b) => a + b, 0) / processCpu.length] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([name, us]) => `\`${name}\` ${us.toFixed(2)}`);
+  return [
+    `### ${scenario.title}`,
+    '',
+    `Process CPU ${median(processCpu).toFixed(2)} µs per message (all threads, user + system, profiler on); the main thread's samples below add up to ${sampled.toFixed(2)} µs.`,
+    '',
+    '| part | µs per message | share |',
+    '| --- | ---: | ---: |',
+    ...rows,
+    '',
+    `Busiest functions (self time, µs per message): ${top.join(', ')}.`,
+    '',
+  ].join('\n');
+}
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    scenarios: { type: 'string', default: 'publish,publishConfirm,consume,rpc' },
+    url: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(ROOT, 'docs') },
+  },
+});
+const work = await mkdtemp(path.join(os.tmpdir(), 'warren-breakdown-'));
+const profiles = path.join(work, 'profiles');
+const runsFile = path.join(work, 'runs.json');
+const bench = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    path.join(ROOT, 'bench', 'run.ts'),
+    '--clients',
+    'warren',
+    '--scenarios',
+    values.scenarios,
+    '--rounds',
+    values.rounds,
+    '--cpu-prof',
+    profiles,
+    '--out',
+    work,
+    '--json',
+    runsFile,
+    ...(values.url === undefined ? [] : ['--url', values.url]),
+    ...(values.smoke ? ['--smoke'] : []),
+  ],
+  { cwd: ROOT, stdio: 'inherit' },
+);
+if (bench.status !== 0) {
+  process.stderr.write(`[breakdown] the benchmark failed (exit ${bench.status})\n`);
+  process.exit(1);
+}
+const runs = JSON.parse(await readFile(runsFile, 'utf8')) as RunsJson;
+const sections: string[] = [];
+for (const scenario of runs.scenarios) sections.push(await section(profiles, scenario));
+const text = [
+  '# Where the CPU goes',
+  '',
+  generatedBy('bench/breakdown.ts', 'RabbitMQ as `npm run bench` finds it', 'bench:breakdown'),
+  '',
+  `warren alone, ${values.rounds} rounds per scenario, each run profiled over its measured window (V8's sampling profiler, every 250 µs, main thread). Each sample is charged to the innermost frame of warren's code on its stack, so a Node function warren calls counts for the part that called it; the socket's write calls, V8's garbage collector and what runs outside JavaScript (libuv's polling and socket reads, "(program)") are parts of their own. Figures are medians over the rounds. System time spent in a write call is in "socket write"; the kernel's side of reads and the wake-ups of the event loop are outside the samples, which is why they add up to less than the process CPU. The profiler itself adds CPU: compare parts with each other, and take absolute figures from [benchmarks.md](benchmarks.md).`,
+  '',
+  ...sections,
+].join('\n');
+const file = path.join(values.out, 'benchmarks-breakdown.md');
+await mkdir(values.out, { recursive: true });
+await writeFile(file, formatMarkdown(text));
+process.stdout.write(`[breakdown] ${file}\n`);
