@@ -35,28 +35,32 @@ export type SettleAction = 'stale' | 'run' | 'send';
 
 /** @internal */
 export class DeliveryLedger<D extends Delivery = Delivery> {
-  /** Deliveries not yet settled, by tag. */
-  readonly #unsettled = new Map<number, D>();
-  /**
-   * The tracked tags in ascending order from {@link DeliveryLedger.#head}, settled ones among
-   * them until the head passes them. The oldest unsettled tag is read here rather than from the
-   * Map's first key: a Map keeps its deleted entries as holes until it rehashes, and finding its
-   * first key walks past every one of them (hundreds with a prefetch of 1,000).
+  /*
+   * The tracked deliveries in tag order (tags only grow on a channel), from #head on: #tags[i]
+   * is the tag of #items[i], and #items[i] is null once that delivery is settled. Not a Map by
+   * tag: a consumer acks each burst of deliveries as it arrives, so the ledger grows and empties
+   * with every socket read, and V8 rehashes a Map into a new table each time it grows past its
+   * capacity or shrinks below a quarter of it (a profile showed Map.delete's shrinking as the
+   * ledger's whole cost). Arrays only grow, and a tag is found at its offset from the head
+   * (tags are consecutive unless no-ack deliveries come between), else by binary search.
    */
-  #order: number[] = [];
+  #tags: number[] = [];
+  #items: (D | null)[] = [];
   #head = 0;
-  /** How many settled tags the order may hold before it drops them (small in tests). */
+  /** How many deliveries wait for a settlement. */
+  #count = 0;
+  /** How many settled entries the arrays may hold before they are dropped (small in tests). */
   readonly #compactAfter: number;
+  /** In transaction mode, the deliveries settled since the last commit or rollback; null outside it. */
+  #settledInTx: D[] | null = null;
 
   constructor(compactAfter = 1024) {
     this.#compactAfter = compactAfter;
   }
-  /** In transaction mode, the deliveries settled since the last commit or rollback; null outside it. */
-  #settledInTx: D[] | null = null;
 
   /** How many deliveries wait for a settlement. */
   get size(): number {
-    return this.#unsettled.size;
+    return this.#count;
   }
 
   /** Whether the channel is in transaction mode. */
@@ -66,70 +70,136 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
 
   /** A delivery that needs settling arrived. */
   track(delivery: D): void {
-    this.#unsettled.set(delivery.deliveryTag, delivery);
-    const order = this.#order;
-    order.push(delivery.deliveryTag);
-    // Settled tags behind an old unsettled one stay in the order until the head passes them:
-    // keep them fewer than the unsettled ones, whatever the application holds back.
-    if (order.length - this.#head > 2 * this.#unsettled.size + this.#compactAfter) {
-      this.#order = order.slice(this.#head).filter((tag) => this.#unsettled.has(tag));
-      this.#head = 0;
-    }
-  }
-
-  /** The oldest unsettled tag, or undefined; drops the settled tags before it from the order. */
-  #oldest(): number | undefined {
-    const order = this.#order;
-    const unsettled = this.#unsettled;
-    let head = this.#head;
-    while (head < order.length && !unsettled.has(order[head] as number)) head++;
-    if (head === order.length) {
-      order.length = 0;
-      head = 0;
-    } else if (head >= this.#compactAfter && head * 2 >= order.length) {
-      order.splice(0, head);
-      head = 0;
-    }
-    this.#head = head;
-    return order[head];
+    this.#tags.push(delivery.deliveryTag);
+    this.#items.push(delivery);
+    this.#count++;
+    // Settled entries behind an old unsettled one stay until the head passes them: keep them
+    // fewer than the unsettled ones, whatever the application holds back.
+    if (this.#tags.length - this.#head > 2 * this.#count + this.#compactAfter) this.#compact();
   }
 
   /** Whether `delivery` is tracked and unsettled (false for a stale one). */
   has(delivery: D): boolean {
-    return this.#unsettled.get(delivery.deliveryTag) === delivery;
+    const at = this.#indexOf(delivery.deliveryTag);
+    return at >= 0 && this.#items[at] === delivery;
   }
 
   /** Records the settlement of `delivery` and says what to send for it. */
   settle(delivery: D, settlement: Settlement): SettleAction {
-    const tag = delivery.deliveryTag;
-    const unsettled = this.#unsettled;
-    if (unsettled.get(tag) !== delivery) return 'stale';
+    const at = this.#indexOf(delivery.deliveryTag);
+    const items = this.#items;
+    if (at < 0 || items[at] !== delivery) return 'stale';
     if (
       settlement.kind === 'ack' &&
       !settlement.multiple &&
       this.#settledInTx === null &&
-      this.#oldest() === tag
+      at === this.#oldest()
     ) {
       // Acking the oldest unsettled delivery, then the next oldest, and so on, is what one
       // multiple-ack of the last of them does: the broker ends in the same state.
-      unsettled.delete(tag);
+      this.#drop(at);
+      this.#tidy();
       return 'run';
     }
     if (settlement.kind !== 'reject' && settlement.multiple) {
-      const order = this.#order;
-      for (let i = this.#head; i < order.length && (order[i] as number) <= tag; i++) {
-        const earlier = order[i] as number;
-        const other = unsettled.get(earlier);
-        if (other === undefined) continue;
+      for (let i = this.#head; i <= at; i++) {
+        const other = items[i];
+        if (other === null || other === undefined) continue;
         other.markSettled();
-        unsettled.delete(earlier);
+        this.#drop(i);
         this.#settledInTx?.push(other);
       }
     } else {
-      unsettled.delete(tag);
+      this.#drop(at);
       this.#settledInTx?.push(delivery);
     }
+    this.#tidy();
     return 'send';
+  }
+
+  /** Where the delivery with `tag` is in the arrays, or -1. */
+  #indexOf(tag: number): number {
+    const tags = this.#tags;
+    let low = this.#head;
+    let high = tags.length - 1;
+    if (low > high) return -1;
+    const guess = low + (tag - (tags[low] as number));
+    if (guess >= low && guess <= high && tags[guess] === tag) return guess;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const found = tags[mid] as number;
+      if (found === tag) return mid;
+      if (found < tag) low = mid + 1;
+      else high = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The index of the oldest unsettled delivery; moves the head up to it. */
+  #oldest(): number {
+    const items = this.#items;
+    let head = this.#head;
+    while (head < items.length && items[head] === null) head++;
+    this.#head = head;
+    return head;
+  }
+
+  /** Marks entry `at` settled. */
+  #drop(at: number): void {
+    this.#items[at] = null;
+    this.#count--;
+  }
+
+  /**
+   * After a settlement: drops the settled front of the arrays once it is long (not every time
+   * they empty: emptying an array gives up its storage, and it would be allocated again for the
+   * next burst of deliveries).
+   */
+  #tidy(): void {
+    if (this.#count === 0) {
+      this.#head = this.#tags.length;
+      if (this.#head >= this.#compactAfter) this.#reset();
+      return;
+    }
+    const head = this.#oldest();
+    if (head >= this.#compactAfter && head * 2 >= this.#tags.length) {
+      this.#tags.splice(0, head);
+      this.#items.splice(0, head);
+      this.#head = 0;
+    }
+  }
+
+  /** Keeps only the unsettled entries. */
+  #compact(): void {
+    const tags: number[] = [];
+    const items: D[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i];
+      if (item === null || item === undefined) continue;
+      tags.push(this.#tags[i] as number);
+      items.push(item);
+    }
+    this.#tags = tags;
+    this.#items = items;
+    this.#head = 0;
+  }
+
+  /** Forgets every entry. */
+  #reset(): void {
+    this.#tags.length = 0;
+    this.#items.length = 0;
+    this.#head = 0;
+    this.#count = 0;
+  }
+
+  /** The unsettled deliveries, in tag order. */
+  #unsettled(): D[] {
+    const out: D[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i];
+      if (item !== null && item !== undefined) out.push(item);
+    }
+    return out;
   }
 
   /**
@@ -137,8 +207,8 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
    * before, and will redeliver them under new tags.
    */
   recovered(): void {
-    for (const delivery of this.#unsettled.values()) delivery.markSettled();
-    this.#forgetAll();
+    for (const delivery of this.#unsettled()) delivery.markSettled();
+    this.#reset();
     if (this.#settledInTx !== null) this.#settledInTx = [];
   }
 
@@ -161,21 +231,13 @@ export class DeliveryLedger<D extends Delivery = Delivery> {
     this.#settledInTx = [];
     if (undone.length === 0) return;
     for (const delivery of undone) delivery.unsettle();
-    const all = [...this.#unsettled.values(), ...undone].sort(
-      (a, b) => a.deliveryTag - b.deliveryTag,
-    );
-    this.#forgetAll();
+    const all = [...this.#unsettled(), ...undone].sort((a, b) => a.deliveryTag - b.deliveryTag);
+    this.#reset();
     for (const delivery of all) this.track(delivery);
   }
 
   /** The channel closed (or its connection was lost): every tag is stale from now on. */
   clear(): void {
-    this.#forgetAll();
-  }
-
-  #forgetAll(): void {
-    this.#unsettled.clear();
-    this.#order = [];
-    this.#head = 0;
+    this.#reset();
   }
 }

@@ -259,6 +259,29 @@ describe('DeliveryLedger against a model of the broker', () => {
     expect(ledger.settle(messages[3] as TestMessage, { kind: 'ack', multiple: false })).toBe('run');
   });
 
+  it('finds deliveries whose tags have gaps (no-ack deliveries between them)', () => {
+    const ledger = new DeliveryLedger<TestMessage>();
+    const messages = [1, 3, 4, 7, 8, 9].map((tag) => new TestMessage(tag, 0));
+    for (const message of messages) ledger.track(message);
+    const [one, three, four, seven, eight, nine] = messages as [
+      TestMessage,
+      TestMessage,
+      TestMessage,
+      TestMessage,
+      TestMessage,
+      TestMessage,
+    ];
+    expect(ledger.settle(four, { kind: 'reject', requeue: true })).toBe('send');
+    expect(ledger.settle(eight, { kind: 'ack', multiple: false })).toBe('send');
+    expect(ledger.has(three) && ledger.has(seven) && ledger.has(nine)).toBe(true);
+    expect(ledger.has(new TestMessage(2, 0))).toBe(false);
+    expect(ledger.settle(one, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.settle(three, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.settle(seven, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.settle(nine, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.size).toBe(0);
+  });
+
   it('finds the oldest delivery behind thousands settled out of order', () => {
     const ledger = new DeliveryLedger<TestMessage>();
     const messages = Array.from({ length: 5000 }, (_, i) => new TestMessage(i + 1, 0));
