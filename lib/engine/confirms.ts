@@ -44,37 +44,34 @@ interface Unconfirmed {
  * rejects, when its ack arrives, with the error `rejectReturned` makes.
  */
 export class ConfirmTracker {
-  private nextSequence = 1;
-  /**
-   * No publish below this sequence number is unconfirmed. Acks are settled by walking up from
-   * here rather than by iterating the Map: a Map keeps its deleted entries as holes until it
-   * rehashes, and iterating from its start walks past every one of them.
+  /*
+   * The publishes in sequence order: #entries[i] is publish #base + i, null once confirmed.
+   * Sequence numbers are consecutive, so an ack finds its publish by subtraction. Not a Map:
+   * it would be rehashed into a new table as it grows and shrinks, and walking it from the
+   * start passes every entry deleted since the last rehash.
    */
-  private lowest = 1;
-  /** Keyed by sequence number (consecutive from 1). */
-  private readonly unconfirmed = new Map<number, Unconfirmed>();
+  #entries: (Unconfirmed | null)[] = [];
+  /** The sequence number of #entries[0]. */
+  #base = 1;
+  /** Entries before this index are all confirmed. */
+  #head = 0;
 
   constructor(private readonly rejectReturned: ReturnRejection) {}
 
   /** Numbers the publish just written; resolves on ack, rejects on nack or return. */
   track(mandatory: boolean, exchange: string, routingKey: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.unconfirmed.set(this.nextSequence++, {
-        resolve,
-        reject,
-        mandatory,
-        exchange,
-        routingKey,
-        returned: null,
-      });
+      this.#entries.push({ resolve, reject, mandatory, exchange, routingKey, returned: null });
     });
   }
 
   /** Matches a `basic.return` to its publish. Returns false when none matches (not ours to track). */
   returned(message: ReturnedContent): boolean {
-    for (const entry of this.unconfirmed.values()) {
+    const entries = this.#entries;
+    for (let i = this.#head; i < entries.length; i++) {
+      const entry = entries[i];
       if (
-        entry.mandatory &&
+        entry?.mandatory &&
         entry.returned === null &&
         entry.exchange === message.exchange &&
         entry.routingKey === message.routingKey
@@ -99,36 +96,48 @@ export class ConfirmTracker {
 
   /** Rejects every unconfirmed publish: its fate is unknown. */
   fail(error: AmqpError): void {
-    const entries = [...this.unconfirmed.values()];
-    this.unconfirmed.clear();
-    this.lowest = this.nextSequence;
-    for (const entry of entries) entry.reject(error);
+    const entries = this.#entries.slice(this.#head);
+    this.#base += this.#entries.length;
+    this.#entries = [];
+    this.#head = 0;
+    for (const entry of entries) entry?.reject(error);
   }
 
   private settle(deliveryTag: number, multiple: boolean, each: (entry: Unconfirmed) => void): void {
-    const { unconfirmed } = this;
+    const entries = this.#entries;
     // A tag the broker never gave (beyond the last publish) settles no more than there is.
-    const last = Math.min(deliveryTag, this.nextSequence - 1);
+    const at = Math.min(deliveryTag - this.#base, entries.length - 1);
+    if (at < this.#head) return;
     if (!multiple) {
-      const entry = unconfirmed.get(deliveryTag);
-      if (entry === undefined) return;
-      unconfirmed.delete(deliveryTag);
-      if (deliveryTag === this.lowest) this.raiseLowest();
+      const entry = entries[at];
+      if (entry == null || at !== deliveryTag - this.#base) return;
+      entries[at] = null;
+      this.#tidy();
       each(entry);
       return;
     }
-    for (let sequence = this.lowest; sequence <= last; sequence++) {
-      const entry = unconfirmed.get(sequence);
-      if (entry === undefined) continue;
-      unconfirmed.delete(sequence);
+    for (let i = this.#head; i <= at; i++) {
+      const entry = entries[i];
+      if (entry == null) continue;
+      entries[i] = null;
       each(entry);
     }
-    if (last >= this.lowest) this.lowest = last + 1;
-    this.raiseLowest();
+    this.#tidy();
   }
 
-  /** Moves {@link ConfirmTracker.lowest} past the publishes confirmed singly out of order. */
-  private raiseLowest(): void {
-    while (this.lowest < this.nextSequence && !this.unconfirmed.has(this.lowest)) this.lowest++;
+  /** Moves the head past the confirmed front, and drops that front once it is long. */
+  #tidy(): void {
+    const entries = this.#entries;
+    let head = this.#head;
+    while (head < entries.length && entries[head] === null) head++;
+    if (head >= DROP_AFTER && head * 2 >= entries.length) {
+      entries.splice(0, head);
+      this.#base += head;
+      head = 0;
+    }
+    this.#head = head;
   }
 }
+
+/** How long the confirmed front of the entries may grow before it is dropped. */
+const DROP_AFTER = 1024;

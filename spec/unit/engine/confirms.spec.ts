@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelEngine } from '../../../lib/engine/channel.js';
-import type { ReturnedContent } from '../../../lib/engine/confirms.js';
+import { ConfirmTracker, type ReturnedContent } from '../../../lib/engine/confirms.js';
 import {
   ChannelError,
   PublishNackedError,
@@ -117,6 +117,36 @@ describe('publisher confirms', () => {
     pair.peer.send(1, 'basic.ack', { deliveryTag: 7, multiple: true });
     await settle();
     expect(states(later)).toEqual(['resolved']);
+  });
+
+  it('ignores a single ack of a tag past the last publish', async () => {
+    const pair = await confirming();
+    const publishes = await publishMany(pair, 2);
+    pair.peer.send(1, 'basic.ack', { deliveryTag: 5, multiple: false });
+    await settle();
+    expect(states(publishes)).toEqual(['pending', 'pending']);
+  });
+
+  it('numbers and settles thousands of publishes, single and multiple, in and out of order', async () => {
+    const tracker = new ConfirmTracker(rejectReturned);
+    const publishes = Array.from({ length: 5000 }, () => track(tracker.track(false, 'ex', 'k')));
+    for (let tag = 1; tag <= 3000; tag += 2) tracker.ack(tag + 1, false); // even tags first
+    for (let tag = 1; tag <= 3000; tag += 2) tracker.ack(tag, false); // then the odd ones
+    tracker.nack(3001, false);
+    tracker.ack(4000, true);
+    tracker.ack(4002, false);
+    await settle();
+    const expected = publishes.map((_, i) => {
+      const tag = i + 1;
+      if (tag === 3001) return 'rejected';
+      return tag <= 4000 || tag === 4002 ? 'resolved' : 'pending';
+    });
+    expect(states(publishes)).toEqual(expected);
+    tracker.nack(5000, true);
+    await settle();
+    expect(states(publishes).slice(4000)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => (i === 1 ? 'resolved' : 'rejected')),
+    );
   });
 
   it('rejects a nacked publish with PublishNackedError', async () => {
