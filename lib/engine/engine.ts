@@ -135,6 +135,8 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
   private readonly control: RpcQueue;
   private heartbeat: Heartbeat | null = null;
   private flushScheduled = false;
+  /** Batches handed to the socket whose write has not called back yet. */
+  private writesInFlight = 0;
   private drain: { promise: Promise<void>; resolve(): void; reject(error: Error): void } | null =
     null;
   private inbox: Command[] = [];
@@ -660,6 +662,14 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     process.nextTick(this.flush);
   }
 
+  /**
+   * A batch went out (the socket calls back for a batch's last chunk once all of it is written,
+   * or failed). Once no batch is in flight, nothing holds the encoder's slab: it is reused.
+   */
+  private readonly onWritten = (): void => {
+    if (--this.writesInFlight === 0) this.encoder.rewind();
+  };
+
   /** Hands everything encoded to the socket in one corked batch. */
   private readonly flush = (): void => {
     if (this.ackRuns.length > 0) this.writeAckRuns();
@@ -670,8 +680,11 @@ export class Engine extends EventEmitter<EngineEvents> implements ChannelHost {
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
     let ok = true;
+    this.writesInFlight++;
     socket.cork();
-    for (const chunk of chunks) ok = socket.write(chunk);
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) ok = socket.write(chunks[i] as Buffer);
+    ok = socket.write(chunks[last] as Buffer, this.onWritten);
     socket.uncork();
     if (this.heartbeat !== null) this.heartbeat.sent = true;
     if (!ok && this.drain === null) {

@@ -131,6 +131,14 @@ export class FrameEncoder {
     this.maxFrameSize = value;
   }
 
+  /**
+   * Reuses the encoding slab from its start: for when everything taken so far has been written
+   * and no reference to it is left. Does nothing while anything waits to be taken.
+   */
+  rewind(): void {
+    if (this.chunks.length === 0) this.writer.rewind();
+  }
+
   /** Whether any bytes wait to be taken. */
   get pending(): boolean {
     return this.chunks.length > 0 || this.writer.length > 0;

@@ -47,6 +47,18 @@ export class ByteWriter {
     return out;
   }
 
+  /**
+   * Starts writing at the beginning of the slab again, when nothing is pending. Only once
+   * nothing taken from it is still in use (the socket has written it all): the slab is then
+   * reused rather than a new one allocated, whose pages the kernel would have to map afresh.
+   */
+  rewind(): void {
+    if (this.start === this.pos) {
+      this.start = 0;
+      this.pos = 0;
+    }
+  }
+
   /** Drops pending bytes from `relative` (an offset from {@link ByteWriter.start}) on. */
   truncate(relative: number): void {
     this.pos = this.start + relative;

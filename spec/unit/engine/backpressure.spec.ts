@@ -100,6 +100,27 @@ describe('backpressure', () => {
     for (let i = 0; i < count; i++) await peer.expectContent('basic.publish', 1);
   });
 
+  it('reuses its encoding buffer only once what was written from it has gone out', async () => {
+    const { peer, channel } = await smallBuffer();
+    peer.holdWrites();
+    const bodies = ['first', 'second', 'third', 'fourth'];
+    // Each publish is flushed on its own turn, so each is a batch the socket still holds.
+    for (const body of bodies) {
+      void channel.publish(PUBLISH, {}, Buffer.from(body));
+      await settle();
+    }
+    peer.releaseWrites();
+    for (const body of bodies) {
+      expect((await peer.expectContent('basic.publish', 1)).body.toString()).toBe(body);
+    }
+    // Written out now: the next publishes reuse the buffer from its start, and arrive intact.
+    for (const body of ['fifth', 'sixth']) {
+      void channel.publish(PUBLISH, {}, Buffer.from(body));
+      await settle();
+      expect((await peer.expectContent('basic.publish', 1)).body.toString()).toBe(body);
+    }
+  });
+
   it('rejects what waits for drain when the connection is lost', async () => {
     const { engine, peer, channel } = await smallBuffer();
     peer.holdWrites();
