@@ -158,6 +158,8 @@ async function charge(profile: CpuProfile): Promise<Charged> {
   const parts = new Map<Part, number>();
   const functions = new Map<string, number>();
   profile.samples.forEach((id, i) => {
+    // The first sample's interval runs from the profiler's start, in the inspector's own call.
+    if (i === 0) return;
     const node = byId.get(id) as ProfileNode;
     const part = partOf(node);
     if (part === undefined) return;
