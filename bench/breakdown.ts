@@ -19,159 +19,14 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatMarkdown, generatedBy } from './markdown.js';
+import { generatedBy, writeReport } from './markdown.js';
+import { type CpuProfile, charge, PARTS, type Part } from './profile.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-
-/** The parts a sample is charged to, in the order the report lists them. */
-const PARTS = [
-  'read and parse frames',
-  'dispatch',
-  'handler bookkeeping',
-  'settle',
-  'encode',
-  'socket write',
-  'socket read, event loop (native)',
-  'promises and ticks',
-  'garbage collection',
-  'scenario code (bodies, checks)',
-  'other',
-] as const;
-type Part = (typeof PARTS)[number];
-
-/** Which part a module of lib/ belongs to (by path), before its function names are looked at. */
-const MODULE_PARTS: readonly (readonly [RegExp, Part])[] = [
-  [
-    /^lib\/protocol\/(parser|reader|assembler|field-table|field-types)\.ts$/,
-    'read and parse frames',
-  ],
-  [/^lib\/engine\/(read-slab|transport)\.ts$/, 'read and parse frames'],
-  [/^lib\/protocol\/(writer|frames)\.ts$/, 'encode'],
-  [/^lib\/(deliveries|engine\/confirms)\.ts$/, 'settle'],
-  [/^lib\/engine\//, 'dispatch'],
-  [/^lib\/(exchange|message|fields|validate|schema)\.ts$/, 'encode'],
-  [/^lib\//, 'handler bookkeeping'],
-  [/^bench\//, 'scenario code (bodies, checks)'],
-];
-
-/** Function names that say more than their module does. */
-function partOfFunction(module: string, name: string): Part | undefined {
-  if (module === 'lib/protocol/spec.ts')
-    return name.startsWith('decode') ? 'read and parse frames' : 'encode';
-  if (module === 'lib/engine/engine.ts' && /^(flush|scheduleFlush|writeAckRuns)$/.test(name)) {
-    return 'socket write';
-  }
-  if (
-    /^(lib\/(channel|incoming-message|consumer)\.ts)$/.test(module) &&
-    /^#?(ack|nack|reject|settle)/.test(name)
-  ) {
-    return 'settle';
-  }
-  return undefined;
-}
-
-/** Node's own functions that are the socket's system calls. */
-const WRITE_CALLS = /^(writeBuffer|writev|writeUtf8String|writeLatin1String|writeAsciiString)$/;
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: {
-    readonly functionName: string;
-    readonly url: string;
-    readonly lineNumber: number;
-  };
-  readonly children?: readonly number[];
-}
-
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
-
-/** The module each line of a compiled bundle belongs to, from esbuild's `// path` lines. */
-async function modulesOfBundle(file: string): Promise<(line: number) => string> {
-  const starts: { line: number; module: string }[] = [];
-  const lines = (await readFile(file, 'utf8')).split('\n');
-  lines.forEach((text, line) => {
-    const match = /^\/\/ ((?:lib|bench)\/[\w./-]+\.ts)$/.exec(text);
-    if (match !== null) starts.push({ line, module: match[1] as string });
-  });
-  return (line) => {
-    let module = '';
-    for (const start of starts) {
-      if (start.line > line) break;
-      module = start.module;
-    }
-    return module;
-  };
-}
-
-/** µs of main-thread samples per part, and the busiest functions, of one profile. */
-interface Charged {
-  readonly parts: Map<Part, number>;
-  readonly functions: Map<string, number>;
-}
-
-async function charge(profile: CpuProfile): Promise<Charged> {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parentOf = new Map<number, number>();
-  for (const node of profile.nodes)
-    for (const child of node.children ?? []) parentOf.set(child, node.id);
-  const bundles = new Map<string, (line: number) => string>();
-  for (const node of profile.nodes) {
-    const { url } = node.callFrame;
-    if (url.endsWith('/warren-bench/clients/warren.js') && !bundles.has(url)) {
-      bundles.set(url, await modulesOfBundle(fileURLToPath(url)));
-    }
-  }
-  const moduleOf = (node: ProfileNode): string | undefined =>
-    bundles.get(node.callFrame.url)?.(node.callFrame.lineNumber);
-
-  const partOf = (leaf: ProfileNode): Part | undefined => {
-    const name = leaf.callFrame.functionName;
-    if (name === '(idle)' || name === '(root)') return undefined;
-    if (name === '(garbage collector)') return 'garbage collection';
-    if (name === '(program)') return 'socket read, event loop (native)';
-    if (WRITE_CALLS.test(name)) return 'socket write';
-    for (let node: ProfileNode | undefined = leaf; node !== undefined; ) {
-      const module = moduleOf(node);
-      if (module !== undefined && module !== '') {
-        const found = partOfFunction(module, node.callFrame.functionName);
-        if (found !== undefined) return found;
-        return MODULE_PARTS.find(([pattern]) => pattern.test(module))?.[1] ?? 'other';
-      }
-      const parent = parentOf.get(node.id);
-      node = parent === undefined ? undefined : byId.get(parent);
-    }
-    if (/^(processTicksAndRejections|runMicrotasks|nextTick)$/.test(name))
-      return 'promises and ticks';
-    if (/onStreamRead|^read$/.test(name)) return 'socket read, event loop (native)';
-    return 'other';
-  };
-
-  const parts = new Map<Part, number>();
-  const functions = new Map<string, number>();
-  profile.samples.forEach((id, i) => {
-    // The first sample's interval runs from the profiler's start, in the inspector's own call.
-    if (i === 0) return;
-    const node = byId.get(id) as ProfileNode;
-    const part = partOf(node);
-    if (part === undefined) return;
-    const us = profile.timeDeltas[i] ?? 0;
-    parts.set(part, (parts.get(part) ?? 0) + us);
-    const { functionName, url } = node.callFrame;
-    const where = moduleOf(node) || url.split('/').pop() || 'native';
-    const key = `${functionName || '(anonymous)'} (${where})`;
-    functions.set(key, (functions.get(key) ?? 0) + us);
-  });
-  return { parts, functions };
-}
 
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -294,7 +149,5 @@ const text = [
   '',
   ...sections,
 ].join('\n');
-const file = path.join(values.out, 'benchmarks-breakdown.md');
-await mkdir(values.out, { recursive: true });
-await writeFile(file, formatMarkdown(text));
+const { file } = await writeReport(values.out, 'breakdown', text);
 process.stdout.write(`[breakdown] ${file}\n`);

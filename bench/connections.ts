@@ -8,17 +8,18 @@
  *     npm run bench:connections
  *     npm run bench:connections -- --connections 10 --messages 20 --out /tmp/connections
  *     npm run bench:connections -- --url amqp://guest:guest@127.0.0.1:5672/
+ *     npm run bench:connections -- --cpu-prof   # also: where the CPU goes, in both shapes
  *
  * Every message is checked: each queue's consumer gets exactly what its channel published.
  *
  * @module
  */
-import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Connection, connect, type Queue } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
-import { formatMarkdown, generatedBy } from './markdown.js';
+import { generatedBy, writeReport } from './markdown.js';
+import { charge, PARTS, type Part, startProfile } from './profile.js';
 
 interface Shape {
   readonly connections: number;
@@ -32,6 +33,8 @@ interface Figures extends Shape {
   readonly seconds: number;
   readonly cpuMicros: number;
   readonly heapMiB: number;
+  /** With --cpu-prof: µs of main-thread samples per message, by part (bench/profile.ts). */
+  readonly parts?: ReadonlyMap<Part, number>;
 }
 
 const BODY = Buffer.alloc(256, 0x61);
@@ -75,7 +78,13 @@ async function lane(
   };
 }
 
-async function run(url: string, shape: Shape, tag: string): Promise<Figures> {
+/** The heap in use after a full collection (npm run bench:connections exposes gc). */
+function heapAfterGc(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+async function run(url: string, shape: Shape, tag: string, profile: boolean): Promise<Figures> {
   const connections = await Promise.all(
     Array.from({ length: shape.connections }, () => connect(url, { recovery: false })),
   );
@@ -87,18 +96,25 @@ async function run(url: string, shape: Shape, tag: string): Promise<Figures> {
         ),
       ),
     );
+    const stopProfile = profile ? await startProfile() : undefined;
     const cpu = process.cpuUsage();
     const began = performance.now();
     await Promise.all(lanes.map((go) => go()));
     const seconds = (performance.now() - began) / 1000;
     const used = process.cpuUsage(cpu);
     const total = shape.connections * shape.channels * shape.messages;
+    const charged = stopProfile === undefined ? undefined : await charge(await stopProfile());
     return {
       ...shape,
       total,
       seconds,
       cpuMicros: (used.user + used.system) / total,
-      heapMiB: process.memoryUsage().heapUsed / 1024 / 1024,
+      heapMiB: heapAfterGc() / 1024 / 1024,
+      ...(charged === undefined
+        ? {}
+        : {
+            parts: new Map(PARTS.map((part) => [part, (charged.parts.get(part) ?? 0) / total])),
+          }),
     };
   } finally {
     await Promise.all(connections.map((connection) => connection.close()));
@@ -112,6 +128,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '200' },
     rounds: { type: 'string', default: '3' },
     url: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string', default: path.resolve(import.meta.dirname, '..', 'docs') },
   },
 });
@@ -126,6 +143,7 @@ const one: Shape = {
   messages: many.connections * many.channels * many.messages,
 };
 const rounds = Number(values.rounds);
+const profiled = values['cpu-prof'] === true;
 const lease = values.url === undefined ? await findOrStartBroker() : undefined;
 const url = values.url ?? (lease?.url as string);
 const brokerLine = lease?.description.replace(/ in [\d.]+ s$/, '') ?? 'the broker given by --url';
@@ -134,8 +152,8 @@ const results: { one: Figures[]; many: Figures[] } = { one: [], many: [] };
 try {
   // Interleaved, so that a busier moment of the machine falls on both.
   for (let round = 0; round < rounds; round++) {
-    results.one.push(await run(url, one, `one${round}`));
-    results.many.push(await run(url, many, `many${round}`));
+    results.one.push(await run(url, one, `one${round}`, profiled));
+    results.many.push(await run(url, many, `many${round}`, profiled));
     console.error(`[connections] round ${round + 1}/${rounds} done`);
   }
 } finally {
@@ -161,14 +179,30 @@ const lines = [
   '',
   `${total} messages of 256 B, each published with a confirm, consumed (prefetch 100) and acked, in one process: through ${many.connections} connections × ${many.channels} channels (each channel ${many.messages} messages to a queue of its own), and through one connection and one channel. Every channel keeps at most ${WINDOW} publishes unconfirmed. ${rounds} rounds, interleaved; medians. Connections, channels, queues and consumers are set up first; client CPU is the process's user + system time from the first publish until every message is back, per message.`,
   '',
-  '| through | client CPU per message | msg/s | heap at the end |',
+  '| through | client CPU per message | msg/s | heap after a full GC, all open |',
   '| --- | ---: | ---: | ---: |',
   row('1 connection × 1 channel', results.one),
   row(`${many.connections} connections × ${many.channels} channels`, results.many),
   '',
   `Many connections cost ${cpuRatio.toFixed(2)}× the CPU per message of one.`,
   '',
+  ...(profiled ? partsSection() : []),
 ];
-const file = path.join(values.out as string, 'benchmarks-connections.md');
-await writeFile(file, formatMarkdown(lines.join('\n')));
+/** With --cpu-prof: the main thread's samples per message by part, both shapes side by side. */
+function partsSection(): string[] {
+  const part = (figures: Figures[], name: Part) => median(figures, (f) => f.parts?.get(name) ?? 0);
+  return [
+    `Where the CPU goes (\`--cpu-prof\`: each run profiled, which adds CPU to the figures above; main-thread samples charged to parts as in [benchmarks-breakdown.md](benchmarks-breakdown.md), µs per message, medians):`,
+    '',
+    `| part | 1 × 1 | ${many.connections} × ${many.channels} |`,
+    '| --- | ---: | ---: |',
+    ...PARTS.map(
+      (name) =>
+        `| ${name} | ${part(results.one, name).toFixed(2)} | ${part(results.many, name).toFixed(2)} |`,
+    ),
+    '',
+  ];
+}
+
+const { file } = await writeReport(values.out as string, 'connections', lines.join('\n'));
 console.error(`[connections] report: ${file}`);

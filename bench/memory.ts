@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +21,7 @@ import { connect, type IncomingMessage } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
 import { indexOf } from './client.js';
 import { client as warren } from './clients/warren.js';
-import { formatMarkdown, reportDate } from './markdown.js';
+import { reportDate, writeReport } from './markdown.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 256;
@@ -154,10 +153,12 @@ async function main(argv: readonly string[]): Promise<void> {
       await using admin = await connect(lease.url, { recovery: false });
       await (await admin.openChannel()).queue(queue).delete({ ifUnused: false, ifEmpty: false });
     }
-    const markdown = formatMarkdown(report(checkpoints, count, seconds));
-    const file = path.join(values.out, 'benchmarks-memory.md');
-    await writeFile(file, markdown);
-    console.log(markdown);
+    const { file, text } = await writeReport(
+      values.out,
+      'memory',
+      report(checkpoints, count, seconds),
+    );
+    console.log(text);
     console.log(`[memory] report: ${file}`);
   } finally {
     await lease.release();

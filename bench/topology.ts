@@ -15,14 +15,13 @@
  *
  * @module
  */
-import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Channel, connect } from '../lib/index.js';
 import { RECOVERY_LANES } from '../lib/topology.js';
 import { startBroker } from '../spec/support/broker.js';
 import { connectionPid, type Rabbitmqctl } from '../spec/support/fault-helpers.js';
-import { formatMarkdown, generatedBy } from './markdown.js';
+import { generatedBy, writeReport } from './markdown.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -154,6 +153,5 @@ const lines = [
   'Exclusive queues die with the connection, so the broker creates each again: that is its work, not the client’s (about 0.7 ms per new queue on this machine however many channels ask at once). Queues that outlive the connection are only declared, bound and consumed again. A channel’s consumers resume all at once (`nowait`), one request at the end telling that the broker took them.',
   '',
 ];
-const file = path.join(values.out as string, 'benchmarks-topology.md');
-await writeFile(file, formatMarkdown(lines.join('\n')));
+const { file } = await writeReport(values.out as string, 'topology', lines.join('\n'));
 console.error(`[topology] report: ${file}`);

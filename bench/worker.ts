@@ -18,11 +18,11 @@
  * @module
  */
 import { writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import type { BenchClient, ScenarioInput, ScenarioOutput } from './client.js';
+import { startProfile } from './profile.js';
 
 export const SCENARIOS = [
   'publish',
@@ -90,25 +90,11 @@ async function waitForGo(): Promise<void> {
   process.stdin.pause();
 }
 
-/** How often the profiler samples, µs: finer than V8's 1 ms default, for runs of a few seconds. */
-const PROFILE_INTERVAL_US = 250;
-
-/**
- * Starts V8's CPU profiler when `file` is given; the function returned stops it and writes the
- * profile (the `.cpuprofile` JSON that Chrome's DevTools and bench/breakdown.ts read) to `file`.
- */
-async function startProfile(file: string | undefined): Promise<(() => Promise<void>) | undefined> {
+/** With `file`, starts profiling; the function returned stops and writes the profile there. */
+async function profileTo(file: string | undefined): Promise<(() => Promise<void>) | undefined> {
   if (file === undefined || file === '') return undefined;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: PROFILE_INTERVAL_US });
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    await writeFile(file, JSON.stringify(profile));
-  };
+  const stop = await startProfile();
+  return async () => writeFile(file, JSON.stringify(await stop()));
 }
 
 async function main(argv: readonly string[]): Promise<WorkerResult> {
@@ -142,7 +128,7 @@ async function main(argv: readonly string[]): Promise<WorkerResult> {
     throw new Error(`${clientName} has no client.${scenario}(): not measured`);
   }
   if (process.env.BENCH_SYNC === '1') await waitForGo();
-  const profile = await startProfile(process.env.BENCH_CPU_PROF);
+  const profile = await profileTo(process.env.BENCH_CPU_PROF);
 
   const cpuBefore = process.cpuUsage();
   const began = process.hrtime.bigint();

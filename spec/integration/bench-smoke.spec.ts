@@ -173,11 +173,13 @@ it('runs the topology check: both kinds of queues recovered, each consumed', asy
   ]);
 }, 120_000);
 
-it('runs the many-connections check: every message back through both shapes', async () => {
+it('runs the many-connections check, profiled: every message back through both shapes', async () => {
   const args = ['--connections', '4', '--channels', '3', '--messages', '20', '--rounds', '1'];
-  const markdown = await benchReport('connections.ts', [...args, '--url', url], false);
+  const markdown = await benchReport('connections.ts', [...args, '--cpu-prof', '--url', url], true);
   expect(markdown).toMatch(/\| 1 connection × 1 channel +\| +[\d.]+ µs \|/);
   expect(markdown).toMatch(/\| 4 connections × 3 channels +\| +[\d.]+ µs \|/);
+  // --cpu-prof: a row per part, a figure for each shape
+  expect(markdown).toMatch(/\| socket write +\| +[\d.]+ \| +[\d.]+ \|/);
 }, 120_000);
 
 it('runs the CPU breakdown: each scenario profiled and its samples sorted into parts', async () => {
