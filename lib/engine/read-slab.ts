@@ -1,28 +1,38 @@
-/** How much a slab holds: many small reads share one allocation. */
-const SLAB_BYTES = 256 * 1024;
-/** The least room a read is given; a slab with less left is replaced. */
-const MIN_READ_BYTES = 64 * 1024;
+/** The most a slab holds: many small reads share one allocation. */
+const MAX_SLAB_BYTES = 256 * 1024;
+/** A connection's first slab: most connections never read more than this between pauses. */
+const FIRST_SLAB_BYTES = 16 * 1024;
 
 /**
  * The buffers ordinary socket reads go into: consecutive stretches of one slab, so that a read
  * of a few hundred bytes does not keep a buffer of its own alive (received bodies are views of
  * what was read, and a message the application holds pins the memory it was read into).
+ *
+ * Slabs start small and double, up to {@link MAX_SLAB_BYTES}, each time a read fills all the
+ * room it was given (more was waiting): a busy connection soon reads in large stretches, and a
+ * hundred quiet ones do not hold 256 KiB each.
  */
 export class ReadSlab {
-  private slab = Buffer.allocUnsafe(SLAB_BYTES);
+  private size = FIRST_SLAB_BYTES;
+  private slab: Buffer | null = null;
   private used = 0;
+  /** How much room the last {@link ReadSlab.next} gave. */
+  private offered = 0;
 
-  /** Where the next read goes. */
+  /** Where the next read goes: at least a quarter of a slab. */
   next(): Buffer {
-    if (this.slab.length - this.used < MIN_READ_BYTES) {
-      this.slab = Buffer.allocUnsafe(SLAB_BYTES);
+    if (this.slab === null || this.slab.length - this.used < this.size / 4) {
+      this.slab = Buffer.allocUnsafe(this.size);
       this.used = 0;
     }
+    this.offered = this.slab.length - this.used;
     return this.slab.subarray(this.used);
   }
 
   /** `chunk` was read into what {@link ReadSlab.next} gave: its bytes are taken. */
   taken(chunk: Buffer): void {
-    if (chunk.buffer === this.slab.buffer) this.used += chunk.length;
+    if (this.slab === null || chunk.buffer !== this.slab.buffer) return;
+    this.used += chunk.length;
+    if (chunk.length === this.offered && this.size < MAX_SLAB_BYTES) this.size *= 2;
   }
 }

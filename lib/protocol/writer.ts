@@ -1,5 +1,7 @@
 /** Large enough for several write batches (see the engine's WRITE_BATCH_BYTES), so a slab rarely splits one. */
-const DEFAULT_SLAB_SIZE = 256 * 1024;
+const MAX_SLAB_SIZE = 256 * 1024;
+/** A writer's first slab: a quiet connection never needs more (see {@link ByteWriter.reserve}). */
+const FIRST_SLAB_SIZE = 16 * 1024;
 
 /**
  * An append-only byte buffer that hands out what was written with
@@ -17,9 +19,10 @@ export class ByteWriter {
   start = 0;
   /** Where the next byte goes. */
   pos = 0;
-  private readonly slabSize: number;
+  /** The size of the next slab: doubles with each slab filled, up to {@link MAX_SLAB_SIZE}. */
+  private slabSize: number;
 
-  constructor(slabSize = DEFAULT_SLAB_SIZE) {
+  constructor(slabSize = FIRST_SLAB_SIZE) {
     this.slabSize = slabSize;
     this.buf = Buffer.allocUnsafe(slabSize);
   }
@@ -29,10 +32,15 @@ export class ByteWriter {
     return this.pos - this.start;
   }
 
-  /** Makes room for `n` more bytes. Pending bytes move to the new slab, so keep offsets relative to {@link ByteWriter.start}. */
+  /**
+   * Makes room for `n` more bytes. Pending bytes move to the new slab, so keep offsets relative
+   * to {@link ByteWriter.start}. A filled slab is followed by one twice its size (up to 256 KiB):
+   * a busy connection soon encodes into large slabs, and a quiet one keeps a small one.
+   */
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const pending = this.pos - this.start;
+    this.slabSize = Math.min(MAX_SLAB_SIZE, Math.max(this.slabSize, this.buf.length * 2));
     const next = Buffer.allocUnsafe(Math.max(this.slabSize, 2 * (pending + n)));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
