@@ -177,7 +177,7 @@ const lines = [
   '',
   generatedBy('bench/connections.ts', brokerLine, 'bench:connections'),
   '',
-  `${total} messages of 256 B, each published with a confirm, consumed (prefetch 100) and acked, in one process: through ${many.connections} connections × ${many.channels} channels (each channel ${many.messages} messages to a queue of its own), and through one connection and one channel. Every channel keeps at most ${WINDOW} publishes unconfirmed. ${rounds} rounds, interleaved; medians. Connections, channels, queues and consumers are set up first; client CPU is the process's user + system time from the first publish until every message is back, per message.`,
+  `${total} messages of 256 B, each published with a confirm, consumed (prefetch 100) and acked, in one process: through ${many.connections} connections × ${many.channels} channels (each channel ${many.messages} messages to a queue of its own), and through one connection and one channel. Every channel keeps at most ${WINDOW} publishes unconfirmed: up to ${(many.connections * many.channels * WINDOW).toLocaleString('en-US')} messages in flight at once through many connections, ${WINDOW} through one. ${rounds} rounds, interleaved; medians. Connections, channels, queues and consumers are set up first; client CPU is the process's user + system time from the first publish until every message is back, per message.`,
   '',
   '| through | client CPU per message | msg/s | heap after a full GC, all open |',
   '| --- | ---: | ---: | ---: |',
