@@ -230,6 +230,12 @@ function run(ops: readonly Op[], compactAfter?: number): void {
   }
 }
 
+const ACK = { kind: 'ack', multiple: false } as const;
+
+/** Acks each of `messages` in turn; what the ledger said to send for each. */
+const ackEach = (ledger: DeliveryLedger<TestMessage>, messages: readonly TestMessage[]) =>
+  messages.map((message) => ledger.settle(message, ACK));
+
 describe('DeliveryLedger against a model of the broker', () => {
   it('leaves unacknowledged exactly what the application has not settled, for any sequence', () => {
     fc.assert(
@@ -250,13 +256,11 @@ describe('DeliveryLedger against a model of the broker', () => {
     const messages = Array.from({ length: 6 }, (_, i) => new TestMessage(i + 1, 0));
     for (const message of messages) ledger.track(message);
     for (const message of messages.slice(0, 3)) {
-      expect(ledger.settle(message, { kind: 'ack', multiple: false })).toBe('run');
+      expect(ledger.settle(message, ACK)).toBe('run');
     }
     // 4 is now the oldest: acking 5 first is no run (a multiple-ack of 5 would ack 4 too).
-    expect(ledger.settle(messages[4] as TestMessage, { kind: 'ack', multiple: false })).toBe(
-      'send',
-    );
-    expect(ledger.settle(messages[3] as TestMessage, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.settle(messages[4] as TestMessage, ACK)).toBe('send');
+    expect(ledger.settle(messages[3] as TestMessage, ACK)).toBe('run');
   });
 
   it('finds deliveries whose tags have gaps (no-ack deliveries between them)', () => {
@@ -272,13 +276,13 @@ describe('DeliveryLedger against a model of the broker', () => {
       TestMessage,
     ];
     expect(ledger.settle(four, { kind: 'reject', requeue: true })).toBe('send');
-    expect(ledger.settle(eight, { kind: 'ack', multiple: false })).toBe('send');
+    expect(ledger.settle(eight, ACK)).toBe('send');
     expect(ledger.has(three) && ledger.has(seven) && ledger.has(nine)).toBe(true);
     expect(ledger.has(new TestMessage(2, 0))).toBe(false);
-    expect(ledger.settle(one, { kind: 'ack', multiple: false })).toBe('run');
-    expect(ledger.settle(three, { kind: 'ack', multiple: false })).toBe('run');
-    expect(ledger.settle(seven, { kind: 'ack', multiple: false })).toBe('run');
-    expect(ledger.settle(nine, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.settle(one, ACK)).toBe('run');
+    expect(ledger.settle(three, ACK)).toBe('run');
+    expect(ledger.settle(seven, ACK)).toBe('run');
+    expect(ledger.settle(nine, ACK)).toBe('run');
     expect(ledger.size).toBe(0);
   });
 
@@ -290,15 +294,11 @@ describe('DeliveryLedger against a model of the broker', () => {
     for (const message of messages.slice(1)) {
       expect(ledger.settle(message, { kind: 'reject', requeue: false })).toBe('send');
     }
-    expect(ledger.settle(messages[0] as TestMessage, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.settle(messages[0] as TestMessage, ACK)).toBe('run');
     // The next ones are acked in order again, as runs.
     const later = Array.from({ length: 3 }, (_, i) => new TestMessage(5001 + i, 0));
     for (const message of later) ledger.track(message);
-    expect(later.map((m) => ledger.settle(m, { kind: 'ack', multiple: false }))).toEqual([
-      'run',
-      'run',
-      'run',
-    ]);
+    expect(ackEach(ledger, later)).toEqual(['run', 'run', 'run']);
     expect(ledger.size).toBe(0);
   });
 
@@ -306,11 +306,7 @@ describe('DeliveryLedger against a model of the broker', () => {
     const ledger = new DeliveryLedger<TestMessage>();
     const messages = [1, 2, 3].map((tag) => new TestMessage(tag, 0));
     for (const message of messages) ledger.track(message);
-    expect(messages.map((m) => ledger.settle(m, { kind: 'ack', multiple: false }))).toEqual([
-      'run',
-      'run',
-      'run',
-    ]);
+    expect(ackEach(ledger, messages)).toEqual(['run', 'run', 'run']);
     expect(ledger.size).toBe(0);
   });
 
@@ -322,9 +318,9 @@ describe('DeliveryLedger against a model of the broker', () => {
     ];
     ledger.track(first);
     ledger.track(second);
-    expect(ledger.settle(second, { kind: 'ack', multiple: false })).toBe('send');
+    expect(ledger.settle(second, ACK)).toBe('send');
     ledger.beginTransaction();
-    expect(ledger.settle(first, { kind: 'ack', multiple: false })).toBe('send');
+    expect(ledger.settle(first, ACK)).toBe('send');
   });
 
   it('a delivery from before a close is stale, even when a new one has its tag', () => {
@@ -335,8 +331,8 @@ describe('DeliveryLedger against a model of the broker', () => {
     const fresh = new TestMessage(1, 1);
     ledger.track(fresh);
     expect(ledger.has(old)).toBe(false);
-    expect(ledger.settle(old, { kind: 'ack', multiple: false })).toBe('stale');
-    expect(ledger.settle(fresh, { kind: 'ack', multiple: false })).toBe('run');
+    expect(ledger.settle(old, ACK)).toBe('stale');
+    expect(ledger.settle(fresh, ACK)).toBe('run');
   });
 
   it('a rollback makes the settled deliveries settleable again, in tag order', () => {
