@@ -22,7 +22,8 @@ export class ReadSlab {
   /** Where the next read goes: at least a quarter of a slab. */
   next(): Buffer {
     if (this.slab === null || this.slab.length - this.used < this.size / 4) {
-      this.slab = Buffer.allocUnsafe(this.size);
+      // Not from Node's buffer pool (Node 24 pools allocations up to 32 KiB): a slab is a pool.
+      this.slab = Buffer.allocUnsafeSlow(this.size);
       this.used = 0;
     }
     this.offered = this.slab.length - this.used;
@@ -31,7 +32,10 @@ export class ReadSlab {
 
   /** `chunk` was read into what {@link ReadSlab.next} gave: its bytes are taken. */
   taken(chunk: Buffer): void {
-    if (this.slab === null || chunk.buffer !== this.slab.buffer) return;
+    // A read into the room given starts where it starts; anything else was read elsewhere.
+    const slab = this.slab;
+    if (slab === null || chunk.buffer !== slab.buffer) return;
+    if (chunk.byteOffset !== slab.byteOffset + this.used) return;
     this.used += chunk.length;
     if (chunk.length === this.offered && this.size < MAX_SLAB_BYTES) this.size *= 2;
   }

@@ -24,7 +24,8 @@ export class ByteWriter {
 
   constructor(slabSize = FIRST_SLAB_SIZE) {
     this.slabSize = slabSize;
-    this.buf = Buffer.allocUnsafe(slabSize);
+    // Not from Node's buffer pool (Node 24 pools allocations up to 32 KiB): a slab is a pool.
+    this.buf = Buffer.allocUnsafeSlow(slabSize);
   }
 
   /** How many bytes are pending (written and not yet taken). */
@@ -41,7 +42,7 @@ export class ByteWriter {
     if (this.pos + n <= this.buf.length) return;
     const pending = this.pos - this.start;
     this.slabSize = Math.min(MAX_SLAB_SIZE, Math.max(this.slabSize, this.buf.length * 2));
-    const next = Buffer.allocUnsafe(Math.max(this.slabSize, 2 * (pending + n)));
+    const next = Buffer.allocUnsafeSlow(Math.max(this.slabSize, 2 * (pending + n)));
     this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
     this.start = 0;
