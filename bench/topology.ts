@@ -7,6 +7,7 @@
  *
  *     npm run bench:topology
  *     npm run bench:topology -- --queues 1000 --out /tmp/topology   # a quick run
+ *     npm run bench:topology -- --lanes 1   # the first declaration on one channel, one at a time
  *
  * It runs twice: with exclusive queues, gone with the connection, so that recovery creates each
  * again (the broker's slowest case), and with queues that outlive the connection, as most
@@ -48,6 +49,7 @@ async function run(
   queues: number,
   idleChannels: number,
   shared: boolean,
+  lanes: number,
 ): Promise<Figures> {
   const name = `topology-bench-${process.pid}-${shared ? 'shared' : 'exclusive'}`;
   const connection = await connect(url, {
@@ -56,17 +58,26 @@ async function run(
   });
   try {
     const heapBefore = heapAfterGc();
-    const channel = await connection.openChannel();
-    const exchange = await channel.declareExchange(`${name}-x`, 'direct', { autoDelete: true });
+    const channels = await Promise.all(
+      Array.from({ length: lanes }, () => connection.openChannel()),
+    );
+    const exchange = await (channels[0] as Channel).declareExchange(`${name}-x`, 'direct', {
+      autoDelete: true,
+    });
     let began = performance.now();
-    for (let i = 0; i < queues; i++) {
-      const queue = await channel.declareQueue(`${name}-q${i}`, {
-        exclusive: !shared,
-        durable: false,
-      });
-      await queue.bind(exchange, `k${i}`);
-      await queue.consume((message) => message.ack());
-    }
+    // As docs/queue.md advises for many queues: each channel declares its share in turn.
+    await Promise.all(
+      channels.map(async (channel, lane) => {
+        for (let i = lane; i < queues; i += lanes) {
+          const queue = await channel.declareQueue(`${name}-q${i}`, {
+            exclusive: !shared,
+            durable: false,
+          });
+          await queue.bind(exchange.name, `k${i}`);
+          await queue.consume((message) => message.ack());
+        }
+      }),
+    );
     const declareSeconds = (performance.now() - began) / 1000;
     const heapTopology = heapAfterGc();
     const idle: Channel[] = [];
@@ -113,12 +124,14 @@ const { values } = parseArgs({
   options: {
     queues: { type: 'string', default: '10000' },
     channels: { type: 'string', default: '1000' },
+    lanes: { type: 'string', default: String(RECOVERY_LANES) },
     out: { type: 'string', default: path.resolve(import.meta.dirname, '..', 'docs') },
   },
 });
 if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench:topology does)');
 const queues = Number(values.queues);
 const idleChannels = Number(values.channels);
+const lanes = Number(values.lanes);
 // A node of its own, always: the run closes connections with rabbitmqctl, and fills the broker.
 const broker = await startBroker({ installWithApt: true });
 console.error(`[topology] broker: ${broker.description}`);
@@ -127,7 +140,7 @@ try {
   const rabbitmqctl: Rabbitmqctl = (...args) => broker.rabbitmqctl(...args);
   results = [];
   for (const shared of [false, true]) {
-    results.push(await run(broker.url, rabbitmqctl, queues, idleChannels, shared));
+    results.push(await run(broker.url, rabbitmqctl, queues, idleChannels, shared, lanes));
     console.error(`[topology] ${JSON.stringify(results.at(-1))}`);
   }
 } finally {
@@ -141,7 +154,7 @@ const lines = [
   '',
   generatedBy('bench/topology.ts', broker.description, 'bench:topology'),
   '',
-  `One connection declares ${count} queues, binds each to one exchange and consumes each (one channel, one request at a time, as an application's loop would), then \`rabbitmqctl close_connection\` cuts it and warren recovers everything: the exchange, queues, bindings over up to ${RECOVERY_LANES} channels at once, then the consumers. Recovery is timed from the \`reconnecting\` event to \`recovered\`; afterwards the broker is asked how many queues have a consumer. The heap is measured after a full GC.`,
+  `One connection declares ${count} queues, binds each to one exchange and consumes each (over ${lanes} ${lanes === 1 ? 'channel' : 'channels'}, each declaring its share one request at a time, as [queues](queue.md#declaring-many-queues) advises), then \`rabbitmqctl close_connection\` cuts it and warren recovers everything: the exchange, queues, bindings over up to ${RECOVERY_LANES} channels at once, then the consumers. Recovery is timed from the \`reconnecting\` event to \`recovered\`; afterwards the broker is asked how many queues have a consumer. The heap is measured after a full GC.`,
   '',
   '| queues | first declaration | recovery | back on the broker | heap per queue + binding + consumer | heap per idle channel |',
   '| --- | ---: | ---: | --- | ---: | ---: |',
