@@ -10,11 +10,7 @@
  *     npm run bench:breakdown -- --rounds 1 --scenarios consume --out /tmp/breakdown
  *     npm run bench:breakdown -- --smoke --out /tmp/breakdown   # tiny counts: checks it runs
  *
- * A sample is charged to the innermost frame of warren's own code on its stack (a Node function
- * that warren calls, such as `Buffer.subarray`, counts for the part that called it), except the
- * socket's system calls and what V8 and libuv do outside JavaScript, which are parts of their own.
- * Warren's modules are told apart in the compiled client by the `// lib/<file>.ts` lines esbuild
- * writes before each one.
+ * How each sample is charged to a part: bench/profile.ts.
  *
  * @module
  */
