@@ -21,16 +21,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generatedBy, writeReport } from './markdown.js';
 import { type CpuProfile, charge, PARTS, type Part } from './profile.js';
+import { median } from './worker.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 interface RunRecord {
   readonly kind: string;

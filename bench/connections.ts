@@ -20,6 +20,7 @@ import { type Connection, connect, type Queue } from '../lib/index.js';
 import { findOrStartBroker } from '../spec/support/broker.js';
 import { generatedBy, writeReport } from './markdown.js';
 import { charge, PARTS, type Part, startProfile } from './profile.js';
+import { median } from './worker.js';
 
 interface Shape {
   readonly connections: number;
@@ -160,17 +161,17 @@ try {
   await lease?.release();
 }
 
-const median = (figures: Figures[], pick: (f: Figures) => number): number => {
-  const sorted = figures.map(pick).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
+/** The median over the rounds of what `pick` reads from each. */
+const medianOf = (figures: Figures[], pick: (f: Figures) => number): number =>
+  median(figures.map(pick));
 const row = (label: string, figures: Figures[]): string => {
-  const cpu = median(figures, (f) => f.cpuMicros);
-  const rate = median(figures, (f) => f.total / f.seconds);
-  const heap = median(figures, (f) => f.heapMiB);
+  const cpu = medianOf(figures, (f) => f.cpuMicros);
+  const rate = medianOf(figures, (f) => f.total / f.seconds);
+  const heap = medianOf(figures, (f) => f.heapMiB);
   return `| ${label} | ${cpu.toFixed(2)} µs | ${Math.round(rate).toLocaleString('en-US')} | ${heap.toFixed(0)} MiB |`;
 };
-const cpuRatio = median(results.many, (f) => f.cpuMicros) / median(results.one, (f) => f.cpuMicros);
+const cpuRatio =
+  medianOf(results.many, (f) => f.cpuMicros) / medianOf(results.one, (f) => f.cpuMicros);
 const total = one.messages.toLocaleString('en-US');
 const lines = [
   '# Many connections',
@@ -190,7 +191,8 @@ const lines = [
 ];
 /** With --cpu-prof: the main thread's samples per message by part, both shapes side by side. */
 function partsSection(): string[] {
-  const part = (figures: Figures[], name: Part) => median(figures, (f) => f.parts?.get(name) ?? 0);
+  const part = (figures: Figures[], name: Part) =>
+    medianOf(figures, (f) => f.parts?.get(name) ?? 0);
   return [
     `Where the CPU goes (\`--cpu-prof\`: each run profiled, which adds CPU to the figures above; main-thread samples charged to parts as in [benchmarks-breakdown.md](benchmarks-breakdown.md), µs per message, medians):`,
     '',

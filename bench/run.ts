@@ -52,7 +52,13 @@ import {
   type ScenarioInput,
 } from './client.js';
 import { formatMarkdown, reportDate } from './markdown.js';
-import { SCENARIOS, type Scenario, type WorkerFailure, type WorkerResult } from './worker.js';
+import {
+  median,
+  SCENARIOS,
+  type Scenario,
+  type WorkerFailure,
+  type WorkerResult,
+} from './worker.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MiB = 1024 * 1024;
@@ -813,13 +819,7 @@ interface Stat {
 function stat(values: readonly number[]): Stat | undefined {
   const finite = values.filter((value) => Number.isFinite(value));
   if (finite.length === 0) return undefined;
-  const sorted = [...finite].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[middle] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number };
+  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite) };
 }
 
 type Metric = 'rate' | 'cpu' | 'broker' | 'rss' | 'p50' | 'p99';
